@@ -1,0 +1,57 @@
+//! The JSON API under `/api`. Every route is registered through `routes!`, which adds its
+//! OpenAPI entry from the handler's `#[utoipa::path]`, so no route can exist without one.
+
+pub mod system;
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "SlugBase API (self-hosted)",
+        description = "HTTP API of a self-hosted SlugBase instance: bookmarks, go links, folders, tags, \
+sharing, accounts and administration.\n\n**Authentication:** the HttpOnly `token` cookie after login \
+(the same JWT is accepted as `Authorization: Bearer <jwt>`), or a personal API token as \
+`Authorization: Bearer sb_…`.\n\n**CSRF:** cookie-authenticated writes send `X-CSRF-Token` from \
+`GET /api/csrf-token`; Bearer requests are exempt.\n\n**Errors:** every 4xx/5xx answer is \
+`{\"error\", \"code\", \"details\"?}`.",
+        license(name = "MIT")
+    ),
+    tags(
+        (name = "CSRFHealth", description = "Health, version and CSRF token"),
+    ),
+    components(schemas(crate::error::ErrorBody, crate::error::FieldError))
+)]
+struct ApiDoc;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(system::health))
+        .routes(routes!(system::version))
+        .routes(routes!(system::csrf_token))
+}
+
+/// Adds what the route annotations cannot: the security schemes.
+pub fn finish_openapi(mut doc: OpenApiDoc) -> OpenApiDoc {
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearerAuth",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some("A session JWT or a personal API token (sb_…)"))
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        "cookieAuth",
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("token"))),
+    );
+    doc
+}

@@ -1,0 +1,156 @@
+//! Storage: one pool over SQLite or PostgreSQL, embedded migrations, and the few types that read
+//! the same way from both.
+//!
+//! Queries are written once with `$1`-style parameters (both drivers accept them) and run on
+//! whichever backend is configured through [`with_db!`]. Where the dialects differ, the SQL is kept
+//! small and named after what it does.
+
+mod migrate;
+mod types;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::Connection;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::config::DbConfig;
+
+pub use migrate::{migrate, MigrationReport, MIGRATIONS};
+pub mod migrate_error {
+    pub use super::migrate::MigrateError;
+}
+pub use types::Ts;
+
+/// The database, whichever kind it is.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool of the configured backend. The body is
+/// compiled once per backend, so the same query text and row types serve both.
+#[macro_export]
+macro_rules! with_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("cannot create the database folder {0}: {1}")]
+    Folder(String, std::io::Error),
+    #[error("cannot open the SQLite database at {0}: {1}")]
+    Sqlite(String, sqlx::Error),
+    #[error("the PostgreSQL database is unreachable ({0}): {1}")]
+    Postgres(String, sqlx::Error),
+    #[error("DATABASE_URL is not a valid PostgreSQL URL: {0}")]
+    BadUrl(sqlx::Error),
+}
+
+impl Db {
+    pub async fn connect(cfg: &DbConfig) -> Result<Db, ConnectError> {
+        match cfg {
+            DbConfig::Sqlite { path } => {
+                let shown = path.display().to_string();
+                if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| ConnectError::Folder(dir.display().to_string(), e))?;
+                }
+                let opts = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+                    .pragma("temp_store", "memory");
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .min_connections(1)
+                    .acquire_timeout(Duration::from_secs(15))
+                    .connect_with(opts)
+                    .await
+                    .map_err(|e| ConnectError::Sqlite(shown.clone(), e))?;
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+                }
+                Ok(Db::Sqlite(pool))
+            }
+            DbConfig::Postgres { url } => {
+                let opts = PgConnectOptions::from_str(url)
+                    .map_err(ConnectError::BadUrl)?
+                    .options([("timezone", "UTC")]);
+                let shown = format!(
+                    "{}:{}/{}",
+                    opts.get_host(),
+                    opts.get_port(),
+                    opts.get_database().unwrap_or("")
+                );
+                // One direct connection first, so an unreachable server is reported with its cause
+                // rather than as a pool time-out.
+                let probe = tokio::time::timeout(Duration::from_secs(10), PgConnection::connect_with(&opts))
+                    .await
+                    .map_err(|_| ConnectError::Postgres(shown.clone(), sqlx::Error::PoolTimedOut))?
+                    .map_err(|e| ConnectError::Postgres(shown.clone(), e))?;
+                let _ = probe.close().await;
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .min_connections(1)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(opts)
+                    .await
+                    .map_err(|e| ConnectError::Postgres(shown, e))?;
+                Ok(Db::Postgres(pool))
+            }
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgresql",
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Db::Postgres(_))
+    }
+
+    /// A cheap round trip to the database.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        with_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+    }
+
+    pub async fn close(&self) {
+        with_db!(self, pool => pool.close().await)
+    }
+}
+
+/// Whether the error is a unique-constraint violation (on either backend).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => d.is_unique_violation(),
+        _ => false,
+    }
+}
+
+/// Whether the error is a foreign-key violation (on either backend).
+pub fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => d.is_foreign_key_violation(),
+        _ => false,
+    }
+}
+
+/// A new random id in the original's format (UUID v4 text).
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

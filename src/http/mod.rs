@@ -1,0 +1,171 @@
+//! The HTTP stack: routers from [`crate::api`] and [`crate::web`], and the layers every response
+//! passes through (request ids, tracing, panics, security headers, the JSON error envelope).
+
+pub mod cookies;
+pub mod docs;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::error::{AppError, RenderedError};
+use crate::state::AppState;
+
+/// Paths whose errors are answered with the JSON envelope.
+pub fn is_api_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/") || path.starts_with("/openapi.")
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = crate::api::router().split_for_parts();
+    let openapi = Arc::new(crate::api::finish_openapi(openapi));
+    let headers = Arc::new(SecurityHeaders::new(&state));
+
+    let mut app = Router::new()
+        .merge(api)
+        .merge(docs::router(openapi, state.config.api_docs))
+        .merge(crate::web::router())
+        .fallback(fallback)
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes));
+
+    if !state.config.cors_origins.is_empty() {
+        let origins: Vec<HeaderValue> = state
+            .config
+            .cors_origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect();
+        app = app.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_credentials(true)
+                .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+                .allow_headers([
+                    header::CONTENT_TYPE,
+                    header::AUTHORIZATION,
+                    HeaderName::from_static("x-csrf-token"),
+                ])
+                .max_age(Duration::from_secs(600)),
+        );
+    }
+
+    let x_request_id = HeaderName::from_static("x-request-id");
+    app.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(x_request_id.clone(), MakeRequestUuid))
+            .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+            }))
+            .layer(PropagateRequestIdLayer::new(x_request_id))
+            .layer(CatchPanicLayer::custom(on_panic))
+            .layer(middleware::from_fn_with_state(headers, security_headers))
+            .layer(middleware::from_fn(api_error_envelope)),
+    )
+    .with_state(state)
+}
+
+fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    AppError::internal().into_response()
+}
+
+async fn fallback(req: Request) -> Response {
+    if is_api_path(req.uri().path()) || req.uri().path().starts_with("/api-docs") {
+        AppError::not_found("Not found").into_response()
+    } else {
+        crate::web::not_found_page()
+    }
+}
+
+/// Turns every error answer under `/api` that is not already our envelope (405 from the router,
+/// 413 from a body limit, ...) into the envelope.
+async fn api_error_envelope(req: Request, next: Next) -> Response {
+    let api = is_api_path(req.uri().path());
+    let res = next.run(req).await;
+    let status = res.status();
+    if !api || !(status.is_client_error() || status.is_server_error()) || res.extensions().get::<RenderedError>().is_some() {
+        return res;
+    }
+    let mut out = AppError::from_status(status).into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(v) = res.headers().get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
+}
+
+struct SecurityHeaders {
+    list: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl SecurityHeaders {
+    fn new(state: &AppState) -> SecurityHeaders {
+        let https = state.config.base_url.starts_with("https://");
+        let mut csp = String::from(
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+             font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; \
+             frame-ancestors 'none'",
+        );
+        if https {
+            csp.push_str("; upgrade-insecure-requests");
+        }
+        let mut list = vec![
+            (header::CONTENT_SECURITY_POLICY, csp),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
+            (header::X_FRAME_OPTIONS, "DENY".into()),
+            (header::REFERRER_POLICY, "no-referrer".into()),
+            (HeaderName::from_static("cross-origin-opener-policy"), "same-origin".into()),
+            (HeaderName::from_static("cross-origin-resource-policy"), "same-origin".into()),
+            (HeaderName::from_static("x-permitted-cross-domain-policies"), "none".into()),
+            (HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()".into()),
+        ];
+        if https {
+            list.push((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains".into()));
+        }
+        SecurityHeaders {
+            list: list
+                .into_iter()
+                .filter_map(|(k, v)| HeaderValue::from_str(&v).ok().map(|v| (k, v)))
+                .collect(),
+        }
+    }
+}
+
+async fn security_headers(State(h): State<Arc<SecurityHeaders>>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let headers = res.headers_mut();
+    for (k, v) in &h.list {
+        if !headers.contains_key(k) {
+            headers.insert(k.clone(), v.clone());
+        }
+    }
+    res
+}
+
+/// `Cache-Control: no-store`, for answers that must never be cached.
+pub fn no_store(mut res: Response) -> Response {
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// A plain status answer for places where a body adds nothing.
+pub fn status(code: StatusCode) -> Response {
+    code.into_response()
+}

@@ -1,0 +1,19 @@
+//! SlugBase: a self-hosted bookmark manager with go-link forwarding, in one binary.
+//!
+//! Rooms: [`config`], [`db`] (storage), the domain modules, and the thin HTTP adapters [`api`]
+//! (JSON) and [`web`] (HTML), assembled by [`startup`].
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod web;
+
+pub use config::Config;
+pub use startup::Application;
+pub use state::AppState;
