@@ -8,7 +8,11 @@ use crate::config::{process_env, Config};
 use crate::startup::{shutdown_signal, Application};
 
 #[derive(Parser, Debug)]
-#[command(name = "slugbase", version, about = "SlugBase: bookmarks and go links, self-hosted")]
+#[command(
+    name = "slugbase",
+    version,
+    about = "SlugBase: bookmarks and go links, self-hosted"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -49,14 +53,17 @@ fn fail(msg: &str) -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
-    for key in &config.generated_secrets {
+    let db_kind = config.db.kind();
+    let generated = config.generated_secrets.clone();
+    let app = Application::build(config).await.map_err(|e| e.to_string())?;
+    for key in generated {
         tracing::warn!(
             "{key} was not set: generated one for development and saved it next to the database. \
              Set {key} yourself before exposing this instance."
         );
     }
-    let db_kind = config.db.kind();
-    let app = Application::build(config).await.map_err(|e| e.to_string())?;
     tracing::info!(address = %app.local_addr(), database = db_kind, "SlugBase is listening");
-    app.run_until(shutdown_signal()).await.map_err(|e| format!("server error: {e}"))
+    app.run_until(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))
 }

@@ -104,7 +104,11 @@ impl AppError {
     }
 
     pub fn internal() -> AppError {
-        AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal server error")
+        AppError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "Internal server error",
+        )
     }
 
     pub fn unavailable(message: impl Into<Cow<'static, str>>) -> AppError {
@@ -201,12 +205,18 @@ impl From<axum::extract::rejection::JsonRejection> for AppError {
             J::JsonSyntaxError(e) => AppError::new(
                 StatusCode::BAD_REQUEST,
                 "INVALID_JSON",
-                format!("Malformed JSON: {}", e.body_text().rsplit(": ").next().unwrap_or("")),
+                format!(
+                    "Malformed JSON: {}",
+                    e.body_text().rsplit(": ").next().unwrap_or("")
+                ),
             ),
             J::JsonDataError(e) => AppError::new(
                 StatusCode::BAD_REQUEST,
                 "VALIDATION_ERROR",
-                format!("Invalid request body: {}", e.body_text().rsplit(": ").next().unwrap_or("")),
+                format!(
+                    "Invalid request body: {}",
+                    e.body_text().rsplit(": ").next().unwrap_or("")
+                ),
             ),
             J::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 AppError::from_status(StatusCode::PAYLOAD_TOO_LARGE)
@@ -221,7 +231,10 @@ impl From<axum::extract::rejection::QueryRejection> for AppError {
         AppError::new(
             StatusCode::BAD_REQUEST,
             "VALIDATION_ERROR",
-            format!("Invalid query string: {}", r.body_text().rsplit(": ").next().unwrap_or("")),
+            format!(
+                "Invalid query string: {}",
+                r.body_text().rsplit(": ").next().unwrap_or("")
+            ),
         )
     }
 }

@@ -38,7 +38,9 @@ impl Application {
             tracing::info!(migration = name, "applied migration");
         }
         let addr = SocketAddr::new(config.host, config.port);
-        let listener = TcpListener::bind(addr).await.map_err(|e| StartupError::Bind(addr, e))?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| StartupError::Bind(addr, e))?;
         let addr = listener.local_addr().map_err(|e| StartupError::Bind(addr, e))?;
         let state = AppState::new(config, db);
         let router = crate::http::router(state.clone());

@@ -26,7 +26,9 @@ pub struct Health {
     ))]
 pub async fn health(State(state): State<AppState>) -> Result<Response, AppError> {
     match tokio::time::timeout(std::time::Duration::from_secs(3), state.db.ping()).await {
-        Ok(Ok(())) => Ok(crate::http::no_store(Json(Health { status: "ok" }).into_response())),
+        Ok(Ok(())) => Ok(crate::http::no_store(
+            Json(Health { status: "ok" }).into_response(),
+        )),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "health check: database error");
             Err(AppError::unavailable("Database unavailable"))
@@ -75,7 +77,9 @@ pub async fn csrf_token(State(state): State<AppState>) -> Response {
     let cookie = cookies::csrf(&state.config, &token);
     let mut res = Json(CsrfToken { csrf_token: token }).into_response();
     cookies::append(&mut res, &cookie);
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     res
 }

@@ -65,7 +65,10 @@ pub async fn migrate(db: &Db) -> Result<MigrationReport, MigrateError> {
     match db {
         Db::Postgres(pool) => {
             let mut conn = pool.acquire().await?;
-            sqlx::query("SELECT pg_advisory_lock($1)").bind(PG_LOCK_KEY).execute(&mut *conn).await?;
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(PG_LOCK_KEY)
+                .execute(&mut *conn)
+                .await?;
             let result = async {
                 for m in MIGRATIONS {
                     let mut tx = conn.begin().await?;
@@ -111,7 +114,10 @@ pub async fn migrate(db: &Db) -> Result<MigrationReport, MigrateError> {
                 Ok(())
             }
             .await;
-            let _ = sqlx::query("SELECT pg_advisory_unlock($1)").bind(PG_LOCK_KEY).execute(&mut *conn).await;
+            let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(PG_LOCK_KEY)
+                .execute(&mut *conn)
+                .await;
             result?;
         }
         Db::Sqlite(pool) => {
@@ -134,9 +140,11 @@ pub async fn migrate(db: &Db) -> Result<MigrationReport, MigrateError> {
                         return Ok(false);
                     }
                     let upstream = m.version == 1 && {
-                        let row = sqlx::query("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'users'")
-                            .fetch_one(&mut *conn)
-                            .await?;
+                        let row = sqlx::query(
+                            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'users'",
+                        )
+                        .fetch_one(&mut *conn)
+                        .await?;
                         row.get::<i64, _>("n") > 0
                     };
                     if upstream {
@@ -147,12 +155,14 @@ pub async fn migrate(db: &Db) -> Result<MigrationReport, MigrateError> {
                             .await
                             .map_err(|source| MigrateError::Step { name: m.name, source })?;
                     }
-                    sqlx::query("INSERT INTO slugbase_schema (version, name, applied_at) VALUES ($1, $2, $3)")
-                        .bind(m.version)
-                        .bind(m.name)
-                        .bind(Ts::now().to_rfc3339())
-                        .execute(&mut *conn)
-                        .await?;
+                    sqlx::query(
+                        "INSERT INTO slugbase_schema (version, name, applied_at) VALUES ($1, $2, $3)",
+                    )
+                    .bind(m.version)
+                    .bind(m.name)
+                    .bind(Ts::now().to_rfc3339())
+                    .execute(&mut *conn)
+                    .await?;
                     Ok(true)
                 }
                 .await;

@@ -12,8 +12,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::Connection;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::config::DbConfig;
 
@@ -60,7 +62,8 @@ impl Db {
             DbConfig::Sqlite { path } => {
                 let shown = path.display().to_string();
                 if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|e| ConnectError::Folder(dir.display().to_string(), e))?;
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| ConnectError::Folder(dir.display().to_string(), e))?;
                 }
                 let opts = SqliteConnectOptions::new()
                     .filename(path)

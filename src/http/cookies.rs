@@ -10,7 +10,13 @@ pub const SESSION: &str = "token";
 pub const MFA_PENDING: &str = "slugbase.mfa_pending";
 pub const CSRF: &str = "_csrf";
 
-fn base(config: &Config, name: &'static str, value: String, same_site: SameSite, max_age_secs: i64) -> Cookie<'static> {
+fn base(
+    config: &Config,
+    name: &'static str,
+    value: String,
+    same_site: SameSite,
+    max_age_secs: i64,
+) -> Cookie<'static> {
     Cookie::build((name, value))
         .http_only(true)
         .secure(config.secure_cookies())
@@ -25,7 +31,13 @@ pub fn csrf(config: &Config, token: &str) -> Cookie<'static> {
 }
 
 pub fn session(config: &Config, jwt: String) -> Cookie<'static> {
-    base(config, SESSION, jwt, SameSite::Lax, config.jwt_expires_in.as_secs() as i64)
+    base(
+        config,
+        SESSION,
+        jwt,
+        SameSite::Lax,
+        config.jwt_expires_in.as_secs() as i64,
+    )
 }
 
 pub fn mfa_pending(config: &Config, jwt: String) -> Cookie<'static> {

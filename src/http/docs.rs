@@ -56,11 +56,26 @@ pub fn router(doc: Arc<OpenApi>, with_ui: bool) -> Router<AppState> {
         );
     if with_ui {
         r = r
-            .route("/api-docs", get(|| async { typed("text/html; charset=utf-8", PAGE.to_owned()) }))
-            .route("/api-docs/", get(|| async { typed("text/html; charset=utf-8", PAGE.to_owned()) }))
-            .route("/api-docs/init.js", get(|| async { asset("text/javascript", INIT) }))
-            .route("/api-docs/swagger-ui-bundle.js", get(|| async { asset("text/javascript", BUNDLE) }))
-            .route("/api-docs/swagger-ui.css", get(|| async { asset("text/css", CSS) }));
+            .route(
+                "/api-docs",
+                get(|| async { typed("text/html; charset=utf-8", PAGE.to_owned()) }),
+            )
+            .route(
+                "/api-docs/",
+                get(|| async { typed("text/html; charset=utf-8", PAGE.to_owned()) }),
+            )
+            .route(
+                "/api-docs/init.js",
+                get(|| async { asset("text/javascript", INIT) }),
+            )
+            .route(
+                "/api-docs/swagger-ui-bundle.js",
+                get(|| async { asset("text/javascript", BUNDLE) }),
+            )
+            .route(
+                "/api-docs/swagger-ui.css",
+                get(|| async { asset("text/css", CSS) }),
+            );
     } else {
         r = r.route("/api-docs", get(|| async { AppError::not_found("Not found") }));
     }
@@ -68,14 +83,21 @@ pub fn router(doc: Arc<OpenApi>, with_ui: bool) -> Router<AppState> {
 }
 
 fn typed(content_type: &'static str, body: String) -> Response {
-    ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response()
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        body,
+    )
+        .into_response()
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400")),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            ),
         ],
         body,
     )

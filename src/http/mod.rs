@@ -49,7 +49,13 @@ pub fn router(state: AppState) -> Router {
             CorsLayer::new()
                 .allow_origin(AllowOrigin::list(origins))
                 .allow_credentials(true)
-                .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+                .allow_methods([
+                    Method::GET,
+                    Method::POST,
+                    Method::PUT,
+                    Method::PATCH,
+                    Method::DELETE,
+                ])
                 .allow_headers([
                     header::CONTENT_TYPE,
                     header::AUTHORIZATION,
@@ -98,7 +104,10 @@ async fn api_error_envelope(req: Request, next: Next) -> Response {
     let api = is_api_path(req.uri().path());
     let res = next.run(req).await;
     let status = res.status();
-    if !api || !(status.is_client_error() || status.is_server_error()) || res.extensions().get::<RenderedError>().is_some() {
+    if !api
+        || !(status.is_client_error() || status.is_server_error())
+        || res.extensions().get::<RenderedError>().is_some()
+    {
         return res;
     }
     let mut out = AppError::from_status(status).into_response();
@@ -130,13 +139,28 @@ impl SecurityHeaders {
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
             (header::X_FRAME_OPTIONS, "DENY".into()),
             (header::REFERRER_POLICY, "no-referrer".into()),
-            (HeaderName::from_static("cross-origin-opener-policy"), "same-origin".into()),
-            (HeaderName::from_static("cross-origin-resource-policy"), "same-origin".into()),
-            (HeaderName::from_static("x-permitted-cross-domain-policies"), "none".into()),
-            (HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()".into()),
+            (
+                HeaderName::from_static("cross-origin-opener-policy"),
+                "same-origin".into(),
+            ),
+            (
+                HeaderName::from_static("cross-origin-resource-policy"),
+                "same-origin".into(),
+            ),
+            (
+                HeaderName::from_static("x-permitted-cross-domain-policies"),
+                "none".into(),
+            ),
+            (
+                HeaderName::from_static("permissions-policy"),
+                "camera=(), microphone=(), geolocation=()".into(),
+            ),
         ];
         if https {
-            list.push((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains".into()));
+            list.push((
+                header::STRICT_TRANSPORT_SECURITY,
+                "max-age=31536000; includeSubDomains".into(),
+            ));
         }
         SecurityHeaders {
             list: list
