@@ -4,14 +4,18 @@
 //! (JSON) and [`web`] (HTML), assembled by [`startup`].
 
 pub mod api;
+pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
 pub mod startup;
+pub mod settings;
 pub mod state;
 pub mod telemetry;
+pub mod users;
 pub mod web;
 
 pub use config::Config;

@@ -67,12 +67,28 @@ impl Application {
     /// Serves until `shutdown` resolves, then lets in-flight requests finish and closes the
     /// database.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
+        housekeeping.abort();
         self.state.db.close().await;
         result
+    }
+}
+
+/// Periodic clean-up: expired sessions and old rate-limit windows.
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = crate::auth::sessions::purge_expired(&state.db).await {
+            tracing::warn!(error = %e, "could not purge expired sessions");
+        }
+        if let Err(e) = crate::auth::ratelimit::purge(&state.db).await {
+            tracing::warn!(error = %e, "could not purge rate-limit counters");
+        }
     }
 }
 

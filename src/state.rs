@@ -13,6 +13,8 @@ pub struct Inner {
     pub config: Config,
     pub db: Db,
     pub started: std::time::Instant,
+    /// Throttles `last_used_at` writes for API tokens.
+    pub token_usage: crate::auth::api_tokens::UsageTracker,
 }
 
 impl AppState {
@@ -21,6 +23,7 @@ impl AppState {
             config,
             db,
             started: std::time::Instant::now(),
+            token_usage: Default::default(),
         }))
     }
 }

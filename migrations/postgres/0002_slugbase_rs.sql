@@ -1,9 +1,17 @@
 -- SlugBase in Rust: additions to the original schema. Additive only, so an upgraded database keeps
 -- everything the original wrote.
 
--- Server-side session revocation: every session JWT carries the user's token_version; bumping it
--- (logout everywhere, password change, MFA change, admin action) ends all of that user's sessions.
-ALTER TABLE users ADD COLUMN token_version BIGINT NOT NULL DEFAULT 0;
+-- Server-side sessions: every session JWT names a row here, checked on each request, so logout,
+-- password and MFA changes, and an admin disabling or deleting a user end sessions at once.
+CREATE TABLE auth_sessions (
+  id VARCHAR(255) PRIMARY KEY,
+  user_id VARCHAR(255) NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  created_at TIMESTAMP NOT NULL,
+  expires_at TIMESTAMP NOT NULL,
+  ip TEXT,
+  user_agent TEXT
+);
+CREATE INDEX idx_auth_sessions_user ON auth_sessions(user_id);
 -- Admin can disable an account without deleting it.
 ALTER TABLE users ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT FALSE;
 -- TOTP replay protection: the last time step accepted for this user.
@@ -18,6 +26,10 @@ CREATE TABLE rate_limits (
   window_start BIGINT NOT NULL,
   hits BIGINT NOT NULL
 );
+
+-- Who did it from where.
+ALTER TABLE audit_events ADD COLUMN ip TEXT;
+ALTER TABLE audit_events ADD COLUMN user_agent TEXT;
 
 CREATE INDEX idx_audit_events_tenant_action ON audit_events(tenant_id, action, created_at);
 CREATE INDEX idx_audit_events_tenant_actor ON audit_events(tenant_id, actor_user_id, created_at);

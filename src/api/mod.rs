@@ -1,7 +1,11 @@
 //! The JSON API under `/api`. Every route is registered through `routes!`, which adds its
 //! OpenAPI entry from the handler's `#[utoipa::path]`, so no route can exist without one.
 
+pub mod audit_log;
+pub mod auth;
 pub mod system;
+pub mod tokens;
+pub mod users;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDoc;
@@ -25,6 +29,11 @@ sharing, accounts and administration.\n\n**Authentication:** the HttpOnly `token
     ),
     tags(
         (name = "CSRFHealth", description = "Health, version and CSRF token"),
+        (name = "Auth", description = "Setup, sign-up, login, logout, current user"),
+        (name = "Users", description = "The caller's profile, password and account"),
+        (name = "Teams", description = "Teams the caller belongs to"),
+        (name = "Tokens", description = "Personal API tokens"),
+        (name = "AdminAuditLog", description = "The audit log (admins)"),
     ),
     components(schemas(crate::error::ErrorBody, crate::error::FieldError))
 )]
@@ -35,6 +44,22 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(system::health))
         .routes(routes!(system::version))
         .routes(routes!(system::csrf_token))
+        .routes(routes!(auth::setup_status))
+        .routes(routes!(auth::setup))
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::logout_all))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::providers))
+        .routes(routes!(users::get_me, users::update_me, users::delete_me))
+        .routes(routes!(users::change_password))
+        .routes(routes!(users::for_sharing))
+        .routes(routes!(users::my_teams))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(audit_log::audit_log))
 }
 
 /// Adds what the route annotations cannot: the security schemes.

@@ -1,6 +1,7 @@
 //! The HTTP stack: routers from [`crate::api`] and [`crate::web`], and the layers every response
 //! passes through (request ids, tracing, panics, security headers, the JSON error envelope).
 
+pub mod auth;
 pub mod cookies;
 pub mod docs;
 
@@ -80,7 +81,8 @@ pub fn router(state: AppState) -> Router {
             .layer(PropagateRequestIdLayer::new(x_request_id))
             .layer(CatchPanicLayer::custom(on_panic))
             .layer(middleware::from_fn_with_state(headers, security_headers))
-            .layer(middleware::from_fn(api_error_envelope)),
+            .layer(middleware::from_fn(api_error_envelope))
+            .layer(middleware::from_fn_with_state(state.clone(), auth::csrf_guard)),
     )
     .with_state(state)
 }

@@ -1,0 +1,135 @@
+//! Personal API tokens: `sb_` + base64url of 32 random bytes (256 bits), stored only as the
+//! SHA-256 hex of the whole token, the original's format, so its tokens keep working.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use base64::Engine;
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::db::{self, Db, Ts};
+use crate::error::AppResult;
+use crate::users::{User, USER_COLUMNS};
+use crate::with_db;
+
+pub const PREFIX: &str = "sb_";
+pub const MAX_ACTIVE: i64 = 10;
+
+pub fn generate() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("{PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+pub fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct TokenInfo {
+    pub id: String,
+    pub name: String,
+    pub created_at: Option<Ts>,
+    pub last_used_at: Option<Ts>,
+    pub expires_at: Option<Ts>,
+}
+
+pub async fn list(db: &Db, user_id: &str) -> AppResult<Vec<TokenInfo>> {
+    let sql = "SELECT id, name, created_at, last_used_at, expires_at FROM api_tokens \
+               WHERE user_id = $1 AND tenant_id = 'default' AND revoked_at IS NULL ORDER BY created_at DESC, id";
+    Ok(with_db!(db, pool => sqlx::query_as::<_, TokenInfo>(sql).bind(user_id).fetch_all(pool).await?))
+}
+
+pub async fn count_active(db: &Db, user_id: &str) -> AppResult<i64> {
+    let sql = "SELECT COUNT(*) FROM api_tokens WHERE user_id = $1 AND tenant_id = 'default' AND revoked_at IS NULL \
+               AND (expires_at IS NULL OR expires_at > $2)";
+    Ok(with_db!(db, pool => sqlx::query_scalar::<_, i64>(sql).bind(user_id).bind(Ts::now()).fetch_one(pool).await?))
+}
+
+/// Creates a token; returns its row and the plaintext (shown once).
+pub async fn create(db: &Db, user_id: &str, name: &str, expires_at: Option<Ts>) -> AppResult<(TokenInfo, String)> {
+    let id = db::new_id();
+    let token = generate();
+    let now = Ts::now();
+    with_db!(db, pool => sqlx::query(
+        "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at, tenant_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'default')")
+        .bind(&id).bind(user_id).bind(name).bind(hash(&token)).bind(now).bind(expires_at)
+        .execute(pool).await?.rows_affected());
+    Ok((
+        TokenInfo {
+            id,
+            name: name.to_string(),
+            created_at: Some(now),
+            last_used_at: None,
+            expires_at,
+        },
+        token,
+    ))
+}
+
+/// Revokes the caller's token; `Ok(None)` when there is no such token of theirs.
+pub async fn revoke(db: &Db, user_id: &str, id: &str) -> AppResult<Option<String>> {
+    let name: Option<String> = with_db!(db, pool => sqlx::query_scalar(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND tenant_id = 'default' RETURNING name")
+        .bind(Ts::now()).bind(id).bind(user_id).fetch_optional(pool).await?);
+    Ok(name)
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenUser {
+    token_id: String,
+    #[sqlx(flatten)]
+    user: User,
+}
+
+/// The token's id and its owner, when the token is live and the owner may sign in.
+pub async fn authenticate(db: &Db, token: &str) -> AppResult<Option<(String, User)>> {
+    if !token.starts_with(PREFIX) || token.len() > 200 {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT t.id AS token_id, {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2) \
+         AND u.disabled = FALSE"
+    );
+    let row = with_db!(db, pool => sqlx::query_as::<_, TokenUser>(&sql)
+        .bind(hash(token)).bind(Ts::now()).fetch_optional(pool).await?);
+    Ok(row.map(|r| (r.token_id, r.user)))
+}
+
+/// Keeps `last_used_at` current without a write per request: at most one write per token a minute.
+#[derive(Default)]
+pub struct UsageTracker {
+    last_written: Mutex<HashMap<String, i64>>,
+}
+
+impl UsageTracker {
+    pub fn touch(&self, db: &Db, token_id: &str) {
+        let now = chrono::Utc::now().timestamp();
+        {
+            let mut map = self.last_written.lock().unwrap_or_else(|e| e.into_inner());
+            match map.get(token_id) {
+                Some(t) if now - t < 60 => return,
+                _ => {
+                    if map.len() > 10_000 {
+                        map.clear();
+                    }
+                    map.insert(token_id.to_string(), now);
+                }
+            }
+        }
+        let db = db.clone();
+        let id = token_id.to_string();
+        tokio::spawn(async move {
+            let res = with_db!(&db, pool => sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(Ts::now()).bind(&id).execute(pool).await.map(|r| r.rows_affected()));
+            if let Err(e) = res {
+                tracing::warn!(error = %e, "could not record API token use");
+            }
+        });
+    }
+}

@@ -1,0 +1,45 @@
+//! Server-side sessions behind session JWTs. One indexed lookup per request joins the session to
+//! its user, so a revoked session or a disabled user is refused on the very next request.
+
+use crate::db::{self, Db, Ts};
+use crate::error::AppResult;
+use crate::users::{User, USER_COLUMNS};
+use crate::with_db;
+
+pub async fn create(db: &Db, user_id: &str, ttl: std::time::Duration, ip: &str, ua: Option<&str>) -> AppResult<String> {
+    let id = db::new_id();
+    let now = Ts::now();
+    let ua = ua.map(|u| u.chars().take(512).collect::<String>());
+    with_db!(db, pool => sqlx::query(
+        "INSERT INTO auth_sessions (id, user_id, created_at, expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&id).bind(user_id).bind(now).bind(now.plus(ttl)).bind(ip).bind(ua)
+        .execute(pool).await?.rows_affected());
+    Ok(id)
+}
+
+/// The user behind a live session, if the session exists, has not expired, and the user may sign in.
+pub async fn user_for(db: &Db, sid: &str) -> AppResult<Option<User>> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM auth_sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.id = $1 AND s.expires_at > $2 AND u.disabled = FALSE"
+    );
+    Ok(with_db!(db, pool => sqlx::query_as::<_, User>(&sql).bind(sid).bind(Ts::now()).fetch_optional(pool).await?))
+}
+
+pub async fn delete(db: &Db, sid: &str) -> AppResult<()> {
+    with_db!(db, pool => sqlx::query("DELETE FROM auth_sessions WHERE id = $1").bind(sid).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+/// Ends every session of a user (password change, MFA change, admin action, "log out everywhere").
+pub async fn delete_all_for_user(db: &Db, user_id: &str) -> AppResult<u64> {
+    let n = with_db!(db, pool => sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1")
+        .bind(user_id).execute(pool).await?.rows_affected());
+    Ok(n)
+}
+
+pub async fn purge_expired(db: &Db) -> AppResult<u64> {
+    let n = with_db!(db, pool => sqlx::query("DELETE FROM auth_sessions WHERE expires_at < $1")
+        .bind(Ts::now()).execute(pool).await?.rows_affected());
+    Ok(n)
+}

@@ -1,0 +1,223 @@
+//! Who is calling: the client's address, the signed-in user (session cookie, Bearer JWT or
+//! personal API token), admin checks, and the CSRF check for cookie-authenticated writes.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+use rand::RngCore;
+use subtle::ConstantTimeEq;
+
+use crate::audit::Origin;
+use crate::auth::{api_tokens, jwt, sessions};
+use crate::config::TrustProxy;
+use crate::error::AppError;
+use crate::http::cookies;
+use crate::state::AppState;
+use crate::users::User;
+
+/// The client's address (honouring `TRUST_PROXY`) and user agent.
+pub struct ClientOrigin(pub Origin);
+
+pub fn client_ip(headers: &HeaderMap, peer: Option<IpAddr>, trust: &TrustProxy) -> String {
+    if let TrustProxy::Hops(hops) = trust {
+        let chain: Vec<IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+            .collect();
+        // Each trusted proxy appended the address it saw; the client is `hops` from the right.
+        if chain.len() >= *hops && *hops > 0 {
+            return chain[chain.len() - hops].to_string();
+        }
+        if let Some(first) = chain.first() {
+            return first.to_string();
+        }
+    }
+    peer.map(|p| p.to_string()).unwrap_or_else(|| "unknown".into())
+}
+
+impl FromRequestParts<AppState> for ClientOrigin {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        Ok(ClientOrigin(Origin {
+            ip: client_ip(&parts.headers, peer, &state.config.trust_proxy),
+            user_agent: parts
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+        }))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    Cookie,
+    BearerJwt,
+    ApiToken,
+}
+
+/// The signed-in user. Refuses with 401 `Unauthorized`.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user: User,
+    pub method: AuthMethod,
+    pub session_id: Option<String>,
+    pub token_id: Option<String>,
+}
+
+impl AuthUser {
+    pub fn id(&self) -> &str {
+        &self.user.id
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+async fn by_session_jwt(state: &AppState, token: &str, method: AuthMethod) -> Result<Option<AuthUser>, AppError> {
+    let Some(claims) = jwt::verify_session(&state.config.jwt_secret, token) else {
+        return Ok(None);
+    };
+    Ok(sessions::user_for(&state.db, &claims.sid)
+        .await?
+        .filter(|u| u.id == claims.id)
+        .map(|user| AuthUser {
+            user,
+            method,
+            session_id: Some(claims.sid),
+            token_id: None,
+        }))
+}
+
+/// Authenticates the request, if it carries credentials that are still good.
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Option<AuthUser>, AppError> {
+    let jar = CookieJar::from_headers(headers);
+    if let Some(c) = jar.get(cookies::SESSION) {
+        if let Some(a) = by_session_jwt(state, c.value(), AuthMethod::Cookie).await? {
+            return Ok(Some(a));
+        }
+    }
+    if let Some(b) = bearer(headers) {
+        if b.starts_with(api_tokens::PREFIX) {
+            if let Some((token_id, user)) = api_tokens::authenticate(&state.db, b).await? {
+                state.token_usage.touch(&state.db, &token_id);
+                return Ok(Some(AuthUser {
+                    user,
+                    method: AuthMethod::ApiToken,
+                    session_id: None,
+                    token_id: Some(token_id),
+                }));
+            }
+        } else if let Some(a) = by_session_jwt(state, b, AuthMethod::BearerJwt).await? {
+            return Ok(Some(a));
+        }
+    }
+    Ok(None)
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if let Some(a) = parts.extensions.get::<AuthUser>() {
+            return Ok(a.clone());
+        }
+        let a = authenticate(state, &parts.headers).await?.ok_or_else(AppError::unauthorized)?;
+        parts.extensions.insert(a.clone());
+        Ok(a)
+    }
+}
+
+impl axum::extract::OptionalFromRequestParts<AppState> for AuthUser {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, AppError> {
+        if let Some(a) = parts.extensions.get::<AuthUser>() {
+            return Ok(Some(a.clone()));
+        }
+        let a = authenticate(state, &parts.headers).await?;
+        if let Some(a) = &a {
+            parts.extensions.insert(a.clone());
+        }
+        Ok(a)
+    }
+}
+
+/// A signed-in admin. 401 without a session, 403 `Forbidden` for other users.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub AuthUser);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let a = <AuthUser as FromRequestParts<AppState>>::from_request_parts(parts, state).await?;
+        if !a.user.is_admin() {
+            return Err(AppError::forbidden());
+        }
+        Ok(AdminUser(a))
+    }
+}
+
+/// Paths a write may reach without a CSRF token (the original's list).
+fn csrf_exempt(path: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "/api/auth/setup",
+        "/api/auth/refresh",
+        "/api/auth/register",
+        "/api/auth/verify-signup",
+        "/api/auth/resend-signup-verification",
+        "/api/auth/request-signup-resend",
+        "/api/auth/login",
+        "/api/auth/logout",
+        "/api/auth/mfa/verify",
+        "/api/health",
+        "/api/csrf-token",
+    ];
+    path.starts_with("/api/password-reset") || EXACT.contains(&path.trim_end_matches('/'))
+}
+
+/// Double-submit CSRF check for state-changing API requests: the `X-CSRF-Token` header must equal
+/// the `_csrf` cookie. Requests that authenticate with `Authorization` and carry no session cookie
+/// cannot be forged by a browser and are exempt.
+pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let m = req.method();
+    if m == Method::GET || m == Method::HEAD || m == Method::OPTIONS {
+        return next.run(req).await;
+    }
+    let path = req.uri().path();
+    if !crate::http::is_api_path(path) || csrf_exempt(path) {
+        return next.run(req).await;
+    }
+    let jar = CookieJar::from_headers(req.headers());
+    if req.headers().contains_key(header::AUTHORIZATION) && jar.get(cookies::SESSION).is_none() {
+        return next.run(req).await;
+    }
+    let err = || AppError::new(axum::http::StatusCode::FORBIDDEN, "CSRF_INVALID", "Invalid CSRF token");
+    let Some(cookie) = jar.get(cookies::CSRF) else {
+        // Like the original: hand out a fresh cookie with the refusal so the client can retry.
+        let mut bytes = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        let mut res = err().into_response();
+        cookies::append(&mut res, &cookies::csrf(&state.config, &hex::encode(bytes)));
+        return res;
+    };
+    let sent = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if sent.is_empty() || !bool::from(sent.as_bytes().ct_eq(cookie.value().as_bytes())) {
+        return err().into_response();
+    }
+    next.run(req).await
+}
