@@ -26,7 +26,10 @@ pub struct Event<'a> {
 
 pub async fn record(db: &Db, origin: &Origin, e: Event<'_>) {
     let id = db::new_id();
-    let ua = origin.user_agent.as_deref().map(|u| u.chars().take(512).collect::<String>());
+    let ua = origin
+        .user_agent
+        .as_deref()
+        .map(|u| u.chars().take(512).collect::<String>());
     let meta = sqlx::types::Json(e.metadata);
     let res = with_db!(db, pool => sqlx::query(
         "INSERT INTO audit_events (id, tenant_id, actor_user_id, action, entity_type, entity_id, metadata, created_at, ip, user_agent) \
@@ -73,7 +76,11 @@ pub struct Filter {
 /// One page, newest first; the cursor is (created_at, id) of the last entry.
 pub async fn list(db: &Db, f: &Filter) -> AppResult<Vec<AuditEntry>> {
     // metadata is JSONB on PostgreSQL and text on SQLite: read it as text on both.
-    let meta = if db.is_postgres() { "CAST(e.metadata AS TEXT)" } else { "e.metadata" };
+    let meta = if db.is_postgres() {
+        "CAST(e.metadata AS TEXT)"
+    } else {
+        "e.metadata"
+    };
     let mut sql = format!(
         "SELECT e.id, e.created_at, e.action, e.entity_type, e.entity_id, {meta} AS metadata_raw, \
          e.actor_user_id, u.email AS actor_email, u.name AS actor_name, e.ip, e.user_agent \
@@ -86,7 +93,9 @@ pub async fn list(db: &Db, f: &Filter) -> AppResult<Vec<AuditEntry>> {
     };
     if f.before.is_some() {
         let (a, b, c) = (p(), p(), p());
-        sql.push_str(&format!(" AND (e.created_at < {a} OR (e.created_at = {b} AND e.id < {c}))"));
+        sql.push_str(&format!(
+            " AND (e.created_at < {a} OR (e.created_at = {b} AND e.id < {c}))"
+        ));
     }
     if f.action.is_some() {
         sql.push_str(&format!(" AND e.action = {}", p()));

@@ -44,10 +44,16 @@ impl User {
         self.password_hash.as_deref().is_some_and(|h| !h.is_empty())
     }
     pub fn language(&self) -> String {
-        self.language.clone().filter(|l| !l.is_empty()).unwrap_or_else(|| "en".into())
+        self.language
+            .clone()
+            .filter(|l| !l.is_empty())
+            .unwrap_or_else(|| "en".into())
     }
     pub fn theme(&self) -> String {
-        self.theme.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| "auto".into())
+        self.theme
+            .clone()
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| "auto".into())
     }
     pub fn email_verified(&self) -> bool {
         self.email_verified.unwrap_or(true)
@@ -92,7 +98,10 @@ pub fn validate_email(field: &str, email: &str) -> AppResult<String> {
         return Err(AppError::invalid(field, "Email is required"));
     }
     if email.chars().count() > 255 {
-        return Err(AppError::invalid(field, "Email must be no more than 255 characters"));
+        return Err(AppError::invalid(
+            field,
+            "Email must be no more than 255 characters",
+        ));
     }
     let e = normalize_email(email);
     let ok = match e.split_once('@') {
@@ -115,7 +124,11 @@ pub fn validate_email(field: &str, email: &str) -> AppResult<String> {
 /// Strips control characters and trims, then checks the length (the original checked first and
 /// so accepted names of only spaces).
 pub fn sanitize_text(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).collect::<String>().trim().to_string()
+    s.chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 pub fn validate_name(field: &str, name: &str) -> AppResult<String> {
@@ -124,7 +137,10 @@ pub fn validate_name(field: &str, name: &str) -> AppResult<String> {
         return Err(AppError::invalid(field, "Name must be at least 1 characters"));
     }
     if clean.chars().count() > 255 {
-        return Err(AppError::invalid(field, "Name must be no more than 255 characters"));
+        return Err(AppError::invalid(
+            field,
+            "Name must be no more than 255 characters",
+        ));
     }
     Ok(clean)
 }
@@ -154,7 +170,9 @@ pub async fn by_email(db: &Db, email: &str) -> AppResult<Option<User>> {
 }
 
 pub async fn count(db: &Db) -> AppResult<i64> {
-    Ok(with_db!(db, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users").fetch_one(pool).await?))
+    Ok(
+        with_db!(db, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users").fetch_one(pool).await?),
+    )
 }
 
 pub async fn set_password_hash(db: &Db, user_id: &str, hash: &str) -> AppResult<()> {

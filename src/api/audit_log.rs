@@ -64,7 +64,12 @@ pub async fn audit_log(
     _admin: AdminUser,
     Query(q): Query<AuditQuery>,
 ) -> AppResult<Json<AuditPage>> {
-    let limit = q.limit.as_deref().and_then(|l| l.parse::<i64>().ok()).unwrap_or(50).clamp(1, 100);
+    let limit = q
+        .limit
+        .as_deref()
+        .and_then(|l| l.parse::<i64>().ok())
+        .unwrap_or(50)
+        .clamp(1, 100);
     let before = match (q.before_created_at.as_deref(), q.before_id.as_deref()) {
         (None, None) => None,
         (Some(c), Some(i)) => Some((
@@ -72,8 +77,10 @@ pub async fn audit_log(
             i.to_string(),
         )),
         _ => {
-            return Err(AppError::bad_request("Pagination requires both before_created_at and before_id")
-                .with_code("VALIDATION_ERROR"))
+            return Err(
+                AppError::bad_request("Pagination requires both before_created_at and before_id")
+                    .with_code("VALIDATION_ERROR"),
+            )
         }
     };
     let filter = Filter {

@@ -21,7 +21,13 @@ use crate::{settings, with_db, with_tx};
 pub async fn issue_session(state: &AppState, user: &User, origin: &Origin) -> AppResult<Cookie<'static>> {
     let ttl = state.config.jwt_expires_in;
     let sid = sessions::create(&state.db, &user.id, ttl, &origin.ip, origin.user_agent.as_deref()).await?;
-    let token = jwt::sign_session(&state.config.jwt_secret, user, &sid, ttl.as_secs() as i64, user.email_verified());
+    let token = jwt::sign_session(
+        &state.config.jwt_secret,
+        user,
+        &sid,
+        ttl.as_secs() as i64,
+        user.email_verified(),
+    );
     Ok(cookies::session(&state.config, token))
 }
 
@@ -73,14 +79,22 @@ pub async fn setup(
         body.name.filter(|s| !s.trim().is_empty()),
         body.password.filter(|s| !s.is_empty()),
     ) else {
-        return Err(AppError::bad_request("Email, name, and password are required").with_code("VALIDATION_ERROR"));
+        return Err(
+            AppError::bad_request("Email, name, and password are required").with_code("VALIDATION_ERROR")
+        );
     };
     let email = users::validate_email("email", &email)?;
     let name = users::validate_name("name", &name)?;
     password::validate("password", &pw)?;
     let hash = password::hash(&pw).await?;
 
-    let already = || AppError::new(StatusCode::FORBIDDEN, "ALREADY_INITIALIZED", "System already initialized");
+    let already = || {
+        AppError::new(
+            StatusCode::FORBIDDEN,
+            "ALREADY_INITIALIZED",
+            "System already initialized",
+        )
+    };
     let mut tx = state.db.begin().await?;
     // Taking the marker row's lock first serialises concurrent setups; the count after it sees
     // whatever an earlier setup committed.
@@ -88,7 +102,8 @@ pub async fn setup(
         "INSERT INTO system_config (key, value, tenant_id) VALUES ('initialized', 'true', 'default') \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value")
         .execute(c).await?.rows_affected());
-    let existing: i64 = with_tx!(&mut tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(c).await?);
+    let existing: i64 =
+        with_tx!(&mut tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(c).await?);
     if existing > 0 {
         return Err(already());
     }
@@ -105,7 +120,9 @@ pub async fn setup(
     .await?;
     tx.commit().await?;
 
-    let user = users::by_id(&state.db, &id).await?.ok_or_else(AppError::internal)?;
+    let user = users::by_id(&state.db, &id)
+        .await?
+        .ok_or_else(AppError::internal)?;
     let cookie = issue_session(&state, &user, &origin).await?;
     audit::record(
         &state.db,
@@ -139,7 +156,9 @@ pub struct MessageBody {
 }
 
 pub fn message(m: &str) -> Json<MessageBody> {
-    Json(MessageBody { message: m.to_string() })
+    Json(MessageBody {
+        message: m.to_string(),
+    })
 }
 
 /// Self sign-up, when registrations are enabled (`REGISTRATIONS_ENABLED` or the admin setting;
@@ -157,7 +176,11 @@ pub async fn register(
     Json(body): Json<RegisterRequest>,
 ) -> AppResult<Response> {
     if !settings::registrations_enabled(&state.db, state.config.registrations_enabled).await? {
-        return Err(AppError::new(StatusCode::FORBIDDEN, "REGISTRATIONS_DISABLED", "Registrations are disabled"));
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "REGISTRATIONS_DISABLED",
+            "Registrations are disabled",
+        ));
     }
     ratelimit::check(&state.db, &ratelimit::AUTH_PER_IP, &origin.ip).await?;
     let result = async {
@@ -216,7 +239,11 @@ pub async fn register(
                 },
             )
             .await;
-            Ok((StatusCode::CREATED, message("Account created. You can now sign in.")).into_response())
+            Ok((
+                StatusCode::CREATED,
+                message("Account created. You can now sign in."),
+            )
+                .into_response())
         }
         Err(e) => {
             ratelimit::record_failure(&state.db, &ratelimit::AUTH_PER_IP, &origin.ip).await?;
@@ -286,7 +313,11 @@ pub async fn login(
         ));
     };
     if user.disabled {
-        return Err(AppError::new(StatusCode::FORBIDDEN, "ACCOUNT_DISABLED", "This account has been disabled"));
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "ACCOUNT_DISABLED",
+            "This account has been disabled",
+        ));
     }
     if user.password_hash.as_deref().is_some_and(password::needs_rehash) {
         // The original's bcrypt hashes become Argon2id at the first login.

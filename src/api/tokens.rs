@@ -55,29 +55,42 @@ pub async fn create(
     auth: AuthUser,
     Json(body): Json<CreateToken>,
 ) -> AppResult<Response> {
-    ratelimit::hit(&state.db, &ratelimit::TOKEN_CREATE, auth.id()).await?;
     let Some(serde_json::Value::String(raw)) = body.name else {
         return Err(AppError::invalid("name", "Token name is required"));
     };
     let name = sanitize_text(&raw);
     if name.is_empty() {
-        return Err(AppError::invalid("name", "Token name must be at least 1 characters"));
+        return Err(AppError::invalid(
+            "name",
+            "Token name must be at least 1 characters",
+        ));
     }
     if name.chars().count() > 100 {
-        return Err(AppError::invalid("name", "Token name must be no more than 100 characters"));
+        return Err(AppError::invalid(
+            "name",
+            "Token name must be no more than 100 characters",
+        ));
     }
     let expires_at = match body.expires_at.as_deref().filter(|s| !s.trim().is_empty()) {
         None => None,
         Some(s) => match Ts::parse(s) {
             Some(t) if t > Ts::now() => Some(t),
             Some(_) => return Err(AppError::invalid("expires_at", "Expiry must be in the future")),
-            None => return Err(AppError::invalid("expires_at", "Expiry must be an ISO 8601 date and time")),
+            None => {
+                return Err(AppError::invalid(
+                    "expires_at",
+                    "Expiry must be an ISO 8601 date and time",
+                ))
+            }
         },
     };
     if api_tokens::count_active(&state.db, auth.id()).await? >= api_tokens::MAX_ACTIVE {
-        return Err(AppError::bad_request("Maximum of 10 tokens per user. Revoke an existing token first.")
-            .with_code("TOKEN_LIMIT"));
+        return Err(
+            AppError::bad_request("Maximum of 10 tokens per user. Revoke an existing token first.")
+                .with_code("TOKEN_LIMIT"),
+        );
     }
+    ratelimit::hit(&state.db, &ratelimit::TOKEN_CREATE, auth.id()).await?;
     let (info, token) = api_tokens::create(&state.db, auth.id(), &name, expires_at).await?;
     audit::record(
         &state.db,

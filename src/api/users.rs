@@ -73,7 +73,10 @@ pub struct ProfileUpdate {
 fn valid_language(l: &str) -> bool {
     let b = l.as_bytes();
     (b.len() == 2 && b.iter().all(u8::is_ascii_lowercase))
-        || (b.len() == 5 && b[..2].iter().all(u8::is_ascii_lowercase) && b[2] == b'-' && b[3..].iter().all(u8::is_ascii_alphabetic))
+        || (b.len() == 5
+            && b[..2].iter().all(u8::is_ascii_lowercase)
+            && b[2] == b'-'
+            && b[3..].iter().all(u8::is_ascii_alphabetic))
 }
 
 /// Updates name, language, theme and the AI preference. All fields are optional; at least one is
@@ -182,7 +185,9 @@ pub async fn update_me(
         },
     )
     .await;
-    let fresh = users::by_id(&state.db, &u.id).await?.ok_or_else(AppError::unauthorized)?;
+    let fresh = users::by_id(&state.db, &u.id)
+        .await?
+        .ok_or_else(AppError::unauthorized)?;
     Ok(Json(profile(&fresh)))
 }
 
@@ -193,7 +198,12 @@ pub struct DeleteAccount {
 }
 
 /// Checks the caller's current password (rate limited per account); `field` names it in errors.
-async fn confirm_password(state: &AppState, auth: &AuthUser, given: Option<&str>, field: &str) -> AppResult<()> {
+async fn confirm_password(
+    state: &AppState,
+    auth: &AuthUser,
+    given: Option<&str>,
+    field: &str,
+) -> AppResult<()> {
     if !auth.user.has_password() {
         return Ok(());
     }
@@ -272,7 +282,13 @@ pub async fn change_password(
     auth: AuthUser,
     Json(body): Json<PasswordChange>,
 ) -> AppResult<Response> {
-    confirm_password(&state, &auth, body.current_password.as_deref(), "current_password").await?;
+    confirm_password(
+        &state,
+        &auth,
+        body.current_password.as_deref(),
+        "current_password",
+    )
+    .await?;
     let new = body.new_password.unwrap_or_default();
     password::validate("new_password", &new)?;
     let hash = password::hash(&new).await?;
@@ -301,7 +317,10 @@ pub async fn change_password(
 /// Other users the caller can share with: `{id, name, email}`, by name.
 #[utoipa::path(get, path = "/api/users/for-sharing", tag = "Users",
     responses((status = 200, body = Vec<ShareableUser>), (status = 401, body = ErrorBody)))]
-pub async fn for_sharing(State(state): State<AppState>, auth: AuthUser) -> AppResult<Json<Vec<ShareableUser>>> {
+pub async fn for_sharing(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> AppResult<Json<Vec<ShareableUser>>> {
     Ok(Json(users::for_sharing(&state.db, auth.id()).await?))
 }
 

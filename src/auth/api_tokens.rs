@@ -21,7 +21,10 @@ pub const MAX_ACTIVE: i64 = 10;
 pub fn generate() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!("{PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    format!(
+        "{PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
 }
 
 pub fn hash(token: &str) -> String {
@@ -46,11 +49,18 @@ pub async fn list(db: &Db, user_id: &str) -> AppResult<Vec<TokenInfo>> {
 pub async fn count_active(db: &Db, user_id: &str) -> AppResult<i64> {
     let sql = "SELECT COUNT(*) FROM api_tokens WHERE user_id = $1 AND tenant_id = 'default' AND revoked_at IS NULL \
                AND (expires_at IS NULL OR expires_at > $2)";
-    Ok(with_db!(db, pool => sqlx::query_scalar::<_, i64>(sql).bind(user_id).bind(Ts::now()).fetch_one(pool).await?))
+    Ok(
+        with_db!(db, pool => sqlx::query_scalar::<_, i64>(sql).bind(user_id).bind(Ts::now()).fetch_one(pool).await?),
+    )
 }
 
 /// Creates a token; returns its row and the plaintext (shown once).
-pub async fn create(db: &Db, user_id: &str, name: &str, expires_at: Option<Ts>) -> AppResult<(TokenInfo, String)> {
+pub async fn create(
+    db: &Db,
+    user_id: &str,
+    name: &str,
+    expires_at: Option<Ts>,
+) -> AppResult<(TokenInfo, String)> {
     let id = db::new_id();
     let token = generate();
     let now = Ts::now();

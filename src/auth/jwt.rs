@@ -59,8 +59,12 @@ pub fn sign_session(secret: &str, user: &User, sid: &str, ttl_secs: i64, email_v
         exp: iat + ttl_secs,
         pur: None,
     };
-    encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes()))
-        .unwrap_or_default()
+    encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap_or_default()
 }
 
 fn validation() -> Validation {
@@ -72,7 +76,8 @@ fn validation() -> Validation {
 
 /// A valid session token's claims; pending-MFA tokens and tokens without a session are refused.
 pub fn verify_session(secret: &str, token: &str) -> Option<SessionClaims> {
-    let data = decode::<SessionClaims>(token, &DecodingKey::from_secret(secret.as_bytes()), &validation()).ok()?;
+    let data =
+        decode::<SessionClaims>(token, &DecodingKey::from_secret(secret.as_bytes()), &validation()).ok()?;
     if data.claims.pur.is_some() || data.claims.sid.is_empty() {
         return None;
     }
@@ -89,12 +94,17 @@ pub fn sign_pending(secret: &str, user_id: &str) -> (String, String) {
         iat,
         exp: iat + PENDING_TTL_SECS,
     };
-    let token = encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes()))
-        .unwrap_or_default();
+    let token = encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap_or_default();
     (token, jti)
 }
 
 pub fn verify_pending(secret: &str, token: &str) -> Option<PendingClaims> {
-    let data = decode::<PendingClaims>(token, &DecodingKey::from_secret(secret.as_bytes()), &validation()).ok()?;
+    let data =
+        decode::<PendingClaims>(token, &DecodingKey::from_secret(secret.as_bytes()), &validation()).ok()?;
     (data.claims.pur == PENDING_PURPOSE && !data.claims.sub.is_empty()).then_some(data.claims)
 }

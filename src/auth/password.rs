@@ -77,7 +77,9 @@ pub fn needs_rehash(stored: &str) -> bool {
     match PasswordHash::new(stored) {
         Ok(h) => {
             h.algorithm != argon2::ARGON2ID_IDENT
-                || Params::try_from(&h).map(|p| p.m_cost() < 19 * 1024 || p.t_cost() < 2).unwrap_or(true)
+                || Params::try_from(&h)
+                    .map(|p| p.m_cost() < 19 * 1024 || p.t_cost() < 2)
+                    .unwrap_or(true)
         }
         Err(_) => true,
     }
@@ -146,12 +148,30 @@ mod tests {
     #[test]
     fn policy_messages_in_order() {
         assert_eq!(check_policy(""), Err("Password is required"));
-        assert_eq!(check_policy("Ab1!"), Err("Password must be at least 8 characters long"));
-        assert_eq!(check_policy(&"Ab1!".repeat(40)), Err("Password must be no more than 128 characters"));
-        assert_eq!(check_policy("abcdefg1!"), Err("Password must contain at least one uppercase letter"));
-        assert_eq!(check_policy("ABCDEFG1!"), Err("Password must contain at least one lowercase letter"));
-        assert_eq!(check_policy("Abcdefgh!"), Err("Password must contain at least one number"));
-        assert_eq!(check_policy("Abcdefgh1"), Err("Password must contain at least one special character"));
+        assert_eq!(
+            check_policy("Ab1!"),
+            Err("Password must be at least 8 characters long")
+        );
+        assert_eq!(
+            check_policy(&"Ab1!".repeat(40)),
+            Err("Password must be no more than 128 characters")
+        );
+        assert_eq!(
+            check_policy("abcdefg1!"),
+            Err("Password must contain at least one uppercase letter")
+        );
+        assert_eq!(
+            check_policy("ABCDEFG1!"),
+            Err("Password must contain at least one lowercase letter")
+        );
+        assert_eq!(
+            check_policy("Abcdefgh!"),
+            Err("Password must contain at least one number")
+        );
+        assert_eq!(
+            check_policy("Abcdefgh1"),
+            Err("Password must contain at least one special character")
+        );
         assert_eq!(check_policy("Abcdefg1!"), Ok(()));
     }
 }

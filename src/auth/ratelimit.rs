@@ -44,10 +44,10 @@ pub const PASSWORD_PER_ACCOUNT: Limit = Limit {
     window_secs: FIFTEEN_MIN,
     message: "Too many failed password attempts, please try again later.",
 };
-/// API token creation per account.
+/// API tokens created per account.
 pub const TOKEN_CREATE: Limit = Limit {
     name: "token-create",
-    max: 10,
+    max: 20,
     window_secs: FIFTEEN_MIN,
     message: "Too many token creation attempts. Please try again later.",
 };
@@ -100,12 +100,16 @@ async fn increment(db: &Db, bucket: &str, start: i64) -> AppResult<i64> {
                hits = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.hits + 1 ELSE 1 END, \
                window_start = excluded.window_start \
                RETURNING hits";
-    Ok(with_db!(db, pool => sqlx::query_scalar::<_, i64>(sql).bind(bucket).bind(start).fetch_one(pool).await?))
+    Ok(
+        with_db!(db, pool => sqlx::query_scalar::<_, i64>(sql).bind(bucket).bind(start).fetch_one(pool).await?),
+    )
 }
 
 /// Drops counters of windows that ended over a day ago.
 pub async fn purge(db: &Db) -> AppResult<u64> {
     let cutoff = chrono::Utc::now().timestamp() - 86_400;
-    Ok(with_db!(db, pool => sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
-        .bind(cutoff).execute(pool).await?.rows_affected()))
+    Ok(
+        with_db!(db, pool => sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
+        .bind(cutoff).execute(pool).await?.rows_affected()),
+    )
 }

@@ -6,7 +6,13 @@ use crate::error::AppResult;
 use crate::users::{User, USER_COLUMNS};
 use crate::with_db;
 
-pub async fn create(db: &Db, user_id: &str, ttl: std::time::Duration, ip: &str, ua: Option<&str>) -> AppResult<String> {
+pub async fn create(
+    db: &Db,
+    user_id: &str,
+    ttl: std::time::Duration,
+    ip: &str,
+    ua: Option<&str>,
+) -> AppResult<String> {
     let id = db::new_id();
     let now = Ts::now();
     let ua = ua.map(|u| u.chars().take(512).collect::<String>());
@@ -23,7 +29,9 @@ pub async fn user_for(db: &Db, sid: &str) -> AppResult<Option<User>> {
         "SELECT {USER_COLUMNS} FROM auth_sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.id = $1 AND s.expires_at > $2 AND u.disabled = FALSE"
     );
-    Ok(with_db!(db, pool => sqlx::query_as::<_, User>(&sql).bind(sid).bind(Ts::now()).fetch_optional(pool).await?))
+    Ok(
+        with_db!(db, pool => sqlx::query_as::<_, User>(&sql).bind(sid).bind(Ts::now()).fetch_optional(pool).await?),
+    )
 }
 
 pub async fn delete(db: &Db, sid: &str) -> AppResult<()> {

@@ -46,7 +46,10 @@ pub fn client_ip(headers: &HeaderMap, peer: Option<IpAddr>, trust: &TrustProxy) 
 impl FromRequestParts<AppState> for ClientOrigin {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
         Ok(ClientOrigin(Origin {
             ip: client_ip(&parts.headers, peer, &state.config.trust_proxy),
             user_agent: parts
@@ -83,10 +86,17 @@ impl AuthUser {
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
-async fn by_session_jwt(state: &AppState, token: &str, method: AuthMethod) -> Result<Option<AuthUser>, AppError> {
+async fn by_session_jwt(
+    state: &AppState,
+    token: &str,
+    method: AuthMethod,
+) -> Result<Option<AuthUser>, AppError> {
     let Some(claims) = jwt::verify_session(&state.config.jwt_secret, token) else {
         return Ok(None);
     };
@@ -133,7 +143,9 @@ impl FromRequestParts<AppState> for AuthUser {
         if let Some(a) = parts.extensions.get::<AuthUser>() {
             return Ok(a.clone());
         }
-        let a = authenticate(state, &parts.headers).await?.ok_or_else(AppError::unauthorized)?;
+        let a = authenticate(state, &parts.headers)
+            .await?
+            .ok_or_else(AppError::unauthorized)?;
         parts.extensions.insert(a.clone());
         Ok(a)
     }
@@ -202,7 +214,13 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
     if req.headers().contains_key(header::AUTHORIZATION) && jar.get(cookies::SESSION).is_none() {
         return next.run(req).await;
     }
-    let err = || AppError::new(axum::http::StatusCode::FORBIDDEN, "CSRF_INVALID", "Invalid CSRF token");
+    let err = || {
+        AppError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "CSRF_INVALID",
+            "Invalid CSRF token",
+        )
+    };
     let Some(cookie) = jar.get(cookies::CSRF) else {
         // Like the original: hand out a fresh cookie with the refusal so the client can retry.
         let mut bytes = [0u8; 32];
