@@ -22,6 +22,18 @@ struct Cli {
 enum Command {
     /// Run the server (the default when no command is given).
     Serve,
+    /// Account administration.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Turn off MFA for a user who lost their authenticator and backup codes (ends their sessions).
+    ResetMfa {
+        /// The user's e-mail address.
+        email: String,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -39,6 +51,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(config).await,
+            Command::User(UserCommand::ResetMfa { email }) => reset_mfa(config, &email).await,
         }
     });
     match result {
@@ -66,4 +79,43 @@ async fn serve(config: Config) -> Result<(), String> {
     app.run_until(shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))
+}
+
+/// Opens (and migrates) the database without serving.
+async fn open_db(config: &Config) -> Result<crate::db::Db, String> {
+    let db = crate::db::Db::connect(&config.db)
+        .await
+        .map_err(|e| e.to_string())?;
+    crate::db::migrate(&db).await.map_err(|e| e.to_string())?;
+    Ok(db)
+}
+
+async fn reset_mfa(config: Config, email: &str) -> Result<(), String> {
+    let db = open_db(&config).await?;
+    let user = crate::users::by_email(&db, email)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no user with the e-mail address {email}"))?;
+    crate::mfa::reset(&db, &user.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let origin = crate::audit::Origin {
+        ip: "cli".into(),
+        user_agent: Some("slugbase user reset-mfa".into()),
+    };
+    crate::audit::record(
+        &db,
+        &origin,
+        crate::audit::Event {
+            actor: None,
+            action: "user.mfa_reset",
+            entity_type: "org_member",
+            entity_id: Some(&user.id),
+            metadata: serde_json::json!({"email": user.email, "via": "cli"}),
+        },
+    )
+    .await;
+    db.close().await;
+    println!("MFA is now off for {} and their sessions have ended.", user.email);
+    Ok(())
 }

@@ -15,11 +15,14 @@ pub struct Inner {
     pub started: std::time::Instant,
     /// Throttles `last_used_at` writes for API tokens.
     pub token_usage: crate::auth::api_tokens::UsageTracker,
+    /// At-rest encryption under `ENCRYPTION_KEY`.
+    pub cipher: crate::crypto::Cipher,
 }
 
 impl AppState {
     pub fn new(config: Config, db: Db) -> AppState {
         AppState(Arc::new(Inner {
+            cipher: crate::crypto::Cipher::new(config.encryption_key),
             config,
             db,
             started: std::time::Instant::now(),

@@ -1,8 +1,10 @@
 //! The JSON API under `/api`. Every route is registered through `routes!`, which adds its
 //! OpenAPI entry from the handler's `#[utoipa::path]`, so no route can exist without one.
 
+pub mod admin_users;
 pub mod audit_log;
 pub mod auth;
+pub mod mfa;
 pub mod system;
 pub mod tokens;
 pub mod users;
@@ -30,9 +32,11 @@ sharing, accounts and administration.\n\n**Authentication:** the HttpOnly `token
     tags(
         (name = "CSRFHealth", description = "Health, version and CSRF token"),
         (name = "Auth", description = "Setup, sign-up, login, logout, current user"),
+        (name = "MFA", description = "TOTP multi-factor authentication and backup codes"),
         (name = "Users", description = "The caller's profile, password and account"),
         (name = "Teams", description = "Teams the caller belongs to"),
         (name = "Tokens", description = "Personal API tokens"),
+        (name = "AdminUsers", description = "User administration (admins)"),
         (name = "AdminAuditLog", description = "The audit log (admins)"),
     ),
     components(schemas(crate::error::ErrorBody, crate::error::FieldError))
@@ -53,6 +57,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::me))
         .routes(routes!(auth::providers))
+        .routes(routes!(mfa::status))
+        .routes(routes!(mfa::enroll_begin))
+        .routes(routes!(mfa::enroll_confirm))
+        .routes(routes!(mfa::enroll_cancel))
+        .routes(routes!(mfa::disable))
+        .routes(routes!(mfa::regenerate))
+        .routes(routes!(mfa::verify))
         .routes(routes!(users::get_me, users::update_me, users::delete_me))
         .routes(routes!(users::change_password))
         .routes(routes!(users::for_sharing))
@@ -60,6 +71,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::revoke))
         .routes(routes!(audit_log::audit_log))
+        .routes(routes!(admin_users::reset_mfa))
 }
 
 /// Adds what the route annotations cannot: the security schemes.

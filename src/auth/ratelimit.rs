@@ -52,6 +52,36 @@ pub const TOKEN_CREATE: Limit = Limit {
     message: "Too many token creation attempts. Please try again later.",
 };
 
+/// MFA setup requests per client address (the original's 25).
+pub const MFA_ENROLL_PER_IP: Limit = Limit {
+    name: "mfa-enroll-ip",
+    max: 25,
+    window_secs: FIFTEEN_MIN,
+    message: "Too many MFA setup attempts. Please try again later.",
+};
+/// MFA code submissions per client address (the original's 40).
+pub const MFA_VERIFY_PER_IP: Limit = Limit {
+    name: "mfa-verify-ip",
+    max: 40,
+    window_secs: FIFTEEN_MIN,
+    message: "Too many MFA attempts. Please try again later.",
+};
+/// Wrong MFA codes per account.
+pub const MFA_FAIL_PER_USER: Limit = Limit {
+    name: "mfa-fail-user",
+    max: 10,
+    window_secs: FIFTEEN_MIN,
+    message: "Too many MFA attempts. Please try again later.",
+};
+/// Wrong MFA codes per pending login: after five, that login must start again.
+pub const MFA_FAIL_PER_PENDING: Limit = Limit {
+    name: "mfa-fail-pending",
+    max: 5,
+    // Longer than a pending login lives (300 s), so one login rarely straddles two windows.
+    window_secs: 3600,
+    message: "Too many MFA attempts. Please sign in again.",
+};
+
 fn window(limit: &Limit) -> (i64, i64) {
     let now = chrono::Utc::now().timestamp();
     (now - now.rem_euclid(limit.window_secs), now)
@@ -91,6 +121,16 @@ pub async fn check(db: &Db, limit: &Limit, key: &str) -> AppResult<()> {
 pub async fn record_failure(db: &Db, limit: &Limit, key: &str) -> AppResult<()> {
     let (start, _) = window(limit);
     increment(db, &bucket(limit, key), start).await?;
+    Ok(())
+}
+
+/// Uses up the whole allowance of `key` for this window (e.g. a pending login that succeeded).
+pub async fn exhaust(db: &Db, limit: &Limit, key: &str) -> AppResult<()> {
+    let (start, _) = window(limit);
+    with_db!(db, pool => sqlx::query(
+        "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, $3) \
+         ON CONFLICT (bucket) DO UPDATE SET hits = excluded.hits, window_start = excluded.window_start")
+        .bind(bucket(limit, key)).bind(start).bind(limit.max).execute(pool).await?.rows_affected());
     Ok(())
 }
 
