@@ -226,8 +226,8 @@ impl From<axum::extract::rejection::JsonRejection> for AppError {
     }
 }
 
-impl From<axum::extract::rejection::QueryRejection> for AppError {
-    fn from(r: axum::extract::rejection::QueryRejection) -> AppError {
+impl From<axum_extra::extract::QueryRejection> for AppError {
+    fn from(r: axum_extra::extract::QueryRejection) -> AppError {
         AppError::new(
             StatusCode::BAD_REQUEST,
             "VALIDATION_ERROR",
@@ -245,10 +245,75 @@ impl From<axum::extract::rejection::PathRejection> for AppError {
     }
 }
 
-/// `Json<T>` whose rejections are our envelope.
-#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
-#[from_request(via(axum::Json), rejection(AppError))]
+/// JSON body extractor (at most [`JSON_LIMIT`] bytes) whose rejections are our envelope.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
+
+/// The original's 10 MiB limit for JSON bodies (imports may be larger).
+pub const JSON_LIMIT: usize = 10 * 1024 * 1024;
+
+impl<T, S> axum::extract::FromRequest<S> for Json<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: axum::extract::Request, _state: &S) -> Result<Self, AppError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|m| {
+                let m = m.trim().to_ascii_lowercase();
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "Expected a JSON body (Content-Type: application/json)",
+            ));
+        }
+        let bytes = read_body(req.into_body(), JSON_LIMIT).await?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+/// Reads a whole body, refusing more than `limit` bytes with 413.
+pub async fn read_body(body: axum::body::Body, limit: usize) -> Result<axum::body::Bytes, AppError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            || e.to_string().contains("length limit");
+        if too_large {
+            AppError::from_status(StatusCode::PAYLOAD_TOO_LARGE)
+        } else {
+            AppError::bad_request("Could not read the request body")
+        }
+    })
+}
+
+/// Parses JSON with messages that say what is wrong and where.
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        use serde_json::error::Category;
+        match e.classify() {
+            Category::Data => AppError::new(
+                StatusCode::BAD_REQUEST,
+                "VALIDATION_ERROR",
+                format!("Invalid request body: {e}"),
+            ),
+            _ => AppError::new(
+                StatusCode::BAD_REQUEST,
+                "INVALID_JSON",
+                format!("Malformed JSON: {e}"),
+            ),
+        }
+    })
+}
 
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
@@ -256,9 +321,9 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
-/// `Query<T>` whose rejections are our envelope.
+/// `Query<T>` (repeated keys become lists) whose rejections are our envelope.
 #[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(AppError))]
+#[from_request(via(axum_extra::extract::Query), rejection(AppError))]
 pub struct Query<T>(pub T);
 
 /// `Path<T>` whose rejections are our envelope.

@@ -4,6 +4,8 @@
 pub mod admin_users;
 pub mod audit_log;
 pub mod auth;
+pub mod bookmarks;
+pub mod folders;
 pub mod mfa;
 pub mod system;
 pub mod tokens;
@@ -32,6 +34,9 @@ sharing, accounts and administration.\n\n**Authentication:** the HttpOnly `token
     tags(
         (name = "CSRFHealth", description = "Health, version and CSRF token"),
         (name = "Auth", description = "Setup, sign-up, login, logout, current user"),
+        (name = "Bookmarks", description = "Bookmarks: CRUD, listing, search, bulk actions, import and export"),
+        (name = "Folders", description = "Folders"),
+        (name = "Tags", description = "Tags"),
         (name = "MFA", description = "TOTP multi-factor authentication and backup codes"),
         (name = "Users", description = "The caller's profile, password and account"),
         (name = "Teams", description = "Teams the caller belongs to"),
@@ -71,6 +76,22 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::revoke))
         .routes(routes!(audit_log::audit_log))
+        .routes(routes!(bookmarks::list, bookmarks::create))
+        .routes(routes!(bookmarks::search))
+        .routes(routes!(bookmarks::ids))
+        .routes(routes!(bookmarks::bulk))
+        .routes(routes!(bookmarks::import))
+        .routes(routes!(bookmarks::export))
+        .routes(routes!(bookmarks::get, bookmarks::update, bookmarks::delete))
+        .routes(routes!(bookmarks::track_access))
+        .routes(routes!(folders::list, folders::create))
+        .routes(routes!(folders::get, folders::update, folders::delete))
+        .routes(routes!(folders::list_tags, folders::create_tag))
+        .routes(routes!(
+            folders::get_tag,
+            folders::update_tag,
+            folders::delete_tag
+        ))
         .routes(routes!(admin_users::reset_mfa))
 }
 

@@ -32,6 +32,7 @@ macro_rules! migration {
 pub static MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_upstream_baseline"),
     migration!(2, "0002_slugbase_rs"),
+    migration!(3, "0003_bookmarks"),
 ];
 
 /// Advisory-lock key for migrations ("SlugBase" in ASCII, as a number).

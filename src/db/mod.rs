@@ -6,6 +6,7 @@
 //! small and named after what it does.
 
 mod migrate;
+pub mod params;
 mod types;
 
 use std::str::FromStr;

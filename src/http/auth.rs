@@ -206,13 +206,19 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
     if m == Method::GET || m == Method::HEAD || m == Method::OPTIONS {
         return next.run(req).await;
     }
+    // Any write may change what a list counts.
+    let counts = state.clone();
     let path = req.uri().path();
     if !crate::http::is_api_path(path) || csrf_exempt(path) {
-        return next.run(req).await;
+        let res = next.run(req).await;
+        counts.counts.invalidate();
+        return res;
     }
     let jar = CookieJar::from_headers(req.headers());
     if req.headers().contains_key(header::AUTHORIZATION) && jar.get(cookies::SESSION).is_none() {
-        return next.run(req).await;
+        let res = next.run(req).await;
+        counts.counts.invalidate();
+        return res;
     }
     let err = || {
         AppError::new(
@@ -237,5 +243,7 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
     if sent.is_empty() || !bool::from(sent.as_bytes().ct_eq(cookie.value().as_bytes())) {
         return err().into_response();
     }
-    next.run(req).await
+    let res = next.run(req).await;
+    counts.counts.invalidate();
+    res
 }

@@ -37,7 +37,10 @@ pub fn router(state: AppState) -> Router {
         .merge(docs::router(openapi, state.config.api_docs))
         .merge(crate::web::router())
         .fallback(fallback)
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes));
+        // JSON bodies are limited to 10 MiB by our Json extractor; this is the ceiling for imports.
+        .layer(DefaultBodyLimit::max(
+            state.config.max_import_bytes.max(state.config.max_body_bytes),
+        ));
 
     if !state.config.cors_origins.is_empty() {
         let origins: Vec<HeaderValue> = state

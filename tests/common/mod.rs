@@ -322,3 +322,50 @@ pub async fn expect_error(res: Response, status: u16, code: &str) -> Value {
     );
     v
 }
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const PASSWORD: &str = "Test-Passw0rd!";
+
+/// Runs first-run setup on `app`'s client, which is then signed in as the admin.
+pub async fn sign_in_admin(app: &TestApp) {
+    let res = app
+        .post("/api/auth/setup")
+        .json(&json!({"email": ADMIN_EMAIL, "name": "Admin", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "setup");
+}
+
+/// Creates a user (directly in the database) and returns a client signed in as them.
+pub async fn sign_in_user(app: &TestApp, email: &str, name: &str) -> TestApp {
+    let hash = slugbase::auth::password::hash(PASSWORD).await.unwrap();
+    let mut tx = app.state.db.begin().await.unwrap();
+    slugbase::users::insert(
+        &mut tx,
+        &slugbase::users::NewUser {
+            email,
+            name,
+            password_hash: Some(&hash),
+            is_admin: false,
+            email_verified: true,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let c = app.other_client();
+    let res = c
+        .post("/api/auth/login")
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "login {email}");
+    c
+}
+
+/// POSTs JSON and returns (status, body).
+pub async fn create(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
+    self::body(app.post_json(path, body).await).await
+}

@@ -1,0 +1,522 @@
+//! `/api/bookmarks/*`: CRUD, listing, search, select-all, bulk actions, access tracking.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::auth::{message, MessageBody};
+use crate::audit::{self, Event, Origin};
+use crate::bookmarks::write::{self, BookmarkInput, BulkInput};
+use crate::bookmarks::{self, transfer, Bookmark, ListQuery};
+use crate::error::{AppError, AppResult, ErrorBody, Json, Path, Query};
+use crate::http::auth::{AuthUser, ClientOrigin};
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct BookmarkPage {
+    pub items: Vec<Bookmark>,
+    /// Bookmarks matching the filters, over all pages.
+    pub total: i64,
+    #[serde(rename = "hasMore")]
+    pub has_more: bool,
+}
+
+async fn record(
+    state: &AppState,
+    origin: &Origin,
+    actor: &str,
+    action: &str,
+    id: Option<&str>,
+    meta: serde_json::Value,
+) {
+    audit::record(
+        &state.db,
+        origin,
+        Event {
+            actor: Some(actor),
+            action,
+            entity_type: "bookmark",
+            entity_id: id,
+            metadata: meta,
+        },
+    )
+    .await;
+}
+
+/// Bookmarks the caller can read, filtered, sorted and paginated.
+#[utoipa::path(get, path = "/api/bookmarks", tag = "Bookmarks", params(ListQuery),
+    responses(
+        (status = 200, body = BookmarkPage),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "Folder not found / Tag not found", body = ErrorBody),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Json<BookmarkPage>> {
+    let page = bookmarks::list(&state.db, &state.counts, auth.id(), &q).await?;
+    Ok(Json(BookmarkPage {
+        items: page.items,
+        total: page.total,
+        has_more: page.has_more,
+    }))
+}
+
+/// Creates a bookmark (with its folders, tags and shares, all or nothing).
+#[utoipa::path(post, path = "/api/bookmarks", tag = "Bookmarks", request_body = BookmarkInput,
+    responses(
+        (status = 201, body = Bookmark),
+        (status = 400, description = "Validation error (details name the field), or slug taken", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "A folder, tag or team that is not the caller's", body = ErrorBody),
+        (status = 404, description = "A user to share with does not exist", body = ErrorBody),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    ClientOrigin(origin): ClientOrigin,
+    auth: AuthUser,
+    Json(input): Json<BookmarkInput>,
+) -> AppResult<Response> {
+    let id = write::create(&state.db, auth.id(), &input).await?;
+    let b = bookmarks::get(&state.db, auth.id(), &id)
+        .await?
+        .ok_or_else(AppError::internal)?;
+    record(
+        &state,
+        &origin,
+        auth.id(),
+        "bookmark.created",
+        Some(&id),
+        json!({"title": b.title, "url": b.url}),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(b)).into_response())
+}
+
+/// One readable bookmark.
+#[utoipa::path(get, path = "/api/bookmarks/{id}", tag = "Bookmarks",
+    params(("id" = String, Path, description = "Bookmark id")),
+    responses((status = 200, body = Bookmark), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<Bookmark>> {
+    bookmarks::get(&state.db, auth.id(), &id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| AppError::not_found("Bookmark not found"))
+}
+
+/// Partial update by the owner (others get 404).
+#[utoipa::path(put, path = "/api/bookmarks/{id}", tag = "Bookmarks", request_body = BookmarkInput,
+    params(("id" = String, Path, description = "Bookmark id")),
+    responses(
+        (status = 200, body = Bookmark),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
+pub async fn update(
+    State(state): State<AppState>,
+    ClientOrigin(origin): ClientOrigin,
+    auth: AuthUser,
+    Path(id): Path<String>,
+    Json(input): Json<BookmarkInput>,
+) -> AppResult<Json<Bookmark>> {
+    write::update(&state.db, auth.id(), &id, &input).await?;
+    let b = bookmarks::get(&state.db, auth.id(), &id)
+        .await?
+        .ok_or_else(AppError::internal)?;
+    record(
+        &state,
+        &origin,
+        auth.id(),
+        "bookmark.updated",
+        Some(&id),
+        json!({"title": b.title, "url": b.url}),
+    )
+    .await;
+    Ok(Json(b))
+}
+
+/// Deletes the owner's bookmark.
+#[utoipa::path(delete, path = "/api/bookmarks/{id}", tag = "Bookmarks",
+    params(("id" = String, Path, description = "Bookmark id")),
+    responses((status = 200, body = MessageBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    ClientOrigin(origin): ClientOrigin,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<MessageBody>> {
+    let (title, url) = write::delete(&state.db, auth.id(), &id).await?;
+    record(
+        &state,
+        &origin,
+        auth.id(),
+        "bookmark.deleted",
+        Some(&id),
+        json!({"title": title, "url": url}),
+    )
+    .await;
+    Ok(message("Bookmark deleted"))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Success {
+    pub success: bool,
+}
+
+/// Counts a visit to a readable bookmark.
+#[utoipa::path(post, path = "/api/bookmarks/{id}/track-access", tag = "Bookmarks",
+    params(("id" = String, Path, description = "Bookmark id")),
+    responses((status = 200, body = Success), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn track_access(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<Success>> {
+    if !bookmarks::track_access(&state.db, auth.id(), &id).await? {
+        return Err(AppError::not_found("Bookmark not found"));
+    }
+    Ok(Json(Success { success: true }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Ids {
+    pub ids: Vec<String>,
+}
+
+/// Ids of every bookmark matching the list filters (at most 10,000), for "select all".
+#[utoipa::path(get, path = "/api/bookmarks/ids", tag = "Bookmarks", params(ListQuery),
+    responses((status = 200, body = Ids), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn ids(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Json<Ids>> {
+    Ok(Json(Ids {
+        ids: bookmarks::ids(&state.db, auth.id(), &q).await?,
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct SearchQuery {
+    /// What to look for.
+    pub q: Option<String>,
+}
+
+/// Command-palette search: up to 10 bookmarks (ranked full-text), 5 folders, 5 tags, as one flat
+/// list of `{id, type, title, …}`.
+#[utoipa::path(get, path = "/api/bookmarks/search", tag = "Bookmarks", params(SearchQuery),
+    responses(
+        (status = 200, body = Vec<Object>),
+        (status = 400, description = "Search query is required", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+    ))]
+pub async fn search(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Query(q): Query<SearchQuery>,
+) -> AppResult<Json<Vec<serde_json::Value>>> {
+    let q =
+        q.q.filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| AppError::invalid("q", "Search query is required"))?;
+    Ok(Json(bookmarks::palette(&state.db, auth.id(), &q).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BulkResult {
+    /// Bookmarks the action applied to.
+    pub affected: usize,
+}
+
+/// One action on many own bookmarks (by ids or by the current filter), in one transaction:
+/// delete, move or add to / remove from folders, add or remove tags, pin, unpin.
+#[utoipa::path(post, path = "/api/bookmarks/bulk", tag = "Bookmarks", request_body = BulkInput,
+    responses(
+        (status = 200, body = BulkResult),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "A folder or tag that is not the caller's", body = ErrorBody),
+        (status = 404, description = "A bookmark that is not the caller's (nothing changed)", body = ErrorBody),
+    ))]
+pub async fn bulk(
+    State(state): State<AppState>,
+    ClientOrigin(origin): ClientOrigin,
+    auth: AuthUser,
+    Json(input): Json<BulkInput>,
+) -> AppResult<Json<BulkResult>> {
+    let affected = write::bulk(&state.db, auth.id(), &input).await?;
+    record(
+        &state,
+        &origin,
+        auth.id(),
+        "bookmark.bulk",
+        None,
+        json!({"action": input.action, "affected": affected}),
+    )
+    .await;
+    Ok(Json(BulkResult { affected }))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ImportParams {
+    /// `true`: report what would happen, write nothing.
+    pub dry_run: Option<String>,
+    /// `keep` (default: import every entry) or `skip` (skip URLs the user already has).
+    pub duplicates: Option<String>,
+    /// `true`: any bad entry fails the whole import (nothing is written).
+    pub strict: Option<String>,
+}
+
+fn flag(v: &Option<String>) -> bool {
+    matches!(v.as_deref(), Some("true") | Some("1") | Some("yes"))
+}
+
+enum Format {
+    Json,
+    Html,
+    Csv,
+}
+
+fn sniff(name: Option<&str>, content_type: Option<&str>, data: &str) -> Format {
+    let name = name.unwrap_or("").to_ascii_lowercase();
+    let ct = content_type.unwrap_or("").to_ascii_lowercase();
+    let start = data.trim_start_matches('\u{feff}').trim_start();
+    if name.ends_with(".json") || ct.contains("json") || start.starts_with('[') || start.starts_with('{') {
+        Format::Json
+    } else if name.ends_with(".csv") || ct.contains("csv") {
+        Format::Csv
+    } else {
+        Format::Html
+    }
+}
+
+fn parse_items(format: Format, data: &str) -> AppResult<Vec<transfer::ImportItem>> {
+    match format {
+        Format::Json => {
+            let v: serde_json::Value = crate::error::parse_json(data.as_bytes())?;
+            transfer::from_json(&v)
+        }
+        Format::Html => transfer::from_netscape(data),
+        Format::Csv => transfer::from_csv(data),
+    }
+}
+
+/// Imports bookmarks: the original's JSON (`{"bookmarks": [...]}`, or our export's array), a
+/// Netscape bookmark file (every browser's export) as `text/html`, CSV as `text/csv`, or any of
+/// them as a multipart upload in the field `file`. Good entries are written in one transaction;
+/// bookmarklets and invalid entries are reported by position.
+#[utoipa::path(post, path = "/api/bookmarks/import", tag = "Bookmarks", params(ImportParams),
+    request_body(content = Object, description = "JSON, text/html (Netscape), text/csv, or multipart/form-data with `file`"),
+    responses(
+        (status = 200, body = transfer::ImportReport),
+        (status = 400, description = "Unreadable or cut-off file (says where), or strict mode and a bad entry", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody),
+    ))]
+pub async fn import(
+    State(state): State<AppState>,
+    ClientOrigin(origin): ClientOrigin,
+    auth: AuthUser,
+    Query(params): Query<ImportParams>,
+    req: axum::extract::Request,
+) -> AppResult<Json<transfer::ImportReport>> {
+    let opts = transfer::ImportOptions {
+        dry_run: flag(&params.dry_run),
+        strict: flag(&params.strict),
+        duplicates: match params.duplicates.as_deref() {
+            None | Some("keep") => transfer::Duplicates::Keep,
+            Some("skip") => transfer::Duplicates::Skip,
+            Some(_) => return Err(AppError::invalid("duplicates", "duplicates must be keep or skip")),
+        },
+    };
+    let ct = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let limit = state.config.max_import_bytes;
+    let items = if ct.starts_with("multipart/form-data") {
+        use axum::extract::FromRequest;
+        let mut mp = axum::extract::Multipart::from_request(req, &state)
+            .await
+            .map_err(|e| AppError::bad_request(format!("Invalid upload: {}", e.body_text())))?;
+        let mut found = None;
+        while let Some(field) = mp.next_field().await.map_err(|e| {
+            AppError::new(
+                e.status(),
+                "BAD_REQUEST",
+                format!("Invalid upload: {}", e.body_text()),
+            )
+        })? {
+            if field.name() == Some("file") {
+                let name = field.file_name().map(str::to_string);
+                let fct = field.content_type().map(str::to_string);
+                let bytes = field.bytes().await.map_err(|e| {
+                    AppError::new(
+                        e.status(),
+                        "BAD_REQUEST",
+                        format!("Invalid upload: {}", e.body_text()),
+                    )
+                })?;
+                found = Some((name, fct, String::from_utf8_lossy(&bytes).into_owned()));
+                break;
+            }
+        }
+        let (name, fct, data) =
+            found.ok_or_else(|| AppError::invalid("file", "Upload the file in the field `file`"))?;
+        parse_items(sniff(name.as_deref(), fct.as_deref(), &data), &data)?
+    } else {
+        let format = if ct.starts_with("application/json") || ct.contains("+json") {
+            Format::Json
+        } else if ct.starts_with("text/html") {
+            Format::Html
+        } else if ct.starts_with("text/csv") {
+            Format::Csv
+        } else {
+            return Err(AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "Send JSON, text/html (a browser bookmark file), text/csv, or a multipart upload",
+            ));
+        };
+        let bytes = crate::error::read_body(req.into_body(), limit).await?;
+        parse_items(format, &String::from_utf8_lossy(&bytes))?
+    };
+    let report = transfer::import(&state.db, auth.id(), items, opts).await?;
+    if report.success > 0 && !report.dry_run {
+        record(
+            &state,
+            &origin,
+            auth.id(),
+            "bookmark.import",
+            None,
+            json!({"success": report.success, "failed": report.failed, "skipped": report.skipped}),
+        )
+        .await;
+    }
+    Ok(Json(report))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ExportParams {
+    /// `json` (default), `html` (Netscape, for browsers) or `csv`.
+    pub format: Option<String>,
+    /// `mine` (default: own bookmarks) or `all` (also those shared with the caller).
+    pub scope: Option<String>,
+}
+
+const EXPORT_CHUNK: i64 = 1000;
+
+/// Exports bookmarks with their folders and tags, streamed. What is exported imports back to the
+/// same collection.
+#[utoipa::path(get, path = "/api/bookmarks/export", tag = "Bookmarks", params(ExportParams),
+    responses(
+        (status = 200, description = "A file download", body = Vec<transfer::ExportItem>),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+    ))]
+pub async fn export(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Query(params): Query<ExportParams>,
+) -> AppResult<Response> {
+    use axum::http::{header, HeaderValue};
+    let all = params.scope.as_deref() == Some("all");
+    let format = params.format.as_deref().unwrap_or("json").to_ascii_lowercase();
+    let date = chrono::Utc::now().format("%Y-%m-%d");
+    let (ct, ext) = match format.as_str() {
+        "json" => ("application/json", "json"),
+        "html" => ("text/html; charset=utf-8", "html"),
+        "csv" => ("text/csv; charset=utf-8", "csv"),
+        _ => return Err(AppError::invalid("format", "format must be json, html or csv")),
+    };
+    let user = auth.id().to_string();
+    let db = state.db.clone();
+    let body = if format == "html" {
+        let mut items = Vec::new();
+        let mut cursor = None;
+        loop {
+            let (chunk, next) =
+                transfer::export_chunk(&db, &user, all, cursor.as_ref(), EXPORT_CHUNK).await?;
+            let n = chunk.len();
+            items.extend(chunk);
+            if (n as i64) < EXPORT_CHUNK {
+                break;
+            }
+            cursor = next;
+        }
+        axum::body::Body::from(transfer::to_netscape(&items))
+    } else {
+        let csv = format == "csv";
+        // (cursor, first chunk?, finished?)
+        let stream = futures_util::stream::unfold((None, true, false), move |(cursor, first, done)| {
+            let db = db.clone();
+            let user = user.clone();
+            async move {
+                if done {
+                    return None;
+                }
+                let res = transfer::export_chunk(&db, &user, all, cursor.as_ref(), EXPORT_CHUNK).await;
+                let (chunk, next) = match res {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::error!(error = %e, "export failed mid-stream");
+                        return Some((Err(std::io::Error::other("export failed")), (None, false, true)));
+                    }
+                };
+                let last = (chunk.len() as i64) < EXPORT_CHUNK;
+                let mut out = String::new();
+                if csv {
+                    let mut w = csv::WriterBuilder::new()
+                        .has_headers(false)
+                        .from_writer(Vec::new());
+                    if first {
+                        let _ = w.write_record(transfer::CSV_HEADER);
+                    }
+                    for it in &chunk {
+                        let _ = w.write_record(transfer::csv_row(it));
+                    }
+                    out = String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default();
+                } else {
+                    if first {
+                        out.push('[');
+                    }
+                    for (i, it) in chunk.iter().enumerate() {
+                        if !(first && i == 0) {
+                            out.push(',');
+                        }
+                        out.push_str(&serde_json::to_string(it).unwrap_or_default());
+                    }
+                    if last {
+                        out.push(']');
+                    }
+                }
+                Some((
+                    Ok::<_, std::io::Error>(axum::body::Bytes::from(out)),
+                    (next, false, last),
+                ))
+            }
+        });
+        axum::body::Body::from_stream(stream)
+    };
+    let mut res = Response::new(body);
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"slugbase-bookmarks-{date}.{ext}\""
+    )) {
+        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}

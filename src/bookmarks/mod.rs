@@ -1,0 +1,492 @@
+//! Bookmarks: who may read them, listing and search, and the writes (one transaction each).
+
+pub mod model;
+pub mod netscape;
+pub mod transfer;
+pub mod write;
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::db::params::Params;
+use crate::db::Db;
+use crate::error::{AppError, AppResult};
+use crate::{bind_params, with_db};
+pub use model::*;
+
+/// SQL condition: bookmark `b` is readable by the user behind placeholder `u` — owner, shared
+/// directly, shared with one of their teams, or in a folder shared with them or one of their
+/// teams. The one definition every read path uses.
+pub fn readable_sql(u: &str) -> String {
+    format!(
+        "(b.user_id = {u} \
+         OR EXISTS (SELECT 1 FROM bookmark_user_shares s WHERE s.bookmark_id = b.id AND s.user_id = {u}) \
+         OR EXISTS (SELECT 1 FROM bookmark_team_shares s JOIN team_members m ON m.team_id = s.team_id \
+                    WHERE s.bookmark_id = b.id AND m.user_id = {u}) \
+         OR EXISTS (SELECT 1 FROM bookmark_folders bf JOIN folder_user_shares fs ON fs.folder_id = bf.folder_id \
+                    WHERE bf.bookmark_id = b.id AND fs.user_id = {u}) \
+         OR EXISTS (SELECT 1 FROM bookmark_folders bf JOIN folder_team_shares fs ON fs.folder_id = bf.folder_id \
+                    JOIN team_members m ON m.team_id = fs.team_id WHERE bf.bookmark_id = b.id AND m.user_id = {u}))"
+    )
+}
+
+/// Whether anything at all is shared with the user (if not, "all" is just "mine", which has a
+/// much cheaper plan).
+pub async fn has_incoming_shares(db: &Db, user_id: &str) -> AppResult<bool> {
+    let sql = "SELECT 1 FROM bookmark_user_shares WHERE user_id = $1 \
+               UNION ALL SELECT 1 FROM folder_user_shares WHERE user_id = $1 \
+               UNION ALL SELECT 1 FROM team_members m JOIN bookmark_team_shares s ON s.team_id = m.team_id WHERE m.user_id = $1 \
+               UNION ALL SELECT 1 FROM team_members m JOIN folder_team_shares s ON s.team_id = m.team_id WHERE m.user_id = $1 \
+               LIMIT 1";
+    let row: Option<i32> =
+        with_db!(db, pool => sqlx::query_scalar(sql).bind(user_id).fetch_optional(pool).await?);
+    Ok(row.is_some())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Mine,
+    SharedWithMe,
+    SharedByMe,
+}
+
+impl Scope {
+    pub fn parse(s: Option<&str>) -> Scope {
+        match s.unwrap_or("all") {
+            "mine" => Scope::Mine,
+            "shared_with_me" | "shared" => Scope::SharedWithMe,
+            "shared_by_me" => Scope::SharedByMe,
+            _ => Scope::All,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    RecentlyAdded,
+    Alphabetical,
+    MostUsed,
+    RecentlyAccessed,
+    Relevance,
+}
+
+impl Sort {
+    pub fn parse(s: Option<&str>, has_query: bool) -> Sort {
+        match s {
+            Some("alphabetical") => Sort::Alphabetical,
+            Some("most_used") => Sort::MostUsed,
+            Some("recently_accessed") => Sort::RecentlyAccessed,
+            Some("recently_added") => Sort::RecentlyAdded,
+            Some("relevance") if has_query => Sort::Relevance,
+            None if has_query => Sort::Relevance,
+            _ => Sort::RecentlyAdded,
+        }
+    }
+
+    fn order_by(self) -> &'static str {
+        match self {
+            Sort::RecentlyAdded => "b.created_at DESC, b.id DESC",
+            Sort::Alphabetical => "LOWER(b.title) ASC, b.id ASC",
+            Sort::MostUsed => "b.access_count DESC, b.created_at DESC, b.id DESC",
+            Sort::RecentlyAccessed => {
+                "CASE WHEN b.last_accessed_at IS NULL THEN 1 ELSE 0 END, b.last_accessed_at DESC, b.created_at DESC, b.id DESC"
+            }
+            Sort::Relevance => "search_rank, b.created_at DESC, b.id DESC",
+        }
+    }
+}
+
+/// The list filters, as query parameters (the original's names).
+#[derive(Debug, Clone, Default, Deserialize, IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only bookmarks in this folder (which must be readable).
+    pub folder_id: Option<String>,
+    /// Only bookmarks with these tags (own tags); repeat the parameter for several.
+    #[serde(default)]
+    #[param(value_type = Option<Vec<String>>)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub tag_id: Vec<String>,
+    /// `all` (tags AND-ed, the default) or `any`.
+    pub tag_mode: Option<String>,
+    /// `all` (default), `mine`, `shared_with_me` (alias `shared`), `shared_by_me`.
+    pub scope: Option<String>,
+    /// `true`: only pinned bookmarks.
+    pub pinned: Option<String>,
+    /// Full-text search over title, URL, slug, notes and tags (prefix-matching, ranked).
+    pub q: Option<String>,
+    /// `recently_added` (default), `alphabetical`, `most_used`, `recently_accessed`, `relevance`
+    /// (the default when `q` is given).
+    pub sort_by: Option<String>,
+    /// 1–500, default 50.
+    pub limit: Option<String>,
+    pub offset: Option<String>,
+}
+
+/// Accented Latin letters and their base letters: the same table as the PostgreSQL search
+/// column's `translate()` (migrations/postgres/0003_bookmarks.sql).
+const FOLD_FROM: &str = "àáâãäåāăąçćčďđèéêëēėęěìíîïīįıñńňòóôõöøōőùúûüūůűųýÿžźżšśßłğřť";
+const FOLD_TO: &str = "aaaaaaaaacccddeeeeeeeeiiiiiiinnnoooooooouuuuuuuuyyzzzssslgrt";
+
+/// Lower-cases and folds common Latin accents (`Café` → `cafe`).
+pub fn fold_accents(s: &str) -> String {
+    s.to_lowercase()
+        .chars()
+        .map(|c| match FOLD_FROM.chars().position(|f| f == c) {
+            Some(i) => FOLD_TO.chars().nth(i).unwrap_or(c),
+            None => c,
+        })
+        .collect()
+}
+
+/// Words of a search as the full-text indexes see them.
+pub fn search_terms(q: &str) -> Vec<String> {
+    fold_accents(q)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .take(16)
+        .map(str::to_string)
+        .collect()
+}
+
+/// A filter turned into SQL: `from` (joins), `where` and the parameters.
+pub struct Filter {
+    pub params: Params,
+    pub joins: String,
+    pub conds: Vec<String>,
+    pub sort: Sort,
+    pub rank_select: String,
+}
+
+impl Filter {
+    /// Validates the referenced folder and tags and builds the condition.
+    pub async fn build(db: &Db, user_id: &str, q: &ListQuery) -> AppResult<Filter> {
+        let mut p = Params::new();
+        let u = p.push(user_id);
+        let mut conds = Vec::new();
+        let scope = Scope::parse(q.scope.as_deref());
+        let readable = readable_sql(&u);
+        match scope {
+            Scope::Mine => conds.push(format!("b.user_id = {u}")),
+            Scope::All => {
+                if has_incoming_shares(db, user_id).await? {
+                    conds.push(readable);
+                } else {
+                    conds.push(format!("b.user_id = {u}"));
+                }
+            }
+            Scope::SharedWithMe => conds.push(format!("b.user_id <> {u} AND {readable}")),
+            Scope::SharedByMe => conds.push(format!(
+                "b.user_id = {u} AND (EXISTS (SELECT 1 FROM bookmark_user_shares s WHERE s.bookmark_id = b.id) \
+                 OR EXISTS (SELECT 1 FROM bookmark_team_shares s WHERE s.bookmark_id = b.id))"
+            )),
+        }
+        if let Some(folder) = q.folder_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            if !crate::folders::readable(db, user_id, folder).await? {
+                return Err(AppError::not_found("Folder not found"));
+            }
+            let f = p.push(folder);
+            conds.push(format!(
+                "EXISTS (SELECT 1 FROM bookmark_folders bf WHERE bf.bookmark_id = b.id AND bf.folder_id = {f})"
+            ));
+        }
+        let mut tags: Vec<String> = Vec::new();
+        for t in q.tag_id.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+            if !tags.iter().any(|x| x == t) {
+                tags.push(t.to_string());
+            }
+        }
+        if !tags.is_empty() {
+            if crate::tags::count_owned(db, user_id, &tags).await? != tags.len() as i64 {
+                return Err(AppError::not_found("Tag not found"));
+            }
+            let any = q.tag_mode.as_deref() == Some("any");
+            let parts: Vec<String> = tags
+                .iter()
+                .map(|t| {
+                    let ph = p.push(t.as_str());
+                    format!("EXISTS (SELECT 1 FROM bookmark_tags bt WHERE bt.bookmark_id = b.id AND bt.tag_id = {ph})")
+                })
+                .collect();
+            conds.push(format!("({})", parts.join(if any { " OR " } else { " AND " })));
+        }
+        if q.pinned.as_deref() == Some("true") {
+            conds.push("b.pinned = TRUE".into());
+        }
+        let text = q.q.as_deref().map(str::trim).unwrap_or("");
+        let terms = search_terms(text);
+        let mut joins = String::new();
+        let mut rank_select = String::new();
+        let mut sort = Sort::parse(q.sort_by.as_deref(), !terms.is_empty());
+        if !text.is_empty() && terms.is_empty() {
+            // Only punctuation: match it literally.
+            let like = p.push(format!("%{}%", escape_like(&text.to_lowercase())));
+            conds.push(format!(
+                "(LOWER(b.title) LIKE {like} ESCAPE '\\' OR LOWER(b.url) LIKE {like} ESCAPE '\\' \
+                 OR LOWER(COALESCE(b.slug, '')) LIKE {like} ESCAPE '\\')"
+            ));
+            if sort == Sort::Relevance {
+                sort = Sort::RecentlyAdded;
+            }
+        } else if !terms.is_empty() {
+            match db {
+                Db::Sqlite(_) => {
+                    let m = p.push(
+                        terms
+                            .iter()
+                            .map(|t| format!("\"{t}\"*"))
+                            .collect::<Vec<_>>()
+                            .join(" AND "),
+                    );
+                    joins.push_str(&format!(
+                        " JOIN (SELECT rowid AS fts_rowid, bm25(bookmarks_fts, 10.0, 3.0, 10.0, 1.0, 5.0) AS search_rank \
+                         FROM bookmarks_fts WHERE bookmarks_fts MATCH {m}) fts ON fts.fts_rowid = b.rowid"
+                    ));
+                    rank_select = ", fts.search_rank".into();
+                }
+                Db::Postgres(_) => {
+                    let m = p.push(
+                        terms
+                            .iter()
+                            .map(|t| format!("{t}:*"))
+                            .collect::<Vec<_>>()
+                            .join(" & "),
+                    );
+                    conds.push(format!("b.search_tsv @@ to_tsquery('simple', {m})"));
+                    rank_select = format!(
+                        ", CAST(-ts_rank(b.search_tsv, to_tsquery('simple', {m})) AS DOUBLE PRECISION) AS search_rank"
+                    );
+                }
+            }
+        }
+        Ok(Filter {
+            params: p,
+            joins,
+            conds,
+            sort,
+            rank_select,
+        })
+    }
+
+    fn where_sql(&self) -> String {
+        if self.conds.is_empty() {
+            "TRUE".into()
+        } else {
+            self.conds.join(" AND ")
+        }
+    }
+}
+
+pub fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+pub fn parse_limit(v: Option<&str>, default: i64, max: i64) -> i64 {
+    v.and_then(|s| s.trim().parse::<i64>().ok())
+        .unwrap_or(default)
+        .clamp(1, max)
+}
+
+pub fn parse_offset(v: Option<&str>) -> i64 {
+    v.and_then(|s| s.trim().parse::<i64>().ok()).unwrap_or(0).max(0)
+}
+
+pub struct Page {
+    pub items: Vec<Bookmark>,
+    pub total: i64,
+    pub has_more: bool,
+}
+
+/// One page of the list, with the total count.
+pub async fn list(
+    db: &Db,
+    cache: &crate::state::CountCache,
+    user_id: &str,
+    q: &ListQuery,
+) -> AppResult<Page> {
+    let limit = parse_limit(q.limit.as_deref(), 50, 500);
+    let offset = parse_offset(q.offset.as_deref());
+    let f = Filter::build(db, user_id, q).await?;
+    let where_sql = f.where_sql();
+
+    let count_sql = format!("SELECT COUNT(*) FROM bookmarks b{} WHERE {where_sql}", f.joins);
+    let cache_key = format!("{user_id}\u{1}{count_sql}\u{1}{:?}", f.params.args);
+    let total = match cache.get(&cache_key) {
+        Some(n) => n,
+        None => {
+            let n: i64 = with_db!(db, pool => bind_params!(sqlx::query_scalar::<_, i64>(&count_sql), f.params)
+                .fetch_one(pool).await?);
+            cache.put(cache_key, n);
+            n
+        }
+    };
+
+    let mut p = f.params.clone();
+    let lim = p.push(limit + 1);
+    let off = p.push(offset);
+    let sql = format!(
+        "SELECT {BOOKMARK_COLUMNS}{} FROM bookmarks b{} JOIN users u ON u.id = b.user_id WHERE {where_sql} \
+         ORDER BY {} LIMIT {lim} OFFSET {off}",
+        f.rank_select,
+        f.joins,
+        f.sort.order_by()
+    );
+    let mut rows =
+        with_db!(db, pool => bind_params!(sqlx::query_as::<_, BookmarkRow>(&sql), p).fetch_all(pool).await?);
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let items = hydrate(db, user_id, rows).await?;
+    Ok(Page {
+        items,
+        total,
+        has_more,
+    })
+}
+
+/// Ids of every bookmark matching the filter (for "select all"), at most 10,000.
+pub async fn ids(db: &Db, user_id: &str, q: &ListQuery) -> AppResult<Vec<String>> {
+    let f = Filter::build(db, user_id, q).await?;
+    let sql = format!(
+        "SELECT b.id{} FROM bookmarks b{} WHERE {} ORDER BY {} LIMIT 10000",
+        f.rank_select,
+        f.joins,
+        f.where_sql(),
+        f.sort.order_by()
+    );
+    let rows: Vec<(String,)> = if f.rank_select.is_empty() {
+        with_db!(db, pool => bind_params!(sqlx::query_as::<_, (String,)>(&sql), f.params).fetch_all(pool).await?)
+    } else {
+        with_db!(db, pool => bind_params!(sqlx::query_as::<_, (String, f64)>(&sql), f.params)
+            .fetch_all(pool).await?.into_iter().map(|(id, _)| (id,)).collect())
+    };
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// A readable bookmark by id, with its tags, folders and shares.
+pub async fn get(db: &Db, user_id: &str, id: &str) -> AppResult<Option<Bookmark>> {
+    let mut p = Params::new();
+    let u = p.push(user_id);
+    let i = p.push(id);
+    let sql = format!(
+        "SELECT {BOOKMARK_COLUMNS} FROM bookmarks b JOIN users u ON u.id = b.user_id WHERE b.id = {i} AND {}",
+        readable_sql(&u)
+    );
+    let row = with_db!(db, pool => bind_params!(sqlx::query_as::<_, BookmarkRow>(&sql), p).fetch_optional(pool).await?);
+    match row {
+        Some(r) => Ok(hydrate(db, user_id, vec![r]).await?.pop()),
+        None => Ok(None),
+    }
+}
+
+/// Whether the user may read the bookmark.
+pub async fn can_read(db: &Db, user_id: &str, id: &str) -> AppResult<bool> {
+    let sql = format!(
+        "SELECT 1 FROM bookmarks b WHERE b.id = $2 AND {}",
+        readable_sql("$1")
+    );
+    let row: Option<i32> =
+        with_db!(db, pool => sqlx::query_scalar(&sql).bind(user_id).bind(id).fetch_optional(pool).await?);
+    Ok(row.is_some())
+}
+
+/// Adds tags, folders and shares to a page of rows, with one query each (no N+1).
+pub async fn hydrate(db: &Db, viewer: &str, rows: Vec<BookmarkRow>) -> AppResult<Vec<Bookmark>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut p = Params::new();
+    let list = p.list(&ids);
+
+    let tag_sql = format!(
+        "SELECT bt.bookmark_id, t.id, t.name, t.created_at FROM bookmark_tags bt JOIN tags t ON t.id = bt.tag_id \
+         WHERE bt.bookmark_id IN ({list}) ORDER BY t.name"
+    );
+    let tags: Vec<(String, String, String, Option<crate::db::Ts>)> =
+        with_db!(db, pool => bind_params!(sqlx::query_as(&tag_sql), p).fetch_all(pool).await?);
+    let folder_sql = format!(
+        "SELECT bf.bookmark_id, f.id, f.name, f.icon FROM bookmark_folders bf JOIN folders f ON f.id = bf.folder_id \
+         WHERE bf.bookmark_id IN ({list}) ORDER BY f.name"
+    );
+    let folders: Vec<(String, String, String, Option<String>)> =
+        with_db!(db, pool => bind_params!(sqlx::query_as(&folder_sql), p).fetch_all(pool).await?);
+    let team_sql = format!(
+        "SELECT s.bookmark_id AS item_id, t.id, t.name, t.description, t.created_at FROM bookmark_team_shares s \
+         JOIN teams t ON t.id = s.team_id WHERE s.bookmark_id IN ({list}) ORDER BY t.name"
+    );
+    let teams: Vec<TeamShareRow> =
+        with_db!(db, pool => bind_params!(sqlx::query_as::<_, _>(&team_sql), p).fetch_all(pool).await?);
+    let user_sql = format!(
+        "SELECT s.bookmark_id, u.id, u.name, u.email FROM bookmark_user_shares s \
+         JOIN users u ON u.id = s.user_id WHERE s.bookmark_id IN ({list}) ORDER BY u.name"
+    );
+    let users: Vec<(String, String, String, String)> =
+        with_db!(db, pool => bind_params!(sqlx::query_as(&user_sql), p).fetch_all(pool).await?);
+
+    let mut out: Vec<Bookmark> = rows.into_iter().map(|r| Bookmark::from_row(r, viewer)).collect();
+    let index: HashMap<String, usize> = out.iter().enumerate().map(|(i, b)| (b.id.clone(), i)).collect();
+    for (bid, id, name, created_at) in tags {
+        if let Some(&i) = index.get(&bid) {
+            out[i].tags.push(TagRef { id, name, created_at });
+        }
+    }
+    for (bid, id, name, icon) in folders {
+        if let Some(&i) = index.get(&bid) {
+            out[i].folders.push(FolderRef { id, name, icon });
+        }
+    }
+    for row in teams {
+        let (bid, team) = row.team();
+        if let Some(&i) = index.get(&bid) {
+            out[i].shared_teams.push(team);
+        }
+    }
+    for (bid, id, name, email) in users {
+        if let Some(&i) = index.get(&bid) {
+            out[i].shared_users.push(UserRef { id, name, email });
+        }
+    }
+    Ok(out)
+}
+
+/// Counts one visit: access count and last-accessed time. Readers may call it (the counter is
+/// shared by everyone who sees the bookmark).
+pub async fn track_access(db: &Db, user_id: &str, id: &str) -> AppResult<bool> {
+    if !can_read(db, user_id, id).await? {
+        return Ok(false);
+    }
+    with_db!(db, pool => sqlx::query(
+        "UPDATE bookmarks SET access_count = COALESCE(access_count, 0) + 1, last_accessed_at = $1 WHERE id = $2")
+        .bind(crate::db::Ts::now()).bind(id).execute(pool).await?.rows_affected());
+    Ok(true)
+}
+
+/// Command-palette search: up to 10 bookmarks, 5 folders and 5 tags.
+pub async fn palette(db: &Db, user_id: &str, q: &str) -> AppResult<Vec<serde_json::Value>> {
+    let query = ListQuery {
+        q: Some(q.to_string()),
+        limit: Some("10".into()),
+        ..Default::default()
+    };
+    let cache = crate::state::CountCache::default();
+    let page = list(db, &cache, user_id, &query).await?;
+    let mut out: Vec<serde_json::Value> = page
+        .items
+        .into_iter()
+        .map(|b| {
+            serde_json::json!({"id": b.id, "type": "bookmark", "title": b.title, "url": b.url,
+                "slug": b.slug, "forwarding_enabled": b.forwarding_enabled})
+        })
+        .collect();
+    let like = format!("%{}%", escape_like(&q.to_lowercase()));
+    for f in crate::folders::search(db, user_id, &like, 5).await? {
+        out.push(serde_json::json!({"id": f.0, "type": "folder", "title": f.1, "icon": f.2}));
+    }
+    for t in crate::tags::search(db, user_id, &like, 5).await? {
+        out.push(serde_json::json!({"id": t.0, "type": "tag", "title": t.1}));
+    }
+    Ok(out)
+}

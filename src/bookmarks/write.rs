@@ -1,0 +1,540 @@
+//! Bookmark writes. Everything a request refers to is checked first; then one transaction does
+//! all of it, so a refused or failed request leaves nothing behind.
+
+use serde::{Deserialize, Deserializer};
+use utoipa::ToSchema;
+
+use super::model::*;
+use super::ListQuery;
+use crate::db::params::Params;
+use crate::db::{self, Db, Ts, Tx};
+use crate::error::{AppError, AppResult};
+use crate::{bind_params, with_db, with_tx};
+
+/// Distinguishes a field that is absent (`None`) from one that is `null` (`Some(None)`).
+pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Ok(Some(Option::<T>::deserialize(d)?))
+}
+
+/// Create and update body (all fields optional on update).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct BookmarkInput {
+    pub title: Option<String>,
+    pub url: Option<String>,
+    /// Letters, digits, `-`, `_`; unique across the instance. `""` or `null` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub slug: Option<Option<String>>,
+    /// Notes (up to 10,000 characters). `""` or `null` removes them.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    /// Forward `/go/<slug>` to the URL (needs a slug).
+    pub forwarding_enabled: Option<bool>,
+    pub pinned: Option<bool>,
+    /// Replaces the folders (own folders only).
+    pub folder_ids: Option<Vec<String>>,
+    /// Replaces the tags (own tags only).
+    pub tag_ids: Option<Vec<String>>,
+    /// Replaces the team shares (teams the caller belongs to).
+    pub team_ids: Option<Vec<String>>,
+    /// Replaces the user shares.
+    pub user_ids: Option<Vec<String>>,
+    /// Share with every team the caller belongs to now.
+    pub share_all_teams: Option<bool>,
+}
+
+fn dedup(v: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in v.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        if !out.iter().any(|x| x == s) {
+            out.push(s.to_string());
+        }
+    }
+    out
+}
+
+/// Checked references: what the links and shares will be set to (`None`: leave as is).
+#[derive(Default)]
+pub struct Links {
+    pub folders: Option<Vec<String>>,
+    pub tags: Option<Vec<(String, String)>>,
+    pub teams: Option<Vec<String>>,
+    pub users: Option<Vec<String>>,
+}
+
+/// Folders must be the caller's own.
+pub async fn check_folders(db: &Db, user_id: &str, ids: &[String]) -> AppResult<Vec<String>> {
+    let ids = dedup(ids);
+    if ids.is_empty() {
+        return Ok(ids);
+    }
+    let mut p = Params::new();
+    let u = p.push(user_id);
+    let list = p.list(&ids);
+    let sql = format!("SELECT id FROM folders WHERE user_id = {u} AND id IN ({list})");
+    let owned: Vec<String> =
+        with_db!(db, pool => bind_params!(sqlx::query_scalar(&sql), p).fetch_all(pool).await?);
+    if let Some(missing) = ids.iter().find(|i| !owned.contains(i)) {
+        return Err(AppError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            format!("You do not own folder {missing}"),
+        ));
+    }
+    Ok(ids)
+}
+
+/// Tags must be the caller's own; returns (id, name) sorted by name.
+pub async fn check_tags(db: &Db, user_id: &str, ids: &[String]) -> AppResult<Vec<(String, String)>> {
+    let ids = dedup(ids);
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut p = Params::new();
+    let u = p.push(user_id);
+    let list = p.list(&ids);
+    let sql = format!("SELECT id, name FROM tags WHERE user_id = {u} AND id IN ({list}) ORDER BY name");
+    let owned: Vec<(String, String)> =
+        with_db!(db, pool => bind_params!(sqlx::query_as(&sql), p).fetch_all(pool).await?);
+    if owned.len() != ids.len() {
+        return Err(AppError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "You do not have access to one or more of the selected tags",
+        ));
+    }
+    Ok(owned)
+}
+
+/// Teams must be ones the caller belongs to; `all` takes every such team.
+pub async fn check_teams(db: &Db, user_id: &str, ids: &[String], all: bool) -> AppResult<Vec<String>> {
+    if all {
+        return Ok(with_db!(db, pool => sqlx::query_scalar::<_, String>(
+            "SELECT team_id FROM team_members WHERE user_id = $1 ORDER BY team_id")
+            .bind(user_id).fetch_all(pool).await?));
+    }
+    let ids = dedup(ids);
+    if ids.is_empty() {
+        return Ok(ids);
+    }
+    let mut p = Params::new();
+    let u = p.push(user_id);
+    let list = p.list(&ids);
+    let sql = format!("SELECT team_id FROM team_members WHERE user_id = {u} AND team_id IN ({list})");
+    let mine: Vec<String> =
+        with_db!(db, pool => bind_params!(sqlx::query_scalar(&sql), p).fetch_all(pool).await?);
+    if let Some(missing) = ids.iter().find(|i| !mine.contains(i)) {
+        return Err(AppError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            format!("You are not a member of team {missing}"),
+        ));
+    }
+    Ok(ids)
+}
+
+/// Users must exist; the caller is dropped from the list.
+pub async fn check_users(db: &Db, user_id: &str, ids: &[String]) -> AppResult<Vec<String>> {
+    let ids: Vec<String> = dedup(ids).into_iter().filter(|i| i != user_id).collect();
+    if ids.is_empty() {
+        return Ok(ids);
+    }
+    let mut p = Params::new();
+    let list = p.list(&ids);
+    let sql = format!("SELECT id FROM users WHERE id IN ({list})");
+    let found: Vec<String> =
+        with_db!(db, pool => bind_params!(sqlx::query_scalar(&sql), p).fetch_all(pool).await?);
+    if let Some(missing) = ids.iter().find(|i| !found.contains(i)) {
+        return Err(AppError::not_found(format!("User {missing} not found")).with_code("USER_NOT_FOUND"));
+    }
+    Ok(ids)
+}
+
+async fn check_links(db: &Db, user_id: &str, input: &BookmarkInput) -> AppResult<Links> {
+    let mut links = Links::default();
+    if let Some(f) = &input.folder_ids {
+        links.folders = Some(check_folders(db, user_id, f).await?);
+    }
+    if let Some(t) = &input.tag_ids {
+        links.tags = Some(check_tags(db, user_id, t).await?);
+    }
+    if input.share_all_teams == Some(true) {
+        links.teams = Some(check_teams(db, user_id, &[], true).await?);
+    } else if let Some(t) = &input.team_ids {
+        links.teams = Some(check_teams(db, user_id, t, false).await?);
+    }
+    if let Some(u) = &input.user_ids {
+        links.users = Some(check_users(db, user_id, u).await?);
+    }
+    Ok(links)
+}
+
+/// Writes the links of one bookmark inside `tx` (replacing what is given).
+pub async fn write_links(tx: &mut Tx, bookmark_id: &str, links: &Links) -> AppResult<()> {
+    if let Some(folders) = &links.folders {
+        with_tx!(tx, c => sqlx::query("DELETE FROM bookmark_folders WHERE bookmark_id = $1")
+            .bind(bookmark_id).execute(c).await?.rows_affected());
+        for f in folders {
+            with_tx!(tx, c => sqlx::query("INSERT INTO bookmark_folders (bookmark_id, folder_id) VALUES ($1, $2)")
+                .bind(bookmark_id).bind(f).execute(c).await?.rows_affected());
+        }
+    }
+    if let Some(tags) = &links.tags {
+        with_tx!(tx, c => sqlx::query("DELETE FROM bookmark_tags WHERE bookmark_id = $1")
+            .bind(bookmark_id).execute(c).await?.rows_affected());
+        for (t, _) in tags {
+            with_tx!(tx, c => sqlx::query("INSERT INTO bookmark_tags (bookmark_id, tag_id) VALUES ($1, $2)")
+                .bind(bookmark_id).bind(t).execute(c).await?.rows_affected());
+        }
+        let names = tags.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(" ");
+        with_tx!(tx, c => sqlx::query("UPDATE bookmarks SET tag_names = $1 WHERE id = $2")
+            .bind(names).bind(bookmark_id).execute(c).await?.rows_affected());
+    }
+    if let Some(teams) = &links.teams {
+        with_tx!(tx, c => sqlx::query("DELETE FROM bookmark_team_shares WHERE bookmark_id = $1")
+            .bind(bookmark_id).execute(c).await?.rows_affected());
+        for t in teams {
+            with_tx!(tx, c => sqlx::query("INSERT INTO bookmark_team_shares (bookmark_id, team_id) VALUES ($1, $2)")
+                .bind(bookmark_id).bind(t).execute(c).await?.rows_affected());
+        }
+    }
+    if let Some(users) = &links.users {
+        with_tx!(tx, c => sqlx::query("DELETE FROM bookmark_user_shares WHERE bookmark_id = $1")
+            .bind(bookmark_id).execute(c).await?.rows_affected());
+        for u in users {
+            with_tx!(tx, c => sqlx::query("INSERT INTO bookmark_user_shares (bookmark_id, user_id) VALUES ($1, $2)")
+                .bind(bookmark_id).bind(u).execute(c).await?.rows_affected());
+        }
+    }
+    Ok(())
+}
+
+/// Recomputes the denormalised `tag_names` of the given bookmarks (after tag links or names
+/// changed in bulk). Dialect-specific: string aggregation differs.
+pub async fn recompute_tag_names(tx: &mut Tx, ids: &[String]) -> AppResult<()> {
+    for chunk in ids.chunks(5000) {
+        let mut p = Params::new();
+        let list = p.list(chunk);
+        let sql = match tx {
+            Tx::Sqlite(_) => format!(
+                "UPDATE bookmarks SET tag_names = COALESCE((SELECT group_concat(name, ' ') FROM \
+                 (SELECT t.name FROM bookmark_tags bt JOIN tags t ON t.id = bt.tag_id \
+                  WHERE bt.bookmark_id = bookmarks.id ORDER BY t.name)), '') WHERE id IN ({list})"
+            ),
+            Tx::Postgres(_) => format!(
+                "UPDATE bookmarks SET tag_names = COALESCE((SELECT string_agg(t.name, ' ' ORDER BY t.name) \
+                 FROM bookmark_tags bt JOIN tags t ON t.id = bt.tag_id WHERE bt.bookmark_id = bookmarks.id), '') \
+                 WHERE id IN ({list})"
+            ),
+        };
+        with_tx!(tx, c => bind_params!(sqlx::query(&sql), p).execute(c).await?.rows_affected());
+    }
+    Ok(())
+}
+
+async fn slug_in_use(db: &Db, slug: &str, except: Option<&str>) -> AppResult<bool> {
+    let row: Option<String> = with_db!(db, pool => sqlx::query_scalar(
+        "SELECT id FROM bookmarks WHERE slug = $1 AND id <> $2 LIMIT 1")
+        .bind(slug).bind(except.unwrap_or("")).fetch_optional(pool).await?);
+    Ok(row.is_some())
+}
+
+fn map_unique(e: sqlx::Error) -> AppError {
+    if db::is_unique_violation(&e) {
+        slug_taken()
+    } else {
+        e.into()
+    }
+}
+
+/// Creates a bookmark; returns its id.
+pub async fn create(db: &Db, user_id: &str, input: &BookmarkInput) -> AppResult<String> {
+    let (Some(title), Some(url)) = (
+        input.title.as_deref().filter(|s| !s.trim().is_empty()),
+        input.url.as_deref().filter(|s| !s.trim().is_empty()),
+    ) else {
+        let mut details = Vec::new();
+        if input.title.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            details.push(crate::error::FieldError {
+                field: "title".into(),
+                message: "Title is required".into(),
+            });
+        }
+        if input.url.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            details.push(crate::error::FieldError {
+                field: "url".into(),
+                message: "URL is required".into(),
+            });
+        }
+        let mut e = AppError::validation(details);
+        e.message = "Missing required fields".into();
+        return Err(e);
+    };
+    let title = validate_title("title", title)?;
+    let url = validate_url("url", url)?;
+    let slug = match &input.slug {
+        Some(Some(s)) => validate_slug("slug", s)?,
+        _ => None,
+    };
+    let description = match &input.description {
+        Some(Some(d)) => validate_description("description", d)?,
+        _ => None,
+    };
+    let forwarding = input.forwarding_enabled.unwrap_or(false);
+    if forwarding && slug.is_none() {
+        return Err(AppError::invalid(
+            "slug",
+            "Slug is required when forwarding is enabled",
+        ));
+    }
+    if let Some(s) = &slug {
+        if slug_in_use(db, s, None).await? {
+            return Err(slug_taken());
+        }
+    }
+    let links = check_links(db, user_id, input).await?;
+
+    let id = db::new_id();
+    let now = Ts::now();
+    let mut tx = db.begin().await?;
+    with_tx!(&mut tx, c => sqlx::query(
+        "INSERT INTO bookmarks (id, user_id, title, url, slug, description, forwarding_enabled, pinned, access_count, \
+         created_at, updated_at, tenant_id, tag_names) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, 'default', '')")
+        .bind(&id).bind(user_id).bind(&title).bind(&url).bind(&slug).bind(&description)
+        .bind(forwarding).bind(input.pinned.unwrap_or(false)).bind(now)
+        .execute(c).await.map_err(map_unique)?.rows_affected());
+    write_links(&mut tx, &id, &links).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Owner's bookmark (id, slug, forwarding) or 404 — others never learn it exists.
+pub async fn owned(db: &Db, user_id: &str, id: &str) -> AppResult<(Option<String>, bool, String, String)> {
+    let row: Option<(Option<String>, Option<bool>, String, String)> = with_db!(db, pool => sqlx::query_as(
+        "SELECT slug, forwarding_enabled, title, url FROM bookmarks WHERE id = $1 AND user_id = $2")
+        .bind(id).bind(user_id).fetch_optional(pool).await?);
+    row.map(|(s, f, t, u)| (s, f.unwrap_or(false), t, u))
+        .ok_or_else(|| AppError::not_found("Bookmark not found"))
+}
+
+/// Partial update by the owner.
+pub async fn update(db: &Db, user_id: &str, id: &str, input: &BookmarkInput) -> AppResult<()> {
+    let (stored_slug, stored_fwd, _, _) = owned(db, user_id, id).await?;
+    let title = match &input.title {
+        Some(t) => Some(validate_title("title", t)?),
+        None => None,
+    };
+    let url = match &input.url {
+        Some(u) => Some(validate_url("url", u)?),
+        None => None,
+    };
+    let slug: Option<Option<String>> = match &input.slug {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(s)) => Some(validate_slug("slug", s)?),
+    };
+    let description: Option<Option<String>> = match &input.description {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(d)) => Some(validate_description("description", d)?),
+    };
+    let new_slug = match &slug {
+        Some(s) => s.clone(),
+        None => stored_slug.clone(),
+    };
+    let mut forwarding = input.forwarding_enabled.unwrap_or(stored_fwd);
+    if input.forwarding_enabled == Some(true) && new_slug.is_none() {
+        return Err(AppError::invalid(
+            "slug",
+            "Slug is required when forwarding is enabled",
+        ));
+    }
+    if new_slug.is_none() {
+        // Forwarding needs a slug: clearing the slug turns it off.
+        forwarding = false;
+    }
+    if let Some(Some(s)) = &slug {
+        if stored_slug.as_deref() != Some(s.as_str()) && slug_in_use(db, s, Some(id)).await? {
+            return Err(slug_taken());
+        }
+    }
+    let links = check_links(db, user_id, input).await?;
+
+    let mut tx = db.begin().await?;
+    with_tx!(&mut tx, c => sqlx::query(
+        "UPDATE bookmarks SET title = COALESCE($1, title), url = COALESCE($2, url), slug = $3, \
+         description = CASE WHEN $4 THEN $5 ELSE description END, forwarding_enabled = $6, \
+         pinned = COALESCE($7, pinned), updated_at = $8 WHERE id = $9 AND user_id = $10")
+        .bind(&title).bind(&url).bind(&new_slug).bind(description.is_some()).bind(description.clone().flatten())
+        .bind(forwarding).bind(input.pinned).bind(Ts::now()).bind(id).bind(user_id)
+        .execute(c).await.map_err(map_unique)?.rows_affected());
+    write_links(&mut tx, id, &links).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes the owner's bookmark; returns its (title, url).
+pub async fn delete(db: &Db, user_id: &str, id: &str) -> AppResult<(String, String)> {
+    let (_, _, title, url) = owned(db, user_id, id).await?;
+    with_db!(db, pool => sqlx::query("DELETE FROM bookmarks WHERE id = $1 AND user_id = $2")
+        .bind(id).bind(user_id).execute(pool).await?.rows_affected());
+    Ok((title, url))
+}
+
+/// Bulk action on many of the caller's bookmarks, all or nothing.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BulkInput {
+    /// The bookmarks (own ones). Either this or `filter`.
+    pub ids: Option<Vec<String>>,
+    /// Every own bookmark matching these list filters.
+    pub filter: Option<ListQuery>,
+    /// `delete`, `move` (replace folders), `add_to_folders`, `remove_from_folders`, `add_tags`,
+    /// `remove_tags`, `pin`, `unpin`.
+    pub action: String,
+    pub folder_ids: Option<Vec<String>>,
+    pub tag_ids: Option<Vec<String>>,
+}
+
+pub const BULK_MAX: usize = 10_000;
+
+/// Runs a bulk action; returns how many bookmarks it touched.
+pub async fn bulk(db: &Db, user_id: &str, input: &BulkInput) -> AppResult<usize> {
+    let ids: Vec<String> = match (&input.ids, &input.filter) {
+        (Some(ids), None) => {
+            let ids = dedup(ids);
+            if ids.len() > BULK_MAX {
+                return Err(AppError::invalid(
+                    "ids",
+                    "At most 10000 bookmarks per bulk action",
+                ));
+            }
+            // All must be the caller's own; otherwise nothing happens.
+            let mut owned_ids = Vec::new();
+            for chunk in ids.chunks(5000) {
+                let mut p = Params::new();
+                let u = p.push(user_id);
+                let list = p.list(chunk);
+                let sql = format!("SELECT id FROM bookmarks WHERE user_id = {u} AND id IN ({list})");
+                let found: Vec<String> =
+                    with_db!(db, pool => bind_params!(sqlx::query_scalar(&sql), p).fetch_all(pool).await?);
+                owned_ids.extend(found);
+            }
+            if owned_ids.len() != ids.len() {
+                return Err(AppError::not_found("Bookmark not found"));
+            }
+            ids
+        }
+        (None, Some(f)) => {
+            let mut f = f.clone();
+            f.scope = Some("mine".into());
+            super::ids(db, user_id, &f).await?
+        }
+        _ => return Err(AppError::invalid("ids", "Give either ids or filter")),
+    };
+    let action = input.action.as_str();
+    let folders = match action {
+        "move" | "add_to_folders" | "remove_from_folders" => {
+            let f = input
+                .folder_ids
+                .as_ref()
+                .ok_or_else(|| AppError::invalid("folder_ids", "folder_ids is required for this action"))?;
+            check_folders(db, user_id, f).await?
+        }
+        _ => Vec::new(),
+    };
+    let tags = match action {
+        "add_tags" | "remove_tags" => {
+            let t = input
+                .tag_ids
+                .as_ref()
+                .ok_or_else(|| AppError::invalid("tag_ids", "tag_ids is required for this action"))?;
+            check_tags(db, user_id, t).await?
+        }
+        _ => Vec::new(),
+    };
+    if !matches!(
+        action,
+        "delete"
+            | "move"
+            | "add_to_folders"
+            | "remove_from_folders"
+            | "add_tags"
+            | "remove_tags"
+            | "pin"
+            | "unpin"
+    ) {
+        return Err(AppError::invalid("action", format!("Unknown action {action:?}")));
+    }
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let on_conflict = "ON CONFLICT DO NOTHING";
+    let mut tx = db.begin().await?;
+    for chunk in ids.chunks(2000) {
+        let mut p = Params::new();
+        let list = p.list(chunk);
+        match action {
+            "delete" => {
+                let sql = format!("DELETE FROM bookmarks WHERE id IN ({list})");
+                with_tx!(&mut tx, c => bind_params!(sqlx::query(&sql), p).execute(c).await?.rows_affected());
+            }
+            "pin" | "unpin" => {
+                let v = p.push(action == "pin");
+                let now = p.push(Ts::now());
+                let sql =
+                    format!("UPDATE bookmarks SET pinned = {v}, updated_at = {now} WHERE id IN ({list})");
+                with_tx!(&mut tx, c => bind_params!(sqlx::query(&sql), p).execute(c).await?.rows_affected());
+            }
+            "move" | "remove_from_folders" => {
+                let sql = if action == "move" {
+                    format!("DELETE FROM bookmark_folders WHERE bookmark_id IN ({list})")
+                } else {
+                    let fl = p.list(&folders);
+                    format!(
+                        "DELETE FROM bookmark_folders WHERE bookmark_id IN ({list}) AND folder_id IN ({fl})"
+                    )
+                };
+                with_tx!(&mut tx, c => bind_params!(sqlx::query(&sql), p).execute(c).await?.rows_affected());
+            }
+            "remove_tags" => {
+                let tl = p.list(&tags.iter().map(|t| t.0.clone()).collect::<Vec<_>>());
+                let sql =
+                    format!("DELETE FROM bookmark_tags WHERE bookmark_id IN ({list}) AND tag_id IN ({tl})");
+                with_tx!(&mut tx, c => bind_params!(sqlx::query(&sql), p).execute(c).await?.rows_affected());
+            }
+            _ => {}
+        }
+        if matches!(action, "move" | "add_to_folders") {
+            for f in &folders {
+                let mut p = Params::new();
+                let fp = p.push(f.as_str());
+                let list = p.list(chunk);
+                let sql = format!(
+                    "INSERT INTO bookmark_folders (bookmark_id, folder_id) SELECT id, {fp} FROM bookmarks \
+                     WHERE id IN ({list}) {on_conflict}"
+                );
+                with_tx!(&mut tx, c => bind_params!(sqlx::query(&sql), p).execute(c).await?.rows_affected());
+            }
+        }
+        if action == "add_tags" {
+            for (t, _) in &tags {
+                let mut p = Params::new();
+                let tp = p.push(t.as_str());
+                let list = p.list(chunk);
+                let sql = format!(
+                    "INSERT INTO bookmark_tags (bookmark_id, tag_id) SELECT id, {tp} FROM bookmarks \
+                     WHERE id IN ({list}) {on_conflict}"
+                );
+                with_tx!(&mut tx, c => bind_params!(sqlx::query(&sql), p).execute(c).await?.rows_affected());
+            }
+        }
+    }
+    if matches!(action, "add_tags" | "remove_tags") {
+        recompute_tag_names(&mut tx, &ids).await?;
+    }
+    tx.commit().await?;
+    Ok(ids.len())
+}

@@ -1,0 +1,86 @@
+//! Parameters for SQL built at run time (filters that come and go), numbered `$1…` for both
+//! backends and bound with [`bind_params!`].
+
+use super::Ts;
+
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Text(String),
+    Int(i64),
+    Bool(bool),
+    Time(Ts),
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Params {
+    pub args: Vec<Arg>,
+}
+
+impl Params {
+    pub fn new() -> Params {
+        Params::default()
+    }
+
+    /// Adds a value and returns its placeholder (`$n`).
+    pub fn push(&mut self, a: impl Into<Arg>) -> String {
+        self.args.push(a.into());
+        format!("${}", self.args.len())
+    }
+
+    /// Placeholders for a list of texts: `$3, $4, $5`.
+    pub fn list<S: AsRef<str>>(&mut self, items: &[S]) -> String {
+        items
+            .iter()
+            .map(|s| self.push(s.as_ref().to_string()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl From<String> for Arg {
+    fn from(v: String) -> Arg {
+        Arg::Text(v)
+    }
+}
+impl From<&str> for Arg {
+    fn from(v: &str) -> Arg {
+        Arg::Text(v.to_string())
+    }
+}
+impl From<&String> for Arg {
+    fn from(v: &String) -> Arg {
+        Arg::Text(v.clone())
+    }
+}
+impl From<i64> for Arg {
+    fn from(v: i64) -> Arg {
+        Arg::Int(v)
+    }
+}
+impl From<bool> for Arg {
+    fn from(v: bool) -> Arg {
+        Arg::Bool(v)
+    }
+}
+impl From<Ts> for Arg {
+    fn from(v: Ts) -> Arg {
+        Arg::Time(v)
+    }
+}
+
+/// Binds every parameter of a [`Params`] to a sqlx query (`query`, `query_as` or `query_scalar`).
+#[macro_export]
+macro_rules! bind_params {
+    ($q:expr, $params:expr) => {{
+        let mut q = $q;
+        for a in $params.args.iter() {
+            q = match a {
+                $crate::db::params::Arg::Text(s) => q.bind(s.clone()),
+                $crate::db::params::Arg::Int(i) => q.bind(*i),
+                $crate::db::params::Arg::Bool(b) => q.bind(*b),
+                $crate::db::params::Arg::Time(t) => q.bind(*t),
+            };
+        }
+        q
+    }};
+}

@@ -1,0 +1,351 @@
+//! Folders: flat, per-user unique names, an optional icon, shareable with users and teams.
+//! Deleting a folder never deletes bookmarks.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::bookmarks::model::{TeamRef, UserRef};
+use crate::bookmarks::write::{check_teams, check_users, double_option};
+use crate::db::params::Params;
+use crate::db::{self, Db, Ts};
+use crate::error::{AppError, AppResult};
+use crate::users::sanitize_text;
+use crate::{bind_params, with_db, with_tx};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct FolderRow {
+    id: String,
+    user_id: String,
+    tenant_id: String,
+    name: String,
+    icon: Option<String>,
+    created_at: Option<Ts>,
+    owner_name: Option<String>,
+    owner_email: Option<String>,
+    bookmark_count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Folder {
+    pub id: String,
+    pub user_id: String,
+    pub tenant_id: String,
+    pub name: String,
+    /// A Lucide icon name such as `Briefcase`.
+    pub icon: Option<String>,
+    pub created_at: Option<Ts>,
+    /// `own` or `shared`.
+    pub folder_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_email: Option<String>,
+    /// Bookmarks in the folder.
+    pub bookmark_count: i64,
+    pub shared_teams: Vec<TeamRef>,
+    pub shared_users: Vec<UserRef>,
+}
+
+fn readable_sql(u: &str) -> String {
+    format!(
+        "(f.user_id = {u} \
+         OR EXISTS (SELECT 1 FROM folder_user_shares s WHERE s.folder_id = f.id AND s.user_id = {u}) \
+         OR EXISTS (SELECT 1 FROM folder_team_shares s JOIN team_members m ON m.team_id = s.team_id \
+                    WHERE s.folder_id = f.id AND m.user_id = {u}))"
+    )
+}
+
+const COLUMNS: &str = "f.id, f.user_id, f.tenant_id, f.name, f.icon, f.created_at, u.name AS owner_name, \
+     u.email AS owner_email, (SELECT COUNT(*) FROM bookmark_folders bf WHERE bf.folder_id = f.id) AS bookmark_count";
+
+pub async fn readable(db: &Db, user_id: &str, folder_id: &str) -> AppResult<bool> {
+    let sql = format!(
+        "SELECT 1 FROM folders f WHERE f.id = $2 AND {}",
+        readable_sql("$1")
+    );
+    let row: Option<i32> = with_db!(db, pool => sqlx::query_scalar(&sql).bind(user_id).bind(folder_id).fetch_optional(pool).await?);
+    Ok(row.is_some())
+}
+
+pub struct ListOptions {
+    pub scope: crate::bookmarks::Scope,
+    pub alphabetical: bool,
+    pub limit: Option<i64>,
+    pub offset: i64,
+}
+
+/// Readable folders; returns the page and the total.
+pub async fn list(db: &Db, user_id: &str, o: &ListOptions) -> AppResult<(Vec<Folder>, i64)> {
+    use crate::bookmarks::Scope;
+    let mut p = Params::new();
+    let u = p.push(user_id);
+    let cond = match o.scope {
+        Scope::All => readable_sql(&u),
+        Scope::Mine => format!("f.user_id = {u}"),
+        Scope::SharedWithMe => format!("f.user_id <> {u} AND {}", readable_sql(&u)),
+        Scope::SharedByMe => format!(
+            "f.user_id = {u} AND (EXISTS (SELECT 1 FROM folder_user_shares s WHERE s.folder_id = f.id) \
+             OR EXISTS (SELECT 1 FROM folder_team_shares s WHERE s.folder_id = f.id))"
+        ),
+    };
+    let order = if o.alphabetical {
+        "LOWER(f.name), f.id"
+    } else {
+        "f.created_at DESC, f.id DESC"
+    };
+    let count_sql = format!("SELECT COUNT(*) FROM folders f WHERE {cond}");
+    let total: i64 = with_db!(db, pool => bind_params!(sqlx::query_scalar::<_, i64>(&count_sql), p).fetch_one(pool).await?);
+    let mut sql = format!(
+        "SELECT {COLUMNS} FROM folders f JOIN users u ON u.id = f.user_id WHERE {cond} ORDER BY {order}"
+    );
+    if let Some(l) = o.limit {
+        let lp = p.push(l);
+        let op = p.push(o.offset);
+        sql.push_str(&format!(" LIMIT {lp} OFFSET {op}"));
+    }
+    let rows =
+        with_db!(db, pool => bind_params!(sqlx::query_as::<_, FolderRow>(&sql), p).fetch_all(pool).await?);
+    Ok((hydrate(db, user_id, rows).await?, total))
+}
+
+async fn hydrate(db: &Db, viewer: &str, rows: Vec<FolderRow>) -> AppResult<Vec<Folder>> {
+    let mut out: Vec<Folder> = rows
+        .into_iter()
+        .map(|r| {
+            let own = r.user_id == viewer;
+            Folder {
+                folder_type: if own { "own" } else { "shared" },
+                user_name: if own { None } else { r.owner_name },
+                user_email: if own { None } else { r.owner_email },
+                id: r.id,
+                user_id: r.user_id,
+                tenant_id: r.tenant_id,
+                name: r.name,
+                icon: r.icon,
+                created_at: r.created_at,
+                bookmark_count: r.bookmark_count,
+                shared_teams: Vec::new(),
+                shared_users: Vec::new(),
+            }
+        })
+        .collect();
+    if out.is_empty() {
+        return Ok(out);
+    }
+    let ids: Vec<String> = out.iter().map(|f| f.id.clone()).collect();
+    let mut p = Params::new();
+    let list = p.list(&ids);
+    let team_sql = format!(
+        "SELECT s.folder_id AS item_id, t.id, t.name, t.description, t.created_at FROM folder_team_shares s \
+         JOIN teams t ON t.id = s.team_id WHERE s.folder_id IN ({list}) ORDER BY t.name"
+    );
+    let teams: Vec<crate::bookmarks::model::TeamShareRow> =
+        with_db!(db, pool => bind_params!(sqlx::query_as::<_, _>(&team_sql), p).fetch_all(pool).await?);
+    let user_sql = format!(
+        "SELECT s.folder_id, u.id, u.name, u.email FROM folder_user_shares s JOIN users u ON u.id = s.user_id \
+         WHERE s.folder_id IN ({list}) ORDER BY u.name"
+    );
+    let users: Vec<(String, String, String, String)> =
+        with_db!(db, pool => bind_params!(sqlx::query_as(&user_sql), p).fetch_all(pool).await?);
+    for row in teams {
+        let (fid, team) = row.team();
+        if let Some(f) = out.iter_mut().find(|f| f.id == fid) {
+            f.shared_teams.push(team);
+        }
+    }
+    for (fid, id, name, email) in users {
+        if let Some(f) = out.iter_mut().find(|f| f.id == fid) {
+            f.shared_users.push(UserRef { id, name, email });
+        }
+    }
+    Ok(out)
+}
+
+pub async fn get(db: &Db, user_id: &str, id: &str) -> AppResult<Option<Folder>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM folders f JOIN users u ON u.id = f.user_id WHERE f.id = $2 AND {}",
+        readable_sql("$1")
+    );
+    let row = with_db!(db, pool => sqlx::query_as::<_, FolderRow>(&sql).bind(user_id).bind(id).fetch_optional(pool).await?);
+    Ok(match row {
+        Some(r) => hydrate(db, user_id, vec![r]).await?.pop(),
+        None => None,
+    })
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct FolderInput {
+    pub name: Option<String>,
+    /// A Lucide icon name (at most 50 characters); `""` or `null` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub icon: Option<Option<String>>,
+    pub team_ids: Option<Vec<String>>,
+    pub user_ids: Option<Vec<String>>,
+    pub share_all_teams: Option<bool>,
+}
+
+pub fn validate_name(name: &str) -> AppResult<String> {
+    let n = sanitize_text(name);
+    if n.is_empty() {
+        return Err(AppError::invalid("name", "Name is required"));
+    }
+    if n.chars().count() > 255 {
+        return Err(AppError::invalid(
+            "name",
+            "Name must be no more than 255 characters",
+        ));
+    }
+    Ok(n)
+}
+
+fn validate_icon(icon: &Option<Option<String>>) -> AppResult<Option<Option<String>>> {
+    match icon {
+        None => Ok(None),
+        Some(None) => Ok(Some(None)),
+        Some(Some(i)) => {
+            let i = i.trim();
+            if i.chars().count() > 50 {
+                return Err(AppError::invalid(
+                    "icon",
+                    "Icon must be no more than 50 characters",
+                ));
+            }
+            Ok(Some((!i.is_empty()).then(|| i.to_string())))
+        }
+    }
+}
+
+fn duplicate() -> AppError {
+    AppError::invalid("name", "Folder with this name already exists").with_code("DUPLICATE_NAME")
+}
+
+async fn name_taken(db: &Db, user_id: &str, name: &str, except: &str) -> AppResult<bool> {
+    let row: Option<String> = with_db!(db, pool => sqlx::query_scalar(
+        "SELECT id FROM folders WHERE user_id = $1 AND name = $2 AND id <> $3")
+        .bind(user_id).bind(name).bind(except).fetch_optional(pool).await?);
+    Ok(row.is_some())
+}
+
+async fn shares(
+    db: &Db,
+    user_id: &str,
+    input: &FolderInput,
+) -> AppResult<(Option<Vec<String>>, Option<Vec<String>>)> {
+    let teams = if input.share_all_teams == Some(true) {
+        Some(check_teams(db, user_id, &[], true).await?)
+    } else if let Some(t) = &input.team_ids {
+        Some(check_teams(db, user_id, t, false).await?)
+    } else {
+        None
+    };
+    let users = match &input.user_ids {
+        Some(u) => Some(check_users(db, user_id, u).await?),
+        None => None,
+    };
+    Ok((teams, users))
+}
+
+async fn write_shares(
+    tx: &mut db::Tx,
+    folder_id: &str,
+    teams: &Option<Vec<String>>,
+    users: &Option<Vec<String>>,
+) -> AppResult<()> {
+    if let Some(teams) = teams {
+        with_tx!(tx, c => sqlx::query("DELETE FROM folder_team_shares WHERE folder_id = $1")
+            .bind(folder_id).execute(c).await?.rows_affected());
+        for t in teams {
+            with_tx!(tx, c => sqlx::query("INSERT INTO folder_team_shares (folder_id, team_id) VALUES ($1, $2)")
+                .bind(folder_id).bind(t).execute(c).await?.rows_affected());
+        }
+    }
+    if let Some(users) = users {
+        with_tx!(tx, c => sqlx::query("DELETE FROM folder_user_shares WHERE folder_id = $1")
+            .bind(folder_id).execute(c).await?.rows_affected());
+        for u in users {
+            with_tx!(tx, c => sqlx::query("INSERT INTO folder_user_shares (folder_id, user_id) VALUES ($1, $2)")
+                .bind(folder_id).bind(u).execute(c).await?.rows_affected());
+        }
+    }
+    Ok(())
+}
+
+pub async fn create(db: &Db, user_id: &str, input: &FolderInput) -> AppResult<String> {
+    let name = validate_name(input.name.as_deref().unwrap_or(""))?;
+    let icon = validate_icon(&input.icon)?.flatten();
+    if name_taken(db, user_id, &name, "").await? {
+        return Err(duplicate());
+    }
+    let (teams, users) = shares(db, user_id, input).await?;
+    let id = db::new_id();
+    let mut tx = db.begin().await?;
+    let res = with_tx!(&mut tx, c => sqlx::query(
+        "INSERT INTO folders (id, user_id, name, icon, created_at, tenant_id) VALUES ($1, $2, $3, $4, $5, 'default')")
+        .bind(&id).bind(user_id).bind(&name).bind(&icon).bind(Ts::now()).execute(c).await.map(|r| r.rows_affected()));
+    match res {
+        Err(e) if db::is_unique_violation(&e) => return Err(duplicate()),
+        Err(e) => return Err(e.into()),
+        Ok(_) => {}
+    }
+    write_shares(&mut tx, &id, &teams, &users).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+async fn owned_name(db: &Db, user_id: &str, id: &str) -> AppResult<String> {
+    let row: Option<String> = with_db!(db, pool => sqlx::query_scalar(
+        "SELECT name FROM folders WHERE id = $1 AND user_id = $2").bind(id).bind(user_id).fetch_optional(pool).await?);
+    row.ok_or_else(|| AppError::not_found("Folder not found"))
+}
+
+/// Partial update by the owner (name and icon optional, unlike the original).
+pub async fn update(db: &Db, user_id: &str, id: &str, input: &FolderInput) -> AppResult<()> {
+    owned_name(db, user_id, id).await?;
+    let name = match &input.name {
+        Some(n) => Some(validate_name(n)?),
+        None => None,
+    };
+    let icon = validate_icon(&input.icon)?;
+    if let Some(n) = &name {
+        if name_taken(db, user_id, n, id).await? {
+            return Err(duplicate());
+        }
+    }
+    let (teams, users) = shares(db, user_id, input).await?;
+    let mut tx = db.begin().await?;
+    let res = with_tx!(&mut tx, c => sqlx::query(
+        "UPDATE folders SET name = COALESCE($1, name), icon = CASE WHEN $2 THEN $3 ELSE icon END WHERE id = $4")
+        .bind(&name).bind(icon.is_some()).bind(icon.clone().flatten()).bind(id).execute(c).await.map(|r| r.rows_affected()));
+    match res {
+        Err(e) if db::is_unique_violation(&e) => return Err(duplicate()),
+        Err(e) => return Err(e.into()),
+        Ok(_) => {}
+    }
+    write_shares(&mut tx, id, &teams, &users).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes the owner's folder (its bookmarks stay); returns its name.
+pub async fn delete(db: &Db, user_id: &str, id: &str) -> AppResult<String> {
+    let name = owned_name(db, user_id, id).await?;
+    with_db!(db, pool => sqlx::query("DELETE FROM folders WHERE id = $1 AND user_id = $2")
+        .bind(id).bind(user_id).execute(pool).await?.rows_affected());
+    Ok(name)
+}
+
+/// Readable folders whose name matches a LIKE pattern (lower-case): (id, name, icon).
+pub async fn search(
+    db: &Db,
+    user_id: &str,
+    like: &str,
+    limit: i64,
+) -> AppResult<Vec<(String, String, Option<String>)>> {
+    let sql = format!(
+        "SELECT f.id, f.name, f.icon FROM folders f WHERE LOWER(f.name) LIKE $2 ESCAPE '\\' AND {} \
+         ORDER BY LOWER(f.name) LIMIT $3",
+        readable_sql("$1")
+    );
+    Ok(with_db!(db, pool => sqlx::query_as(&sql).bind(user_id).bind(like).bind(limit).fetch_all(pool).await?))
+}

@@ -1,0 +1,144 @@
+//! Tags: private to their owner, per-user unique names. Deleting a tag never deletes bookmarks.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::bookmarks::write::recompute_tag_names;
+use crate::db::params::Params;
+use crate::db::{self, Db, Ts};
+use crate::error::{AppError, AppResult};
+use crate::users::sanitize_text;
+use crate::{bind_params, with_db, with_tx};
+
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Tag {
+    pub id: String,
+    pub user_id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub created_at: Option<Ts>,
+    /// Bookmarks carrying the tag.
+    pub bookmark_count: i64,
+}
+
+const COLUMNS: &str = "t.id, t.user_id, t.tenant_id, t.name, t.created_at, \
+     (SELECT COUNT(*) FROM bookmark_tags bt WHERE bt.tag_id = t.id) AS bookmark_count";
+
+pub async fn list(
+    db: &Db,
+    user_id: &str,
+    alphabetical: bool,
+    limit: Option<i64>,
+    offset: i64,
+) -> AppResult<(Vec<Tag>, i64)> {
+    let order = if alphabetical {
+        "LOWER(t.name), t.id"
+    } else {
+        "t.created_at DESC, t.id DESC"
+    };
+    let total: i64 = with_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM tags WHERE user_id = $1")
+        .bind(user_id).fetch_one(pool).await?);
+    let mut p = Params::new();
+    let u = p.push(user_id);
+    let mut sql = format!("SELECT {COLUMNS} FROM tags t WHERE t.user_id = {u} ORDER BY {order}");
+    if let Some(l) = limit {
+        let lp = p.push(l);
+        let op = p.push(offset);
+        sql.push_str(&format!(" LIMIT {lp} OFFSET {op}"));
+    }
+    let rows = with_db!(db, pool => bind_params!(sqlx::query_as::<_, Tag>(&sql), p).fetch_all(pool).await?);
+    Ok((rows, total))
+}
+
+pub async fn get(db: &Db, user_id: &str, id: &str) -> AppResult<Option<Tag>> {
+    let sql = format!("SELECT {COLUMNS} FROM tags t WHERE t.id = $1 AND t.user_id = $2");
+    Ok(
+        with_db!(db, pool => sqlx::query_as::<_, Tag>(&sql).bind(id).bind(user_id).fetch_optional(pool).await?),
+    )
+}
+
+pub async fn count_owned(db: &Db, user_id: &str, ids: &[String]) -> AppResult<i64> {
+    let mut p = Params::new();
+    let u = p.push(user_id);
+    let list = p.list(ids);
+    let sql = format!("SELECT COUNT(*) FROM tags WHERE user_id = {u} AND id IN ({list})");
+    Ok(with_db!(db, pool => bind_params!(sqlx::query_scalar::<_, i64>(&sql), p).fetch_one(pool).await?))
+}
+
+pub fn validate_name(name: Option<&str>) -> AppResult<String> {
+    let n = sanitize_text(name.unwrap_or(""));
+    if n.is_empty() {
+        return Err(AppError::invalid("name", "Name is required"));
+    }
+    if n.chars().count() > 100 {
+        return Err(AppError::invalid(
+            "name",
+            "Name must be no more than 100 characters",
+        ));
+    }
+    Ok(n)
+}
+
+fn duplicate() -> AppError {
+    AppError::invalid("name", "Tag with this name already exists").with_code("DUPLICATE_NAME")
+}
+
+pub async fn create(db: &Db, user_id: &str, name: Option<&str>) -> AppResult<String> {
+    let name = validate_name(name)?;
+    let id = db::new_id();
+    let res = with_db!(db, pool => sqlx::query(
+        "INSERT INTO tags (id, user_id, name, created_at, tenant_id) VALUES ($1, $2, $3, $4, 'default')")
+        .bind(&id).bind(user_id).bind(&name).bind(Ts::now()).execute(pool).await.map(|r| r.rows_affected()));
+    match res {
+        Ok(_) => Ok(id),
+        Err(e) if db::is_unique_violation(&e) => Err(duplicate()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn owned_name(db: &Db, user_id: &str, id: &str) -> AppResult<String> {
+    let row: Option<String> = with_db!(db, pool => sqlx::query_scalar(
+        "SELECT name FROM tags WHERE id = $1 AND user_id = $2").bind(id).bind(user_id).fetch_optional(pool).await?);
+    row.ok_or_else(|| AppError::not_found("Tag not found"))
+}
+
+async fn tagged(db: &Db, id: &str) -> AppResult<Vec<String>> {
+    Ok(with_db!(db, pool => sqlx::query_scalar::<_, String>(
+        "SELECT bookmark_id FROM bookmark_tags WHERE tag_id = $1").bind(id).fetch_all(pool).await?))
+}
+
+/// Renames the owner's tag; the tagged bookmarks' search text follows in the same transaction.
+pub async fn rename(db: &Db, user_id: &str, id: &str, name: Option<&str>) -> AppResult<()> {
+    owned_name(db, user_id, id).await?;
+    let name = validate_name(name)?;
+    let affected = tagged(db, id).await?;
+    let mut tx = db.begin().await?;
+    let res = with_tx!(&mut tx, c => sqlx::query("UPDATE tags SET name = $1 WHERE id = $2")
+        .bind(&name).bind(id).execute(c).await.map(|r| r.rows_affected()));
+    match res {
+        Err(e) if db::is_unique_violation(&e) => return Err(duplicate()),
+        Err(e) => return Err(e.into()),
+        Ok(_) => {}
+    }
+    recompute_tag_names(&mut tx, &affected).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes the owner's tag (bookmarks stay); returns its name.
+pub async fn delete(db: &Db, user_id: &str, id: &str) -> AppResult<String> {
+    let name = owned_name(db, user_id, id).await?;
+    let affected = tagged(db, id).await?;
+    let mut tx = db.begin().await?;
+    with_tx!(&mut tx, c => sqlx::query("DELETE FROM tags WHERE id = $1").bind(id).execute(c).await?.rows_affected());
+    recompute_tag_names(&mut tx, &affected).await?;
+    tx.commit().await?;
+    Ok(name)
+}
+
+/// Own tags whose name matches a LIKE pattern (lower-case): (id, name).
+pub async fn search(db: &Db, user_id: &str, like: &str, limit: i64) -> AppResult<Vec<(String, String)>> {
+    Ok(with_db!(db, pool => sqlx::query_as(
+        "SELECT id, name FROM tags WHERE user_id = $1 AND LOWER(name) LIKE $2 ESCAPE '\\' ORDER BY LOWER(name) LIMIT $3")
+        .bind(user_id).bind(like).bind(limit).fetch_all(pool).await?))
+}
