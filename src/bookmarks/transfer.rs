@@ -27,6 +27,9 @@ pub struct ImportItem {
     pub folder_names: Vec<String>,
     pub tag_names: Vec<String>,
     pub created_at: Option<Ts>,
+    /// Visit statistics, when the source has them (our JSON export).
+    pub access_count: Option<i64>,
+    pub last_accessed_at: Option<Ts>,
     /// Line in the source file, where the format has lines.
     pub line: Option<usize>,
 }
@@ -55,7 +58,12 @@ pub struct ImportProblem {
     pub line: Option<usize>,
     pub title: Option<String>,
     pub url: Option<String>,
+    /// The original's short message: `Missing title or URL`, `Invalid URL`, `Invalid title`,
+    /// `Duplicate URL`.
     pub error: String,
+    /// What exactly is wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// What an import did (or, with `dry_run`, would do). `success`, `failed`, `errors` and
@@ -135,6 +143,8 @@ pub fn from_json(body: &Value) -> AppResult<Vec<ImportItem>> {
             folder_names: names(v.get("folder_names")),
             tag_names: names(v.get("tag_names")),
             created_at: text(v.get("created_at")).and_then(|s| Ts::parse(&s)),
+            access_count: v.get("access_count").and_then(Value::as_i64).filter(|n| *n >= 0),
+            last_accessed_at: text(v.get("last_accessed_at")).and_then(|s| Ts::parse(&s)),
             line: None,
         })
         .collect())
@@ -177,6 +187,8 @@ pub fn from_netscape(html: &str) -> AppResult<Vec<ImportItem>> {
             folder_names: folder.into_iter().collect(),
             tag_names: e.tags,
             created_at: e.add_date.map(Ts::from_unix),
+            access_count: None,
+            last_accessed_at: None,
             line: Some(e.line),
         });
     }
@@ -246,6 +258,8 @@ pub fn from_csv(data: &str) -> AppResult<Vec<ImportItem>> {
             folder_names: split(get(foi)),
             tag_names: split(get(tai)),
             created_at: get(ci).and_then(|s| Ts::parse(&s)),
+            access_count: None,
+            last_accessed_at: None,
             line: rec.position().map(|p| p.line() as usize),
         });
     }
@@ -262,6 +276,8 @@ struct Ready {
     folders: Vec<String>,
     tags: Vec<String>,
     created_at: Ts,
+    access_count: i64,
+    last_accessed_at: Option<Ts>,
 }
 
 fn clean_names(v: &[String], max: usize) -> Vec<String> {
@@ -310,18 +326,19 @@ pub async fn import(
     let mut used_slugs: HashSet<String> = HashSet::new();
     let base_time = Ts::now();
     for (i, item) in items.into_iter().enumerate() {
-        let problem = |error: &str| ImportProblem {
+        let problem = |error: &str, detail: Option<String>| ImportProblem {
             position: i + 1,
             line: item.line,
             title: item.title.clone(),
             url: item.url.clone(),
             error: error.to_string(),
+            detail,
         };
         let (Some(title), Some(url)) = (
             item.title.as_deref().filter(|s| !s.trim().is_empty()),
             item.url.as_deref().filter(|s| !s.trim().is_empty()),
         ) else {
-            failures.push(problem("Missing title or URL"));
+            failures.push(problem("Missing title or URL", None));
             continue;
         };
         let url = match validate_url("url", url) {
@@ -329,20 +346,23 @@ pub async fn import(
             Err(e) => {
                 let lower = url.trim().to_ascii_lowercase();
                 let why = if lower.starts_with("javascript:") || lower.starts_with("place:") {
-                    "Invalid URL: bookmarklets and browser-internal links cannot be imported".to_string()
+                    "bookmarklets and browser-internal links cannot be imported".to_string()
                 } else {
-                    format!("Invalid URL: {}", e.message)
+                    e.message.to_string()
                 };
-                failures.push(problem(&why));
+                failures.push(problem("Invalid URL", Some(why)));
                 continue;
             }
         };
         let Ok(title) = validate_title("title", title) else {
-            failures.push(problem("Invalid title"));
+            failures.push(problem("Invalid title", None));
             continue;
         };
         if opts.duplicates == Duplicates::Skip && !known_urls.insert(url.clone()) {
-            skipped.push(problem("Duplicate URL"));
+            skipped.push(problem(
+                "Duplicate URL",
+                Some("the collection already has this URL".into()),
+            ));
             continue;
         }
         // A slug that is invalid or taken is dropped (and forwarding with it); the bookmark stays.
@@ -366,6 +386,8 @@ pub async fn import(
             created_at: item
                 .created_at
                 .unwrap_or_else(|| base_time.minus(std::time::Duration::from_millis(i as u64))),
+            access_count: item.access_count.unwrap_or(0),
+            last_accessed_at: item.last_accessed_at,
             title,
             url,
         });
@@ -423,9 +445,15 @@ pub async fn import(
             .take(100)
             .map(|f| FieldError {
                 field: format!("bookmarks[{}]", f.position - 1),
-                message: match f.line {
-                    Some(l) => format!("entry {} (line {l}): {}", f.position, f.error),
-                    None => format!("entry {}: {}", f.position, f.error),
+                message: {
+                    let what = match &f.detail {
+                        Some(d) => format!("{}: {d}", f.error),
+                        None => f.error.clone(),
+                    };
+                    match f.line {
+                        Some(l) => format!("entry {} (line {l}): {what}", f.position),
+                        None => format!("entry {}: {what}", f.position),
+                    }
                 },
             })
             .collect();
@@ -509,7 +537,7 @@ async fn insert_bookmarks(
             let mut tag_names: Vec<&str> = r.tags.iter().map(String::as_str).collect();
             tag_names.sort_unstable();
             values.push(format!(
-                "({}, {}, {}, {}, {}, {}, {}, {}, 0, {}, {}, 'default', {})",
+                "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 'default', {})",
                 p.push(id.as_str()),
                 p.push(user_id),
                 p.push(r.title.as_str()),
@@ -524,6 +552,11 @@ async fn insert_bookmarks(
                 },
                 p.push(r.forwarding),
                 p.push(r.pinned),
+                p.push(r.access_count),
+                match r.last_accessed_at {
+                    Some(t) => p.push(t),
+                    None => "NULL".into(),
+                },
                 p.push(r.created_at),
                 p.push(now),
                 p.push(tag_names.join(" ")),
@@ -541,7 +574,7 @@ async fn insert_bookmarks(
         }
         let sql = format!(
             "INSERT INTO bookmarks (id, user_id, title, url, slug, description, forwarding_enabled, pinned, access_count, \
-             created_at, updated_at, tenant_id, tag_names) VALUES {}",
+             last_accessed_at, created_at, updated_at, tenant_id, tag_names) VALUES {}",
             values.join(", ")
         );
         let res =
