@@ -66,6 +66,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest accepted import body.
     pub max_import_bytes: usize,
+    /// Addresses the page-metadata fetcher may contact although they are private
+    /// (`METADATA_ALLOW_HOSTS`, comma-separated IPs), e.g. an intranet wiki.
+    pub metadata_allow: Vec<IpAddr>,
     /// Secrets that were generated for this development instance (logged loudly at start).
     pub generated_secrets: Vec<&'static str>,
 }
@@ -335,7 +338,19 @@ impl Config {
             None => 64 * 1024 * 1024,
         };
 
+        let mut metadata_allow = Vec::new();
+        if let Some(list) = get(env, "METADATA_ALLOW_HOSTS") {
+            for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                metadata_allow.push(item.parse::<IpAddr>().map_err(|_| {
+                    ConfigError(format!(
+                        "METADATA_ALLOW_HOSTS must list IP addresses, got {item:?}"
+                    ))
+                })?);
+            }
+        }
+
         Ok(Config {
+            metadata_allow,
             host,
             port,
             base_url,

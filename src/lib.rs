@@ -14,6 +14,7 @@ pub mod db;
 pub mod error;
 pub mod folders;
 pub mod http;
+pub mod metadata;
 pub mod mfa;
 pub mod settings;
 pub mod startup;

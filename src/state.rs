@@ -17,6 +17,8 @@ pub struct Inner {
     pub token_usage: crate::auth::api_tokens::UsageTracker,
     /// Short-lived cache of list totals (see [`CountCache`]).
     pub counts: CountCache,
+    /// Fetches page titles and icons without reaching private addresses.
+    pub fetcher: crate::metadata::Fetcher,
     /// At-rest encryption under `ENCRYPTION_KEY`.
     pub cipher: crate::crypto::Cipher,
 }
@@ -24,6 +26,9 @@ pub struct Inner {
 impl AppState {
     pub fn new(config: Config, db: Db) -> AppState {
         AppState(Arc::new(Inner {
+            fetcher: crate::metadata::Fetcher::new(crate::metadata::Policy {
+                allow: config.metadata_allow.clone(),
+            }),
             cipher: crate::crypto::Cipher::new(config.encryption_key),
             config,
             db,

@@ -520,3 +520,58 @@ pub async fn export(
     }
     Ok(res)
 }
+
+#[derive(Deserialize, IntoParams)]
+pub struct MetadataQuery {
+    /// The page to look at (http or https).
+    pub url: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PageMetadata {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub site_name: Option<String>,
+    pub favicon_url: Option<String>,
+    /// The URL after redirects.
+    pub final_url: String,
+}
+
+/// Fetches a page's title, description, site name and icon, to prefill a new bookmark. Refuses
+/// private, loopback, link-local and metadata addresses (checked after DNS resolution and on every
+/// redirect); 8-second time limit, 512 KiB read limit.
+#[utoipa::path(get, path = "/api/bookmarks/metadata", tag = "Bookmarks", params(MetadataQuery),
+    responses(
+        (status = 200, body = PageMetadata),
+        (status = 400, description = "VALIDATION_ERROR, or URL_NOT_ALLOWED for private addresses", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 502, description = "FETCH_FAILED: the page could not be read", body = ErrorBody),
+    ))]
+pub async fn metadata(
+    State(state): State<AppState>,
+    _auth: AuthUser,
+    Query(q): Query<MetadataQuery>,
+) -> AppResult<Json<PageMetadata>> {
+    use crate::metadata::FetchError;
+    let url = q
+        .url
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| AppError::invalid("url", "URL is required"))?;
+    let url = crate::bookmarks::validate_url("url", &url)?;
+    match state.fetcher.fetch(&url).await {
+        Ok(m) => Ok(Json(PageMetadata {
+            title: m.title,
+            description: m.description,
+            site_name: m.site_name,
+            favicon_url: m.favicon_url,
+            final_url: m.final_url,
+        })),
+        Err(FetchError::Invalid(msg)) => Err(AppError::invalid("url", msg)),
+        Err(FetchError::Blocked(msg)) => Err(AppError::invalid("url", msg).with_code("URL_NOT_ALLOWED")),
+        Err(FetchError::Failed(msg)) => Err(AppError::new(
+            StatusCode::BAD_GATEWAY,
+            "FETCH_FAILED",
+            format!("The page could not be read: {msg}"),
+        )),
+    }
+}

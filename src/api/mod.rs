@@ -82,6 +82,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(bookmarks::bulk))
         .routes(routes!(bookmarks::import))
         .routes(routes!(bookmarks::export))
+        .routes(routes!(bookmarks::metadata))
         .routes(routes!(bookmarks::get, bookmarks::update, bookmarks::delete))
         .routes(routes!(bookmarks::track_access))
         .routes(routes!(folders::list, folders::create))
