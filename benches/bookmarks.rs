@@ -1,0 +1,98 @@
+//! Bookmark benchmark: imports 100,000 bookmarks through the API, then measures the first page of
+//! the list and full-text search at concurrency 32 with `wrk`, printing throughput and latency.
+//!
+//! cargo bench --bench bookmarks          (SQLite)
+//! BENCH_DATABASE_URL=postgres://postgres@127.0.0.1/postgres cargo bench --bench bookmarks
+
+mod support;
+
+use serde_json::{json, Value};
+
+const N: usize = 100_000;
+const WORDS: &[&str] = &[
+    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima",
+    "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango", "uniform", "victor", "whiskey",
+    "xray", "yankee", "zulu", "rust", "kubernetes", "docs", "wiki", "design", "budget", "recipe", "travel",
+];
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let mut b = support::start().await;
+        // Deterministic pseudo-random data.
+        let mut seed: u64 = 42;
+        let mut rnd = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut items = Vec::with_capacity(N);
+        for i in 0..N {
+            let title = format!("{} {} {} {i}", WORDS[rnd(WORDS.len())], WORDS[rnd(WORDS.len())], WORDS[rnd(WORDS.len())]);
+            let tags: Vec<String> = (0..rnd(4)).map(|_| format!("tag{}", rnd(40))).collect();
+            let folders: Vec<String> = (0..rnd(3)).map(|_| format!("Folder {}", rnd(20))).collect();
+            items.push(json!({
+                "title": title,
+                "url": format!("https://{}.example.com/{}/{i}", WORDS[rnd(WORDS.len())], WORDS[rnd(WORDS.len())]),
+                "slug": if i % 10 == 0 { format!("s{i}") } else { String::new() },
+                "forwarding_enabled": i % 10 == 0,
+                "pinned": i % 100 == 0,
+                "tag_names": tags,
+                "folder_names": folders,
+                "created_at": format!("2025-{:02}-{:02}T{:02}:{:02}:{:02}.000Z", 1 + i % 12, 1 + i % 28, i % 24, i % 60, (i / 60) % 60),
+            }));
+        }
+        let payload = serde_json::to_vec(&json!({"bookmarks": items})).unwrap();
+        println!("import payload: {:.1} MiB, {N} bookmarks", payload.len() as f64 / 1048576.0);
+        let started = std::time::Instant::now();
+        let res = b
+            .client
+            .post(format!("{}/api/bookmarks/import", b.base))
+            .bearer_auth(&b.token)
+            .header("content-type", "application/json")
+            .body(payload)
+            .send()
+            .await
+            .unwrap();
+        let elapsed = started.elapsed();
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(v["success"], N, "{}", v["message"]);
+        println!(
+            "import: {N} bookmarks in {:.2} s ({:.0} bookmarks/s)",
+            elapsed.as_secs_f64(),
+            N as f64 / elapsed.as_secs_f64()
+        );
+
+        let auth = format!("Authorization: Bearer {}", b.token);
+        let base = b.base.clone();
+        let list = tokio::task::spawn_blocking({
+            let (base, auth) = (base.clone(), auth.clone());
+            move || support::wrk(&format!("{base}/api/bookmarks"), 32, 10, None, Some(&auth))
+        })
+        .await
+        .unwrap();
+        println!(
+            "list (first page of 50, total {N}), concurrency 32: {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, non-2xx {}",
+            list.rps, list.p50_ms, list.p99_ms, list.non2xx
+        );
+
+        let queries: Vec<String> = WORDS.iter().map(|w| format!("\"{}\"", &w[..3.min(w.len())])).collect();
+        let script = format!(
+            "local q = {{{}}}\nlocal i = 0\nrequest = function()\n  i = i + 1\n  return wrk.format(\"GET\", \"/api/bookmarks?q=\" .. q[(i % #q) + 1])\nend\n",
+            queries.join(", ")
+        );
+        let search = tokio::task::spawn_blocking({
+            let (base, auth) = (base.clone(), auth.clone());
+            move || support::wrk(&format!("{base}/api/bookmarks"), 32, 10, Some(&script), Some(&auth))
+        })
+        .await
+        .unwrap();
+        println!(
+            "search (3-letter prefixes, first page), concurrency 32: {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, non-2xx {}",
+            search.rps, search.p50_ms, search.p99_ms, search.non2xx
+        );
+        println!("resident memory after the runs: {:.1} MiB", support::rss_mib());
+        b.stop().await;
+    });
+}

@@ -1,0 +1,164 @@
+//! Shared by the benchmarks: start the real server, sign in, run `wrk` and read its figures.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use serde_json::{json, Value};
+use slugbase::{Application, Config};
+
+pub struct Bench {
+    pub base: String,
+    pub token: String,
+    pub client: reqwest::Client,
+    pub state: slugbase::AppState,
+    _dir: tempfile::TempDir,
+    pub shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    pub handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Starts the server on SQLite, or on a fresh PostgreSQL database when `BENCH_DATABASE_URL`
+/// names a server; runs setup and creates an API token.
+pub async fn start() -> Bench {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env: HashMap<String, String> = HashMap::new();
+    for (k, v) in [
+        ("HOST", "127.0.0.1"),
+        ("PORT", "0"),
+        ("JWT_SECRET", "bench-jwt-secret-0123456789abcdef0123456789abcdef"),
+        ("SESSION_SECRET", "bench-session-secret-0123456789abcdef0123456789"),
+        ("ENCRYPTION_KEY", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"),
+        ("IMPORT_MAX_BYTES", "268435456"),
+    ] {
+        env.insert(k.into(), v.into());
+    }
+    match std::env::var("BENCH_DATABASE_URL") {
+        Ok(admin) if !admin.is_empty() => {
+            use sqlx::Connection;
+            let name = format!("sbbench_{}", std::process::id());
+            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+            let mut url = url::Url::parse(&admin).unwrap();
+            url.set_path(&name);
+            env.insert("DB_TYPE".into(), "postgresql".into());
+            env.insert("DATABASE_URL".into(), url.to_string());
+            println!("database: PostgreSQL ({name})");
+        }
+        _ => {
+            env.insert("DB_PATH".into(), dir.path().join("bench.db").display().to_string());
+            println!("database: SQLite");
+        }
+    }
+    let app = Application::build(Config::from_env(&env).unwrap()).await.unwrap();
+    let base = format!("http://{}", app.local_addr());
+    let state = app.state().clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        let _ = app.run_until(async { let _ = rx.await; }).await;
+    });
+    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let res = client
+        .post(format!("{base}/api/auth/setup"))
+        .json(&json!({"email": "bench@example.com", "name": "Bench", "password": "Bench-Passw0rd!"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let csrf: Value = client.get(format!("{base}/api/csrf-token")).send().await.unwrap().json().await.unwrap();
+    let t: Value = client
+        .post(format!("{base}/api/tokens"))
+        .header("X-CSRF-Token", csrf["csrfToken"].as_str().unwrap())
+        .json(&json!({"name": "bench"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    Bench {
+        base,
+        token: t["token"].as_str().unwrap().to_string(),
+        client,
+        state,
+        _dir: dir,
+        shutdown: Some(tx),
+        handle: Some(handle),
+    }
+}
+
+impl Bench {
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = h.await;
+        }
+    }
+}
+
+pub struct WrkResult {
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub non2xx: u64,
+}
+
+fn ms(v: &str) -> f64 {
+    let v = v.trim();
+    if let Some(x) = v.strip_suffix("us") {
+        x.parse::<f64>().unwrap_or(0.0) / 1000.0
+    } else if let Some(x) = v.strip_suffix("ms") {
+        x.parse::<f64>().unwrap_or(0.0)
+    } else if let Some(x) = v.strip_suffix('s') {
+        x.parse::<f64>().unwrap_or(0.0) * 1000.0
+    } else {
+        v.parse::<f64>().unwrap_or(0.0)
+    }
+}
+
+/// Runs `wrk` (Debian package `wrk`) with 2 threads and `connections` connections for `secs`.
+pub fn wrk(url: &str, connections: u32, secs: u32, script: Option<&str>, header: Option<&str>) -> WrkResult {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new("wrk");
+    cmd.args(["-t2", &format!("-c{connections}"), &format!("-d{secs}s"), "--latency"]);
+    if let Some(h) = header {
+        cmd.args(["-H", h]);
+    }
+    if let Some(s) = script {
+        let p = dir.path().join("script.lua");
+        std::fs::write(&p, s).unwrap();
+        cmd.args(["-s", p.to_str().unwrap()]);
+    }
+    cmd.arg(url);
+    let out = cmd.output().expect("wrk is installed (apt-get install wrk)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let mut r = WrkResult { rps: 0.0, p50_ms: 0.0, p99_ms: 0.0, non2xx: 0 };
+    for line in text.lines() {
+        let l = line.trim();
+        if let Some(v) = l.strip_prefix("Requests/sec:") {
+            r.rps = v.trim().parse().unwrap_or(0.0);
+        } else if let Some(v) = l.strip_prefix("50%") {
+            r.p50_ms = ms(v);
+        } else if let Some(v) = l.strip_prefix("99%") {
+            r.p99_ms = ms(v);
+        } else if let Some(v) = l.strip_prefix("Non-2xx or 3xx responses:") {
+            r.non2xx = v.trim().parse().unwrap_or(0);
+        }
+    }
+    if r.rps == 0.0 {
+        eprintln!("wrk output:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    }
+    r
+}
+
+/// Resident memory of this process in MiB (from /proc).
+pub fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l.to_string()))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
