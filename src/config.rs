@@ -69,6 +69,8 @@ pub struct Config {
     /// Addresses the page-metadata fetcher may contact although they are private
     /// (`METADATA_ALLOW_HOSTS`, comma-separated IPs), e.g. an intranet wiki.
     pub metadata_allow: Vec<IpAddr>,
+    /// `/go` requests per user per minute (`GO_RATE_LIMIT`, 0 = unlimited).
+    pub go_rate_limit: u32,
     /// Secrets that were generated for this development instance (logged loudly at start).
     pub generated_secrets: Vec<&'static str>,
 }
@@ -349,7 +351,17 @@ impl Config {
             }
         }
 
+        let go_rate_limit = match get(env, "GO_RATE_LIMIT") {
+            Some(v) => v.parse::<u32>().map_err(|_| {
+                ConfigError(format!(
+                    "GO_RATE_LIMIT must be a number of requests per minute, got {v:?}"
+                ))
+            })?,
+            None => 600,
+        };
+
         Ok(Config {
+            go_rate_limit,
             metadata_allow,
             host,
             port,

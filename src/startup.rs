@@ -68,13 +68,30 @@ impl Application {
     /// database.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let flusher = tokio::spawn(flush_access_counts(self.state.clone()));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
         housekeeping.abort();
+        flusher.abort();
+        // In-flight requests are done: write the last go-link visits before closing.
+        if let Err(e) = self.state.access.flush(&self.state.db).await {
+            tracing::error!(error = %e, "could not write the last access counts");
+        }
         self.state.db.close().await;
         result
+    }
+}
+
+/// Writes gathered go-link visits every second.
+async fn flush_access_counts(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.access.flush(&state.db).await {
+            tracing::warn!(error = %e, "could not write access counts; will retry");
+        }
     }
 }
 

@@ -17,6 +17,14 @@ pub struct Inner {
     pub token_usage: crate::auth::api_tokens::UsageTracker,
     /// Short-lived cache of list totals (see [`CountCache`]).
     pub counts: CountCache,
+    /// Go-link resolutions, cached for a moment.
+    pub go_cache: crate::golinks::ResolveCache,
+    /// Go-link visits waiting to be written.
+    pub access: crate::golinks::AccessCounter,
+    /// Per-user `/go` rate limit windows.
+    pub go_limiter: GoLimiter,
+    /// Authenticated principals, cached for a moment.
+    pub auth_cache: crate::http::auth::AuthCache,
     /// Fetches page titles and icons without reaching private addresses.
     pub fetcher: crate::metadata::Fetcher,
     /// At-rest encryption under `ENCRYPTION_KEY`.
@@ -24,6 +32,14 @@ pub struct Inner {
 }
 
 impl AppState {
+    /// Called after every state-changing request: cached counts, resolutions and sessions are
+    /// dropped so the next read sees the change.
+    pub fn invalidate_caches(&self) {
+        self.counts.invalidate();
+        self.go_cache.invalidate();
+        self.auth_cache.invalidate();
+    }
+
     pub fn new(config: Config, db: Db) -> AppState {
         AppState(Arc::new(Inner {
             fetcher: crate::metadata::Fetcher::new(crate::metadata::Policy {
@@ -35,6 +51,10 @@ impl AppState {
             started: std::time::Instant::now(),
             token_usage: Default::default(),
             counts: Default::default(),
+            go_cache: Default::default(),
+            access: Default::default(),
+            go_limiter: Default::default(),
+            auth_cache: Default::default(),
         }))
     }
 }
@@ -76,5 +96,35 @@ impl CountCache {
 
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+/// A fixed one-minute window per user for `/go` (in memory: it protects this instance).
+#[derive(Default)]
+pub struct GoLimiter {
+    map: std::sync::Mutex<std::collections::HashMap<String, (i64, u32)>>,
+}
+
+impl GoLimiter {
+    /// `Err(seconds to wait)` when the user is over `limit` this minute (0 = no limit).
+    pub fn check(&self, user: &str, limit: u32) -> Result<(), u64> {
+        if limit == 0 {
+            return Ok(());
+        }
+        let now = chrono::Utc::now().timestamp();
+        let minute = now / 60;
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 100_000 {
+            map.retain(|_, (m, _)| *m == minute);
+        }
+        let e = map.entry(user.to_string()).or_insert((minute, 0));
+        if e.0 != minute {
+            *e = (minute, 0);
+        }
+        e.1 += 1;
+        if e.1 > limit {
+            return Err((60 - now % 60).max(1) as u64);
+        }
+        Ok(())
     }
 }

@@ -26,8 +26,14 @@ pub async fn start() -> Bench {
         ("HOST", "127.0.0.1"),
         ("PORT", "0"),
         ("JWT_SECRET", "bench-jwt-secret-0123456789abcdef0123456789abcdef"),
-        ("SESSION_SECRET", "bench-session-secret-0123456789abcdef0123456789"),
-        ("ENCRYPTION_KEY", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"),
+        (
+            "SESSION_SECRET",
+            "bench-session-secret-0123456789abcdef0123456789",
+        ),
+        (
+            "ENCRYPTION_KEY",
+            "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+        ),
         ("IMPORT_MAX_BYTES", "268435456"),
     ] {
         env.insert(k.into(), v.into());
@@ -37,8 +43,13 @@ pub async fn start() -> Bench {
             use sqlx::Connection;
             let name = format!("sbbench_{}", std::process::id());
             let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await;
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
             let mut url = url::Url::parse(&admin).unwrap();
             url.set_path(&name);
             env.insert("DB_TYPE".into(), "postgresql".into());
@@ -46,7 +57,10 @@ pub async fn start() -> Bench {
             println!("database: PostgreSQL ({name})");
         }
         _ => {
-            env.insert("DB_PATH".into(), dir.path().join("bench.db").display().to_string());
+            env.insert(
+                "DB_PATH".into(),
+                dir.path().join("bench.db").display().to_string(),
+            );
             println!("database: SQLite");
         }
     }
@@ -55,7 +69,11 @@ pub async fn start() -> Bench {
     let state = app.state().clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
-        let _ = app.run_until(async { let _ = rx.await; }).await;
+        let _ = app
+            .run_until(async {
+                let _ = rx.await;
+            })
+            .await;
     });
     let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
     let res = client
@@ -65,7 +83,14 @@ pub async fn start() -> Bench {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let csrf: Value = client.get(format!("{base}/api/csrf-token")).send().await.unwrap().json().await.unwrap();
+    let csrf: Value = client
+        .get(format!("{base}/api/csrf-token"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let t: Value = client
         .post(format!("{base}/api/tokens"))
         .header("X-CSRF-Token", csrf["csrfToken"].as_str().unwrap())
@@ -122,7 +147,12 @@ fn ms(v: &str) -> f64 {
 pub fn wrk(url: &str, connections: u32, secs: u32, script: Option<&str>, header: Option<&str>) -> WrkResult {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::new("wrk");
-    cmd.args(["-t2", &format!("-c{connections}"), &format!("-d{secs}s"), "--latency"]);
+    cmd.args([
+        "-t2",
+        &format!("-c{connections}"),
+        &format!("-d{secs}s"),
+        "--latency",
+    ]);
     if let Some(h) = header {
         cmd.args(["-H", h]);
     }
@@ -134,7 +164,12 @@ pub fn wrk(url: &str, connections: u32, secs: u32, script: Option<&str>, header:
     cmd.arg(url);
     let out = cmd.output().expect("wrk is installed (apt-get install wrk)");
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let mut r = WrkResult { rps: 0.0, p50_ms: 0.0, p99_ms: 0.0, non2xx: 0 };
+    let mut r = WrkResult {
+        rps: 0.0,
+        p50_ms: 0.0,
+        p99_ms: 0.0,
+        non2xx: 0,
+    };
     for line in text.lines() {
         let l = line.trim();
         if let Some(v) = l.strip_prefix("Requests/sec:") {

@@ -6,6 +6,7 @@ pub mod audit_log;
 pub mod auth;
 pub mod bookmarks;
 pub mod folders;
+pub mod go;
 pub mod mfa;
 pub mod system;
 pub mod tokens;
@@ -37,6 +38,8 @@ sharing, accounts and administration.\n\n**Authentication:** the HttpOnly `token
         (name = "Bookmarks", description = "Bookmarks: CRUD, listing, search, bulk actions, import and export"),
         (name = "Folders", description = "Folders"),
         (name = "Tags", description = "Tags"),
+        (name = "GoPreferences", description = "Remembered go-link choices"),
+        (name = "Dashboard", description = "Dashboard figures"),
         (name = "MFA", description = "TOTP multi-factor authentication and backup codes"),
         (name = "Users", description = "The caller's profile, password and account"),
         (name = "Teams", description = "Teams the caller belongs to"),
@@ -83,6 +86,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(bookmarks::import))
         .routes(routes!(bookmarks::export))
         .routes(routes!(bookmarks::metadata))
+        .routes(routes!(go::list, go::set))
+        .routes(routes!(go::delete))
+        .routes(routes!(go::dashboard))
         .routes(routes!(bookmarks::get, bookmarks::update, bookmarks::delete))
         .routes(routes!(bookmarks::track_access))
         .routes(routes!(folders::list, folders::create))

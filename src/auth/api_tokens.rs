@@ -92,23 +92,24 @@ pub async fn revoke(db: &Db, user_id: &str, id: &str) -> AppResult<Option<String
 #[derive(sqlx::FromRow)]
 struct TokenUser {
     token_id: String,
+    token_expires_at: Option<Ts>,
     #[sqlx(flatten)]
     user: User,
 }
 
-/// The token's id and its owner, when the token is live and the owner may sign in.
-pub async fn authenticate(db: &Db, token: &str) -> AppResult<Option<(String, User)>> {
+/// The token's id, expiry and owner, when the token is live and the owner may sign in.
+pub async fn authenticate(db: &Db, token: &str) -> AppResult<Option<(String, Option<Ts>, User)>> {
     if !token.starts_with(PREFIX) || token.len() > 200 {
         return Ok(None);
     }
     let sql = format!(
-        "SELECT t.id AS token_id, {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id \
+        "SELECT t.id AS token_id, t.expires_at AS token_expires_at, {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id \
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2) \
          AND u.disabled = FALSE"
     );
     let row = with_db!(db, pool => sqlx::query_as::<_, TokenUser>(&sql)
         .bind(hash(token)).bind(Ts::now()).fetch_optional(pool).await?);
-    Ok(row.map(|r| (r.token_id, r.user)))
+    Ok(row.map(|r| (r.token_id, r.token_expires_at, r.user)))
 }
 
 /// Keeps `last_used_at` current without a write per request: at most one write per token a minute.

@@ -75,6 +75,8 @@ pub struct AuthUser {
     pub method: AuthMethod,
     pub session_id: Option<String>,
     pub token_id: Option<String>,
+    /// When the credential stops working (session or token expiry).
+    pub expires_at: Option<crate::db::Ts>,
 }
 
 impl AuthUser {
@@ -108,12 +110,78 @@ async fn by_session_jwt(
             method,
             session_id: Some(claims.sid),
             token_id: None,
+            expires_at: Some(crate::db::Ts::from_unix(claims.exp)),
         }))
+}
+
+/// Principals by credential, kept for a few seconds. Every state-changing request on this
+/// instance (logout, revocation, password or MFA change, disabling a user …) clears it, so those
+/// take effect at once here; other instances sharing the database see them within [`AUTH_TTL`].
+#[derive(Default)]
+pub struct AuthCache {
+    generation: std::sync::atomic::AtomicU64,
+    map: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, u64, AuthUser)>>,
+}
+
+pub const AUTH_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl AuthCache {
+    fn get(&self, key: &str) -> Option<AuthUser> {
+        use std::sync::atomic::Ordering;
+        let g = self.generation.load(Ordering::Acquire);
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(key)
+            .filter(|(at, gen, a)| {
+                *gen == g && at.elapsed() < AUTH_TTL && a.expires_at.is_none_or(|t| t > crate::db::Ts::now())
+            })
+            .map(|e| e.2.clone())
+    }
+
+    fn put(&self, key: &str, gen: u64, a: &AuthUser) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 20_000 {
+            map.clear();
+        }
+        map.insert(key.to_string(), (std::time::Instant::now(), gen, a.clone()));
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 /// Authenticates the request, if it carries credentials that are still good.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Option<AuthUser>, AppError> {
     let jar = CookieJar::from_headers(headers);
+    let key = match (jar.get(cookies::SESSION), bearer(headers)) {
+        (Some(c), b) => format!("c:{}|b:{}", c.value(), b.unwrap_or("")),
+        (None, Some(b)) => format!("b:{b}"),
+        (None, None) => return Ok(None),
+    };
+    if let Some(a) = state.auth_cache.get(&key) {
+        if let Some(id) = &a.token_id {
+            state.token_usage.touch(&state.db, id);
+        }
+        return Ok(Some(a));
+    }
+    // Read the generation before the lookup: a write that lands meanwhile makes this entry stale.
+    let gen = state.auth_cache.generation();
+    let found = authenticate_uncached(state, headers, &jar).await?;
+    if let Some(a) = &found {
+        state.auth_cache.put(&key, gen, a);
+    }
+    Ok(found)
+}
+
+async fn authenticate_uncached(
+    state: &AppState,
+    headers: &HeaderMap,
+    jar: &CookieJar,
+) -> Result<Option<AuthUser>, AppError> {
     if let Some(c) = jar.get(cookies::SESSION) {
         if let Some(a) = by_session_jwt(state, c.value(), AuthMethod::Cookie).await? {
             return Ok(Some(a));
@@ -121,13 +189,14 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Optio
     }
     if let Some(b) = bearer(headers) {
         if b.starts_with(api_tokens::PREFIX) {
-            if let Some((token_id, user)) = api_tokens::authenticate(&state.db, b).await? {
+            if let Some((token_id, expires_at, user)) = api_tokens::authenticate(&state.db, b).await? {
                 state.token_usage.touch(&state.db, &token_id);
                 return Ok(Some(AuthUser {
                     user,
                     method: AuthMethod::ApiToken,
                     session_id: None,
                     token_id: Some(token_id),
+                    expires_at,
                 }));
             }
         } else if let Some(a) = by_session_jwt(state, b, AuthMethod::BearerJwt).await? {
@@ -211,13 +280,13 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
     let path = req.uri().path();
     if !crate::http::is_api_path(path) || csrf_exempt(path) {
         let res = next.run(req).await;
-        counts.counts.invalidate();
+        counts.invalidate_caches();
         return res;
     }
     let jar = CookieJar::from_headers(req.headers());
     if req.headers().contains_key(header::AUTHORIZATION) && jar.get(cookies::SESSION).is_none() {
         let res = next.run(req).await;
-        counts.counts.invalidate();
+        counts.invalidate_caches();
         return res;
     }
     let err = || {
@@ -244,6 +313,6 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
         return err().into_response();
     }
     let res = next.run(req).await;
-    counts.counts.invalidate();
+    counts.invalidate_caches();
     res
 }

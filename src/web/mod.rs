@@ -6,10 +6,26 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use crate::error::AppError;
 use crate::state::AppState;
 
+pub mod go;
+pub mod pages;
+
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(home))
+    Router::new()
+        .route("/", get(home))
+        .route("/go/{*rest}", get(go::go))
+        .route("/opensearch.xml", get(go::opensearch))
+}
+
+/// An error as an HTML page (for browser-facing routes).
+pub fn error_page(e: &AppError) -> Response {
+    pages::page(
+        e.status,
+        &e.message,
+        &format!("<h1>{}</h1>", pages::escape(&e.message)),
+    )
 }
 
 async fn home() -> Html<&'static str> {

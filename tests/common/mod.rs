@@ -128,6 +128,8 @@ pub fn test_env(backend: Backend, db_url: &str, extra: &[(&str, &str)]) -> HashM
         "test-session-secret-0123456789abcdef0123456789".into(),
     );
     env.insert("ENCRYPTION_KEY".into(), TEST_ENCRYPTION_KEY.into());
+    // Tests drive /go hard; the per-user limit has its own test.
+    env.insert("GO_RATE_LIMIT".into(), "0".into());
     match backend {
         Backend::Sqlite => {
             env.insert("DB_TYPE".into(), "sqlite".into());

@@ -1,0 +1,461 @@
+//! Go links: `/go/<slug>` resolution, parameterised targets, remembered choices, and access
+//! counting without a database write on the request path.
+//!
+//! The rule for what follows the slug (documented in the README and the search-engine guide):
+//! - `/go/gh/rust-lang/rust` and `go gh rust-lang rust` from a browser search box give the *rest*
+//!   `rust-lang/rust` (path segments, or words).
+//! - A target URL containing `%s` gets the rest there as one URL-encoded value (words joined by
+//!   spaces, segments by `/`): `https://google.com/search?q=%s`.
+//! - A target URL containing `{path}` gets the rest as path segments, each URL-encoded:
+//!   `https://github.com/{path}`.
+//! - Otherwise the rest is appended to the target's path.
+//! - `.` and `..` segments and empty segments (double slashes) are dropped, so the rest can never
+//!   climb out of the target's path. The request's query string is added to the target's.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::bookmarks::{is_valid_slug, readable_sql, validate_url};
+use crate::db::{Db, Ts};
+use crate::error::{AppError, AppResult};
+use crate::{with_db, with_tx};
+
+/// What a `/go/...` request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoRequest {
+    pub slug: String,
+    /// Path segments or words after the slug, decoded.
+    pub rest: Vec<String>,
+    /// The rest came as words from a search box (joined by spaces for `%s`).
+    pub words: bool,
+    pub query: Option<String>,
+}
+
+/// Parses the raw (still percent-encoded) path after `/go/`. `Err` for an invalid slug.
+pub fn parse(raw: &str, query: Option<&str>) -> Result<GoRequest, &'static str> {
+    let mut segments = raw.split('/');
+    let first = percent_decode_str(segments.next().unwrap_or(""))
+        .decode_utf8_lossy()
+        .into_owned();
+    // A search box sends "slug word word" (as %20 or +): slugs cannot contain spaces or '+'.
+    let mut words = first
+        .split(|c: char| c.is_whitespace() || c == '+')
+        .filter(|w| !w.is_empty());
+    let slug = words.next().unwrap_or("").to_string();
+    if !is_valid_slug(&slug) {
+        return Err("Invalid slug");
+    }
+    let mut rest: Vec<String> = words.map(str::to_string).collect();
+    let is_words = !rest.is_empty();
+    for seg in segments {
+        let s = percent_decode_str(seg).decode_utf8_lossy().into_owned();
+        rest.push(s);
+    }
+    rest.retain(|s| !s.is_empty() && s != "." && s != "..");
+    Ok(GoRequest {
+        slug,
+        rest,
+        words: is_words,
+        query: query.filter(|q| !q.is_empty()).map(str::to_string),
+    })
+}
+
+/// Characters escaped inside a path segment.
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'?')
+    .add(b'{')
+    .add(b'}')
+    .add(b'/')
+    .add(b'%')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'|')
+    .add(b'[')
+    .add(b']');
+/// Characters escaped in a `%s` value (query-safe: also `&`, `=`, `+`).
+const VALUE: &AsciiSet = &SEGMENT
+    .add(b'&')
+    .add(b'=')
+    .add(b'+')
+    .add(b';')
+    .add(b':')
+    .add(b'@')
+    .add(b',')
+    .add(b'$')
+    .add(b'!')
+    .add(b'\'')
+    .add(b'(')
+    .add(b')')
+    .add(b'*');
+
+/// The URL to send the visitor to.
+pub fn target(url: &str, req: &GoRequest) -> Option<String> {
+    let seg = |s: &String| utf8_percent_encode(s, SEGMENT).to_string();
+    let mut out = if url.contains("%s") {
+        let joined = req.rest.join(if req.words { " " } else { "/" });
+        url.replace("%s", &utf8_percent_encode(&joined, VALUE).to_string())
+    } else if url.contains("{path}") {
+        url.replace("{path}", &req.rest.iter().map(seg).collect::<Vec<_>>().join("/"))
+    } else if req.rest.is_empty() {
+        url.to_string()
+    } else {
+        let mut u = url::Url::parse(url).ok()?;
+        let mut path = u.path().trim_end_matches('/').to_string();
+        for s in &req.rest {
+            path.push('/');
+            path.push_str(&seg(s));
+        }
+        u.set_path(&path);
+        u.to_string()
+    };
+    if let Some(q) = &req.query {
+        let (before, fragment) = match out.split_once('#') {
+            Some((b, f)) => (b.to_string(), Some(f.to_string())),
+            None => (out.clone(), None),
+        };
+        let sep = if before.contains('?') {
+            if before.ends_with('?') || before.ends_with('&') {
+                ""
+            } else {
+                "&"
+            }
+        } else {
+            "?"
+        };
+        out = format!("{before}{sep}{q}");
+        if let Some(f) = fragment {
+            out.push('#');
+            out.push_str(&f);
+        }
+    }
+    // Only ever redirect to http(s).
+    validate_url("url", &out).ok()
+}
+
+/// A bookmark a slug can forward to.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct Candidate {
+    pub id: String,
+    pub title: String,
+    pub url: String,
+    pub slug: Option<String>,
+    pub user_id: String,
+    pub owner_name: Option<String>,
+    pub owner_email: Option<String>,
+}
+
+impl Candidate {
+    /// "Personal" for own bookmarks, else the owner's name.
+    pub fn workspace(&self, viewer: &str) -> String {
+        if self.user_id == viewer {
+            "Personal".into()
+        } else {
+            self.owner_name
+                .clone()
+                .filter(|n| !n.is_empty())
+                .or_else(|| self.owner_email.clone())
+                .unwrap_or_else(|| "Shared".into())
+        }
+    }
+}
+
+const CANDIDATE_COLUMNS: &str =
+    "b.id, b.title, b.url, b.slug, b.user_id, u.name AS owner_name, u.email AS owner_email";
+
+/// Readable, forwarding bookmarks with this slug: exact matches, or if there are none,
+/// case-insensitive ones.
+pub async fn candidates(db: &Db, user_id: &str, slug: &str) -> AppResult<Vec<Candidate>> {
+    let readable = readable_sql("$1");
+    let exact = format!(
+        "SELECT {CANDIDATE_COLUMNS} FROM bookmarks b JOIN users u ON u.id = b.user_id \
+         WHERE b.slug = $2 AND b.forwarding_enabled = TRUE AND {readable} ORDER BY b.created_at, b.id"
+    );
+    let found: Vec<Candidate> =
+        with_db!(db, pool => sqlx::query_as(&exact).bind(user_id).bind(slug).fetch_all(pool).await?);
+    if !found.is_empty() {
+        return Ok(found);
+    }
+    let folded = format!(
+        "SELECT {CANDIDATE_COLUMNS} FROM bookmarks b JOIN users u ON u.id = b.user_id \
+         WHERE LOWER(b.slug) = LOWER($2) AND b.forwarding_enabled = TRUE AND {readable} ORDER BY b.created_at, b.id"
+    );
+    Ok(with_db!(db, pool => sqlx::query_as(&folded).bind(user_id).bind(slug).fetch_all(pool).await?))
+}
+
+/// The remembered choice for a slug, if it still points at a readable, forwarding bookmark that
+/// still has this slug (the original forgot the last check).
+pub async fn preferred(db: &Db, user_id: &str, slug: &str) -> AppResult<Option<Candidate>> {
+    let sql = format!(
+        "SELECT {CANDIDATE_COLUMNS} FROM slug_preferences p JOIN bookmarks b ON b.id = p.bookmark_id \
+         JOIN users u ON u.id = b.user_id WHERE p.user_id = $1 AND p.slug = $2 AND b.forwarding_enabled = TRUE \
+         AND LOWER(b.slug) = LOWER($2) AND {}",
+        readable_sql("$1")
+    );
+    Ok(with_db!(db, pool => sqlx::query_as(&sql).bind(user_id).bind(slug).fetch_optional(pool).await?))
+}
+
+/// How a slug resolves for a user.
+#[derive(Debug, Clone)]
+pub enum Resolution {
+    Found(Candidate),
+    Choose(Vec<Candidate>),
+    Missing,
+}
+
+pub async fn resolve(db: &Db, user_id: &str, slug: &str) -> AppResult<Resolution> {
+    if let Some(c) = preferred(db, user_id, slug).await? {
+        return Ok(Resolution::Found(c));
+    }
+    let mut list = candidates(db, user_id, slug).await?;
+    Ok(match list.len() {
+        0 => Resolution::Missing,
+        1 => Resolution::Found(list.remove(0)),
+        _ => Resolution::Choose(list),
+    })
+}
+
+/// Remembers `bookmark_id` as the user's choice for `slug`. The bookmark must be readable
+/// (`Forbidden` otherwise), forward, and carry the slug (`NotFound` otherwise).
+pub async fn remember(db: &Db, user_id: &str, slug: &str, bookmark_id: &str) -> AppResult<Candidate> {
+    if !crate::bookmarks::can_read(db, user_id, bookmark_id).await? {
+        return Err(AppError::forbidden());
+    }
+    let c = candidates(db, user_id, slug)
+        .await?
+        .into_iter()
+        .find(|c| c.id == bookmark_id)
+        .ok_or_else(|| AppError::not_found("Bookmark not found or slug mismatch"))?;
+    let now = Ts::now();
+    let mut tx = db.begin().await?;
+    with_tx!(&mut tx, c => sqlx::query(
+        "INSERT INTO slug_preferences (user_id, slug, bookmark_id, created_at, updated_at, tenant_id) \
+         VALUES ($1, $2, $3, $4, $4, 'default') \
+         ON CONFLICT (user_id, slug) DO UPDATE SET bookmark_id = excluded.bookmark_id, updated_at = excluded.updated_at")
+        .bind(user_id).bind(slug).bind(bookmark_id).bind(now).execute(c).await?.rows_affected());
+    tx.commit().await?;
+    Ok(c)
+}
+
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Preference {
+    pub slug: String,
+    pub bookmark_id: String,
+    pub title: String,
+    pub url: String,
+    #[sqlx(skip)]
+    pub workspace: String,
+    #[serde(skip)]
+    pub user_id: String,
+    #[serde(skip)]
+    pub owner_name: Option<String>,
+    pub created_at: Option<Ts>,
+    pub updated_at: Option<Ts>,
+}
+
+pub async fn preferences(db: &Db, user_id: &str) -> AppResult<Vec<Preference>> {
+    let mut list: Vec<Preference> = with_db!(db, pool => sqlx::query_as(
+        "SELECT p.slug, p.bookmark_id, b.title, b.url, b.user_id, u.name AS owner_name, p.created_at, p.updated_at \
+         FROM slug_preferences p JOIN bookmarks b ON b.id = p.bookmark_id JOIN users u ON u.id = b.user_id \
+         WHERE p.user_id = $1 ORDER BY p.slug")
+        .bind(user_id).fetch_all(pool).await?);
+    for p in &mut list {
+        p.workspace = if p.user_id == user_id {
+            "Personal".into()
+        } else {
+            p.owner_name.clone().unwrap_or_else(|| "Shared".into())
+        };
+    }
+    Ok(list)
+}
+
+pub async fn forget(db: &Db, user_id: &str, slug: &str) -> AppResult<bool> {
+    let n = with_db!(db, pool => sqlx::query("DELETE FROM slug_preferences WHERE user_id = $1 AND slug = $2")
+        .bind(user_id).bind(slug).execute(pool).await?.rows_affected());
+    Ok(n > 0)
+}
+
+/// Resolutions cached for a moment per (user, slug). Any state-changing request on this instance
+/// clears the cache; changes made through other instances show within [`RESOLVE_TTL`].
+#[derive(Default)]
+pub struct ResolveCache {
+    generation: AtomicU64,
+    map: Mutex<HashMap<(String, String), CachedResolution>>,
+}
+
+/// When it was cached, under which generation, and what it was.
+type CachedResolution = (Instant, u64, Resolution);
+
+pub const RESOLVE_TTL: Duration = Duration::from_secs(2);
+
+impl ResolveCache {
+    pub fn get(&self, user: &str, slug: &str) -> Option<Resolution> {
+        let g = self.generation.load(Ordering::Acquire);
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&(user.to_string(), slug.to_string()))
+            .filter(|(at, gen, _)| *gen == g && at.elapsed() < RESOLVE_TTL)
+            .map(|e| e.2.clone())
+    }
+
+    pub fn put(&self, user: &str, slug: &str, r: Resolution) {
+        let g = self.generation.load(Ordering::Acquire);
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 50_000 {
+            map.clear();
+        }
+        map.insert((user.to_string(), slug.to_string()), (Instant::now(), g, r));
+    }
+
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// Access counts gathered in memory and written in batches (at least every second, and on
+/// graceful shutdown), so forwarding never waits for a database write.
+#[derive(Default)]
+pub struct AccessCounter {
+    pending: Mutex<HashMap<String, (i64, Ts)>>,
+}
+
+impl AccessCounter {
+    pub fn hit(&self, bookmark_id: &str) {
+        let now = Ts::now();
+        let mut map = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let e = map.entry(bookmark_id.to_string()).or_insert((0, now));
+        e.0 += 1;
+        e.1 = now;
+    }
+
+    /// Writes what has gathered; on failure the counts are put back for the next attempt.
+    pub async fn flush(&self, db: &Db) -> AppResult<usize> {
+        let batch: Vec<(String, (i64, Ts))> = {
+            let mut map = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            map.drain().collect()
+        };
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let result = async {
+            let mut tx = db.begin().await?;
+            for (id, (n, at)) in &batch {
+                with_tx!(&mut tx, c => sqlx::query(
+                    "UPDATE bookmarks SET access_count = COALESCE(access_count, 0) + $1, \
+                     last_accessed_at = CASE WHEN last_accessed_at IS NULL OR last_accessed_at < $2 THEN $2 ELSE last_accessed_at END \
+                     WHERE id = $3")
+                    .bind(*n).bind(*at).bind(id).execute(c).await?.rows_affected());
+            }
+            tx.commit().await?;
+            Ok::<_, AppError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            let mut map = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            for (id, (n, at)) in batch {
+                let entry = map.entry(id).or_insert((0, at));
+                entry.0 += n;
+            }
+            return Err(e);
+        }
+        Ok(batch.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn go(raw: &str, q: Option<&str>) -> GoRequest {
+        parse(raw, q).unwrap()
+    }
+
+    #[test]
+    fn parsing() {
+        assert_eq!(go("gh", None).rest, Vec::<String>::new());
+        assert_eq!(go("gh/rust-lang/rust", None).rest, vec!["rust-lang", "rust"]);
+        let w = go("gh%20rust-lang%20rust", None);
+        assert_eq!((w.slug.as_str(), w.words), ("gh", true));
+        assert_eq!(w.rest, vec!["rust-lang", "rust"]);
+        assert_eq!(go("g+hello+world", None).rest, vec!["hello", "world"]);
+        assert_eq!(
+            go("gh//a/./../b/", None).rest,
+            vec!["a", "b"],
+            "empty, . and .. dropped"
+        );
+        assert_eq!(
+            go("wiki/a%2Fb", None).rest,
+            vec!["a/b"],
+            "an encoded slash stays inside its segment"
+        );
+        assert!(parse("bad.slug", None).is_err());
+        assert!(parse("", None).is_err());
+        assert!(parse("%20", None).is_err());
+    }
+
+    #[test]
+    fn targets() {
+        let t = |url: &str, raw: &str, q: Option<&str>| target(url, &go(raw, q)).unwrap();
+        assert_eq!(t("https://github.com", "gh", None), "https://github.com");
+        assert_eq!(
+            t("https://github.com", "gh/rust-lang/rust", None),
+            "https://github.com/rust-lang/rust"
+        );
+        assert_eq!(
+            t("https://github.com/", "gh/rust-lang", None),
+            "https://github.com/rust-lang"
+        );
+        assert_eq!(
+            t("https://x.example/base/", "x/a%20b", None),
+            "https://x.example/base/a%20b"
+        );
+        assert_eq!(
+            t("https://x.example/a?k=1", "x/b", None),
+            "https://x.example/a/b?k=1"
+        );
+        assert_eq!(
+            t("https://x.example/p", "x", Some("q=1&r=2")),
+            "https://x.example/p?q=1&r=2"
+        );
+        assert_eq!(
+            t("https://x.example/p?k=1#frag", "x", Some("q=1")),
+            "https://x.example/p?k=1&q=1#frag"
+        );
+        assert_eq!(
+            t("https://google.com/search?q=%s", "g%20rust%20lang", None),
+            "https://google.com/search?q=rust%20lang"
+        );
+        assert_eq!(
+            t("https://google.com/search?q=%s", "g/a&b=c", None),
+            "https://google.com/search?q=a%26b%3Dc"
+        );
+        assert_eq!(
+            t("https://google.com/search?q=%s", "g", None),
+            "https://google.com/search?q="
+        );
+        assert_eq!(
+            t("https://github.com/{path}", "gh/rust-lang/rust", None),
+            "https://github.com/rust-lang/rust"
+        );
+        assert_eq!(
+            t("https://github.com/{path}/issues", "gh/a%3Fb", None),
+            "https://github.com/a%3Fb/issues"
+        );
+        assert_eq!(
+            t("https://x.example/docs", "x/../../etc/passwd", None),
+            "https://x.example/docs/etc/passwd"
+        );
+        // The result must stay an http(s) URL.
+        assert!(target("%s", &go("x/javascript:alert(1)", None)).is_none());
+    }
+}
