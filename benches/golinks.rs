@@ -1,0 +1,181 @@
+//! Go-link benchmark: the release `slugbase` binary (a child process, SQLite) with 10,000 go
+//! links, driven by `wrk` at concurrency 32 with an API token over random slugs; then a bare
+//! hyper server that answers every request with a 302, on the same machine in the same run.
+//! Prints requests/s, p50/p99 latency, their ratio, and the server's resident memory idle and
+//! under load.
+//!
+//! cargo bench --bench golinks
+
+mod support;
+
+use std::convert::Infallible;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+const SLUGS: usize = 10_000;
+
+fn rss_of(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_string))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn script() -> String {
+    format!(
+        "math.randomseed(7)\nrequest = function()\n  return wrk.format(\"GET\", \"/go/s\" .. math.random(0, {}))\nend\n",
+        SLUGS - 1
+    )
+}
+
+async fn bare_302(listener: tokio::net::TcpListener) {
+    use hyper::server::conn::http1;
+    use hyper::service::service_fn;
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        tokio::spawn(async move {
+            let svc = service_fn(|_req: hyper::Request<hyper::body::Incoming>| async {
+                Ok::<_, Infallible>(
+                    hyper::Response::builder()
+                        .status(302)
+                        .header("location", "https://example.com/")
+                        .body(String::new())
+                        .unwrap(),
+                )
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_slugbase"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOST", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .env("DB_PATH", dir.path().join("bench.db"))
+        .env("JWT_SECRET", "bench-jwt-secret-0123456789abcdef0123456789abcdef")
+        .env("SESSION_SECRET", "bench-session-secret-0123456789abcdef0123456789")
+        .env("ENCRYPTION_KEY", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+        // The per-user limit would stop a one-user benchmark at once; it is measured elsewhere.
+        .env("GO_RATE_LIMIT", "0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("release binary");
+    let pid = child.id();
+    let base = format!("http://127.0.0.1:{port}");
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        for _ in 0..100 {
+            if client.get(format!("{base}/api/health")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        client
+            .post(format!("{base}/api/auth/setup"))
+            .json(&json!({"email": "bench@example.com", "name": "Bench", "password": "Bench-Passw0rd!"}))
+            .send()
+            .await
+            .unwrap();
+        let csrf: Value = client.get(format!("{base}/api/csrf-token")).send().await.unwrap().json().await.unwrap();
+        let t: Value = client
+            .post(format!("{base}/api/tokens"))
+            .header("X-CSRF-Token", csrf["csrfToken"].as_str().unwrap())
+            .json(&json!({"name": "bench"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = t["token"].as_str().unwrap().to_string();
+        let items: Vec<Value> = (0..SLUGS)
+            .map(|i| json!({"title": format!("Link {i}"), "url": format!("https://site{}.example.com/page/{i}", i % 97),
+                            "slug": format!("s{i}"), "forwarding_enabled": true}))
+            .collect();
+        let v: Value = client
+            .post(format!("{base}/api/bookmarks/import"))
+            .bearer_auth(&token)
+            .json(&json!({"bookmarks": items}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["success"], SLUGS, "{v}");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let idle = rss_of(pid);
+
+        // Sample the server's memory while wrk runs.
+        let peak = std::sync::Arc::new(std::sync::Mutex::new(0f64));
+        let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let sampler = {
+            let (peak, sampling) = (peak.clone(), sampling.clone());
+            std::thread::spawn(move || {
+                while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                    let r = rss_of(pid);
+                    let mut p = peak.lock().unwrap();
+                    if r > *p {
+                        *p = r;
+                    }
+                    drop(p);
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            })
+        };
+        let auth = format!("Authorization: Bearer {token}");
+        let ours = tokio::task::spawn_blocking({
+            let base = base.clone();
+            move || support::wrk(&base, 32, 10, Some(&script()), Some(&auth))
+        })
+        .await
+        .unwrap();
+        sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+        sampler.join().unwrap();
+        let under_load = *peak.lock().unwrap();
+
+        // A request that did not answer 302 would show as non-2xx/3xx.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let bare_base = format!("http://{}", listener.local_addr().unwrap());
+        // The bare server gets this process's two worker threads, as slugbase has its own two.
+        let bare_task = tokio::spawn(bare_302(listener));
+        let bare = tokio::task::spawn_blocking(move || support::wrk(&bare_base, 32, 10, Some(&script()), None))
+            .await
+            .unwrap();
+        bare_task.abort();
+
+        println!("go links: {SLUGS} slugs, random slug per request, API token, concurrency 32, 10 s");
+        println!(
+            "slugbase /go:      {:>9.0} requests/s, p50 {:.3} ms, p99 {:.3} ms, non-2xx/3xx {}",
+            ours.rps, ours.p50_ms, ours.p99_ms, ours.non2xx
+        );
+        println!(
+            "bare hyper 302:    {:>9.0} requests/s, p50 {:.3} ms, p99 {:.3} ms",
+            bare.rps, bare.p50_ms, bare.p99_ms
+        );
+        println!("ratio (slugbase / bare): {:.2}", ours.rps / bare.rps.max(1.0));
+        println!("slugbase resident memory: idle {idle:.1} MiB, peak under load {under_load:.1} MiB");
+    });
+    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let _ = child.wait();
+}
