@@ -81,8 +81,8 @@ fn main() {
         let payload = serde_json::to_vec(&json!({"bookmarks": items})).unwrap();
         println!("import payload: {:.1} MiB, {N} bookmarks", payload.len() as f64 / 1048576.0);
         let started = std::time::Instant::now();
-        let res = b
-            .client
+        // Bearer requests come from a client without the session cookie (no CSRF needed).
+        let res = reqwest::Client::new()
             .post(format!("{}/api/bookmarks/import", b.base))
             .bearer_auth(&b.token)
             .header("content-type", "application/json")

@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
@@ -194,36 +194,12 @@ pub async fn candidates(db: &Db, user_id: &str, slug: &str) -> AppResult<Vec<Can
     Ok(with_db!(db, pool => sqlx::query_as(&folded).bind(user_id).bind(slug).fetch_all(pool).await?))
 }
 
-/// The remembered choice for a slug, if it still points at a readable, forwarding bookmark that
-/// still has this slug (the original forgot the last check).
-pub async fn preferred(db: &Db, user_id: &str, slug: &str) -> AppResult<Option<Candidate>> {
-    let sql = format!(
-        "SELECT {CANDIDATE_COLUMNS} FROM slug_preferences p JOIN bookmarks b ON b.id = p.bookmark_id \
-         JOIN users u ON u.id = b.user_id WHERE p.user_id = $1 AND p.slug = $2 AND b.forwarding_enabled = TRUE \
-         AND LOWER(b.slug) = LOWER($2) AND {}",
-        readable_sql("$1")
-    );
-    Ok(with_db!(db, pool => sqlx::query_as(&sql).bind(user_id).bind(slug).fetch_optional(pool).await?))
-}
-
 /// How a slug resolves for a user.
 #[derive(Debug, Clone)]
 pub enum Resolution {
     Found(Candidate),
     Choose(Vec<Candidate>),
     Missing,
-}
-
-pub async fn resolve(db: &Db, user_id: &str, slug: &str) -> AppResult<Resolution> {
-    if let Some(c) = preferred(db, user_id, slug).await? {
-        return Ok(Resolution::Found(c));
-    }
-    let mut list = candidates(db, user_id, slug).await?;
-    Ok(match list.len() {
-        0 => Resolution::Missing,
-        1 => Resolution::Found(list.remove(0)),
-        _ => Resolution::Choose(list),
-    })
 }
 
 /// Remembers `bookmark_id` as the user's choice for `slug`. The bookmark must be readable
@@ -286,35 +262,101 @@ pub async fn forget(db: &Db, user_id: &str, slug: &str) -> AppResult<bool> {
     Ok(n > 0)
 }
 
-/// Resolutions cached for a moment per (user, slug). Any state-changing request on this instance
-/// clears the cache; changes made through other instances show within [`RESOLVE_TTL`].
-#[derive(Default)]
-pub struct ResolveCache {
-    generation: AtomicU64,
-    map: Mutex<HashMap<(String, String), CachedResolution>>,
+/// Everything a user's go links can resolve to, loaded with two queries and kept for a moment:
+/// resolving a slug is then a lookup in memory. Any state-changing request on this instance
+/// drops it; changes made through other instances show within [`LINKS_TTL`].
+pub struct UserLinks {
+    loaded: Instant,
+    generation: u64,
+    exact: HashMap<String, Vec<Arc<Candidate>>>,
+    folded: HashMap<String, Vec<Arc<Candidate>>>,
+    prefs: HashMap<String, String>,
 }
 
-/// When it was cached, under which generation, and what it was.
-type CachedResolution = (Instant, u64, Resolution);
+impl UserLinks {
+    /// The same rules as [`resolve`]: a remembered choice still matching the slug, else exact
+    /// matches, else case-insensitive ones.
+    pub fn resolve(&self, slug: &str) -> Resolution {
+        let lower = slug.to_lowercase();
+        let folded = self.folded.get(&lower);
+        if let (Some(pref), Some(list)) = (self.prefs.get(slug), folded) {
+            if let Some(c) = list.iter().find(|c| &c.id == pref) {
+                return Resolution::Found(c.as_ref().clone());
+            }
+        }
+        let list = match self.exact.get(slug) {
+            Some(l) if !l.is_empty() => l,
+            _ => match folded {
+                Some(l) => l,
+                None => return Resolution::Missing,
+            },
+        };
+        match list.len() {
+            0 => Resolution::Missing,
+            1 => Resolution::Found(list[0].as_ref().clone()),
+            _ => Resolution::Choose(list.iter().map(|c| c.as_ref().clone()).collect()),
+        }
+    }
+}
 
-pub const RESOLVE_TTL: Duration = Duration::from_secs(2);
+pub const LINKS_TTL: Duration = Duration::from_secs(2);
 
-impl ResolveCache {
-    pub fn get(&self, user: &str, slug: &str) -> Option<Resolution> {
+#[derive(Default)]
+pub struct LinkCache {
+    generation: AtomicU64,
+    map: Mutex<HashMap<String, Arc<UserLinks>>>,
+    loading: tokio::sync::Mutex<()>,
+}
+
+impl LinkCache {
+    fn fresh(&self, user: &str) -> Option<Arc<UserLinks>> {
         let g = self.generation.load(Ordering::Acquire);
         let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&(user.to_string(), slug.to_string()))
-            .filter(|(at, gen, _)| *gen == g && at.elapsed() < RESOLVE_TTL)
-            .map(|e| e.2.clone())
+        map.get(user)
+            .filter(|l| l.generation == g && l.loaded.elapsed() < LINKS_TTL)
+            .cloned()
     }
 
-    pub fn put(&self, user: &str, slug: &str, r: Resolution) {
-        let g = self.generation.load(Ordering::Acquire);
+    /// The user's link table, loading it if it is missing or stale (one loader at a time, so a
+    /// burst of requests after expiry loads once).
+    pub async fn links(&self, db: &Db, user: &str) -> AppResult<Arc<UserLinks>> {
+        if let Some(l) = self.fresh(user) {
+            return Ok(l);
+        }
+        let _guard = self.loading.lock().await;
+        if let Some(l) = self.fresh(user) {
+            return Ok(l);
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        let sql = format!(
+            "SELECT {CANDIDATE_COLUMNS} FROM bookmarks b JOIN users u ON u.id = b.user_id \
+             WHERE b.slug IS NOT NULL AND b.forwarding_enabled = TRUE AND b.id IN ({}) ORDER BY b.created_at, b.id",
+            crate::bookmarks::readable_ids_sql("$1")
+        );
+        let rows: Vec<Candidate> = with_db!(db, pool => sqlx::query_as(&sql).bind(user).fetch_all(pool).await?);
+        let prefs: Vec<(String, String)> = with_db!(db, pool => sqlx::query_as(
+            "SELECT slug, bookmark_id FROM slug_preferences WHERE user_id = $1").bind(user).fetch_all(pool).await?);
+        let mut exact: HashMap<String, Vec<Arc<Candidate>>> = HashMap::new();
+        let mut folded: HashMap<String, Vec<Arc<Candidate>>> = HashMap::new();
+        for c in rows {
+            let Some(slug) = c.slug.clone() else { continue };
+            let c = Arc::new(c);
+            folded.entry(slug.to_lowercase()).or_default().push(c.clone());
+            exact.entry(slug).or_default().push(c);
+        }
+        let links = Arc::new(UserLinks {
+            loaded: Instant::now(),
+            generation,
+            exact,
+            folded,
+            prefs: prefs.into_iter().collect(),
+        });
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 50_000 {
+        if map.len() > 10_000 {
             map.clear();
         }
-        map.insert((user.to_string(), slug.to_string()), (Instant::now(), g, r));
+        map.insert(user.to_string(), links.clone());
+        Ok(links)
     }
 
     pub fn invalidate(&self) {
@@ -349,12 +391,26 @@ impl AccessCounter {
         }
         let result = async {
             let mut tx = db.begin().await?;
-            for (id, (n, at)) in &batch {
-                with_tx!(&mut tx, c => sqlx::query(
-                    "UPDATE bookmarks SET access_count = COALESCE(access_count, 0) + $1, \
-                     last_accessed_at = CASE WHEN last_accessed_at IS NULL OR last_accessed_at < $2 THEN $2 ELSE last_accessed_at END \
-                     WHERE id = $3")
-                    .bind(*n).bind(*at).bind(id).execute(c).await?.rows_affected());
+            // One statement per few hundred bookmarks: CASE picks each row's increment and time.
+            for chunk in batch.chunks(300) {
+                let mut p = crate::db::params::Params::new();
+                let mut count_case = String::from("CASE id");
+                let mut time_case = String::from("CASE id");
+                let mut ids = Vec::with_capacity(chunk.len());
+                for (id, (n, at)) in chunk {
+                    let idp = p.push(id.as_str());
+                    let np = p.push(*n);
+                    let tp = p.push(*at);
+                    count_case.push_str(&format!(" WHEN {idp} THEN {np}"));
+                    time_case.push_str(&format!(" WHEN {idp} THEN {tp}"));
+                    ids.push(idp);
+                }
+                let sql = format!(
+                    "UPDATE bookmarks SET access_count = COALESCE(access_count, 0) + {count_case} ELSE 0 END, \
+                     last_accessed_at = {time_case} ELSE last_accessed_at END WHERE id IN ({})",
+                    ids.join(", ")
+                );
+                with_tx!(&mut tx, c => crate::bind_params!(sqlx::query(&sql), p).execute(c).await?.rows_affected());
             }
             tx.commit().await?;
             Ok::<_, AppError>(())

@@ -3,6 +3,7 @@
 //! Rooms: [`config`], [`db`] (storage), the domain modules, and the thin HTTP adapters [`api`]
 //! (JSON) and [`web`] (HTML), assembled by [`startup`].
 
+pub mod admin_users;
 pub mod api;
 pub mod audit;
 pub mod auth;
@@ -22,6 +23,7 @@ pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod tags;
+pub mod teams;
 pub mod telemetry;
 pub mod users;
 pub mod web;

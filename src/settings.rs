@@ -28,3 +28,9 @@ pub async fn registrations_enabled(db: &Db, env: Option<bool>) -> AppResult<bool
     }
     Ok(get(db, REGISTRATIONS_ENABLED).await?.is_some_and(|v| v == "true"))
 }
+
+pub async fn delete(db: &Db, key: &str) -> AppResult<()> {
+    with_db!(db, pool => sqlx::query("DELETE FROM system_config WHERE key = $1 AND tenant_id = 'default'")
+        .bind(key).execute(pool).await?.rows_affected());
+    Ok(())
+}

@@ -18,7 +18,7 @@ pub struct Inner {
     /// Short-lived cache of list totals (see [`CountCache`]).
     pub counts: CountCache,
     /// Go-link resolutions, cached for a moment.
-    pub go_cache: crate::golinks::ResolveCache,
+    pub go_cache: crate::golinks::LinkCache,
     /// Go-link visits waiting to be written.
     pub access: crate::golinks::AccessCounter,
     /// Per-user `/go` rate limit windows.

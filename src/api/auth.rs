@@ -464,12 +464,12 @@ pub async fn me(auth: AuthUser) -> Json<Me> {
         ai_suggestions_enabled: u.ai_suggestions_enabled.unwrap_or(true),
         mfa_enabled: u.mfa_enabled(),
         has_password: u.has_password(),
-        id: u.id,
-        email: u.email,
-        name: u.name,
-        user_key: u.user_key,
-        oidc_provider: u.oidc_provider,
-        oidc_sub: u.oidc_sub,
+        id: u.id.clone(),
+        email: u.email.clone(),
+        name: u.name.clone(),
+        user_key: u.user_key.clone(),
+        oidc_provider: u.oidc_provider.clone(),
+        oidc_sub: u.oidc_sub.clone(),
     })
 }
 

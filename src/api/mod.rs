@@ -1,6 +1,7 @@
 //! The JSON API under `/api`. Every route is registered through `routes!`, which adds its
 //! OpenAPI entry from the handler's `#[utoipa::path]`, so no route can exist without one.
 
+pub mod admin_teams;
 pub mod admin_users;
 pub mod audit_log;
 pub mod auth;
@@ -45,6 +46,8 @@ sharing, accounts and administration.\n\n**Authentication:** the HttpOnly `token
         (name = "Teams", description = "Teams the caller belongs to"),
         (name = "Tokens", description = "Personal API tokens"),
         (name = "AdminUsers", description = "User administration (admins)"),
+        (name = "AdminTeams", description = "Teams and members (admins)"),
+        (name = "AdminSettings", description = "Instance settings (admins)"),
         (name = "AdminAuditLog", description = "The audit log (admins)"),
     ),
     components(schemas(crate::error::ErrorBody, crate::error::FieldError))
@@ -100,6 +103,16 @@ pub fn router() -> OpenApiRouter<AppState> {
             folders::delete_tag
         ))
         .routes(routes!(admin_users::reset_mfa))
+        .routes(routes!(admin_users::list, admin_users::create))
+        .routes(routes!(admin_users::get, admin_users::update, admin_users::delete))
+        .routes(routes!(admin_users::resend_invite))
+        .routes(routes!(admin_users::teams))
+        .routes(routes!(admin_teams::list, admin_teams::create))
+        .routes(routes!(admin_teams::get, admin_teams::update, admin_teams::delete))
+        .routes(routes!(admin_teams::add_member))
+        .routes(routes!(admin_teams::remove_member))
+        .routes(routes!(admin_teams::settings, admin_teams::set_setting))
+        .routes(routes!(admin_teams::get_setting, admin_teams::delete_setting))
 }
 
 /// Adds what the route annotations cannot: the security schemes.

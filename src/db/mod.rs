@@ -77,6 +77,8 @@ impl Db {
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
                     .min_connections(1)
+                    // Extra connections (and their page caches) go once a burst is over.
+                    .idle_timeout(Duration::from_secs(60))
                     .acquire_timeout(Duration::from_secs(15))
                     .connect_with(opts)
                     .await

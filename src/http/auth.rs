@@ -71,7 +71,7 @@ pub enum AuthMethod {
 /// The signed-in user. Refuses with 401 `Unauthorized`.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
-    pub user: User,
+    pub user: std::sync::Arc<User>,
     pub method: AuthMethod,
     pub session_id: Option<String>,
     pub token_id: Option<String>,
@@ -106,7 +106,7 @@ async fn by_session_jwt(
         .await?
         .filter(|u| u.id == claims.id)
         .map(|user| AuthUser {
-            user,
+            user: std::sync::Arc::new(user),
             method,
             session_id: Some(claims.sid),
             token_id: None,
@@ -192,7 +192,7 @@ async fn authenticate_uncached(
             if let Some((token_id, expires_at, user)) = api_tokens::authenticate(&state.db, b).await? {
                 state.token_usage.touch(&state.db, &token_id);
                 return Ok(Some(AuthUser {
-                    user,
+                    user: std::sync::Arc::new(user),
                     method: AuthMethod::ApiToken,
                     session_id: None,
                     token_id: Some(token_id),

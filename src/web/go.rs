@@ -98,15 +98,9 @@ pub async fn go(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> 
                 "<h1>Invalid slug</h1><p>Slugs contain only letters, digits, hyphens and underscores.</p>",
             ),
         };
-    let resolution = match state.go_cache.get(auth.id(), &req.slug) {
-        Some(r) => r,
-        None => match golinks::resolve(&state.db, auth.id(), &req.slug).await {
-            Ok(r) => {
-                state.go_cache.put(auth.id(), &req.slug, r.clone());
-                r
-            }
-            Err(e) => return crate::web::error_page(&e),
-        },
+    let resolution = match state.go_cache.links(&state.db, auth.id()).await {
+        Ok(links) => links.resolve(&req.slug),
+        Err(e) => return crate::web::error_page(&e),
     };
     match resolution {
         Resolution::Found(c) => match golinks::target(&c.url, &req) {

@@ -1,0 +1,221 @@
+//! User administration: list, create, update, disable, delete — with the guard rails the
+//! original lacks (the last admin stays an admin; disabling or deleting ends sessions at once).
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::password;
+use crate::db::params::Params;
+use crate::db::{Db, Ts};
+use crate::error::{AppError, AppResult};
+use crate::users::{self, NewUser};
+use crate::{bind_params, with_db, with_tx};
+
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct AdminUser {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub user_key: String,
+    #[serde(serialize_with = "opt_bool")]
+    pub is_admin: Option<bool>,
+    pub oidc_provider: Option<String>,
+    pub language: Option<String>,
+    pub theme: Option<String>,
+    pub created_at: Option<Ts>,
+    /// Disabled accounts cannot sign in; their sessions and tokens stop working.
+    pub disabled: bool,
+    #[serde(serialize_with = "opt_bool")]
+    pub mfa_enabled: Option<bool>,
+    /// No password and no OIDC link yet (invited, has not set a password).
+    pub invite_pending: bool,
+    #[serde(skip)]
+    pub has_password: i64,
+}
+
+fn opt_bool<S: serde::Serializer>(v: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(v.unwrap_or(false))
+}
+
+const COLUMNS: &str = "u.id, u.email, u.name, u.user_key, u.is_admin, u.oidc_provider, u.language, u.theme, \
+     u.created_at, u.disabled, u.mfa_enabled, \
+     CASE WHEN (u.password_hash IS NULL OR u.password_hash = '') AND u.oidc_provider IS NULL AND u.oidc_sub IS NULL \
+          THEN TRUE ELSE FALSE END AS invite_pending, \
+     CASE WHEN u.password_hash IS NULL OR u.password_hash = '' THEN 0 ELSE 1 END AS has_password";
+
+/// Users, newest first; `q` matches name or e-mail.
+pub async fn list(db: &Db, q: Option<&str>, limit: Option<i64>, offset: i64) -> AppResult<(Vec<AdminUser>, i64)> {
+    let mut p = Params::new();
+    let mut cond = "TRUE".to_string();
+    if let Some(q) = q.map(str::trim).filter(|s| !s.is_empty()) {
+        let like = p.push(format!("%{}%", crate::bookmarks::escape_like(&q.to_lowercase())));
+        cond = format!("(LOWER(u.name) LIKE {like} ESCAPE '\\' OR LOWER(u.email) LIKE {like} ESCAPE '\\')");
+    }
+    let count_sql = format!("SELECT COUNT(*) FROM users u WHERE {cond}");
+    let total: i64 = with_db!(db, pool => bind_params!(sqlx::query_scalar::<_, i64>(&count_sql), p).fetch_one(pool).await?);
+    let mut sql = format!("SELECT {COLUMNS} FROM users u WHERE {cond} ORDER BY u.created_at DESC, u.id DESC");
+    if let Some(l) = limit {
+        let lp = p.push(l);
+        let op = p.push(offset);
+        sql.push_str(&format!(" LIMIT {lp} OFFSET {op}"));
+    }
+    let rows = with_db!(db, pool => bind_params!(sqlx::query_as::<_, AdminUser>(&sql), p).fetch_all(pool).await?);
+    Ok((rows, total))
+}
+
+pub async fn get(db: &Db, id: &str) -> AppResult<Option<AdminUser>> {
+    let sql = format!("SELECT {COLUMNS} FROM users u WHERE u.id = $1");
+    Ok(with_db!(db, pool => sqlx::query_as::<_, AdminUser>(&sql).bind(id).fetch_optional(pool).await?))
+}
+
+pub fn not_found() -> AppError {
+    AppError::not_found("User not found")
+}
+
+fn last_admin() -> AppError {
+    AppError::bad_request("Cannot remove the last admin").with_code("LAST_ADMIN")
+}
+
+pub struct CreateUser<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub password: Option<&'a str>,
+    pub is_admin: bool,
+}
+
+pub async fn create(db: &Db, c: &CreateUser<'_>) -> AppResult<String> {
+    let email = users::validate_email("email", c.email)?;
+    let name = users::validate_name("name", c.name)?;
+    let hash = match c.password.filter(|p| !p.is_empty()) {
+        Some(p) => {
+            password::validate("password", p)?;
+            Some(password::hash(p).await?)
+        }
+        None => None,
+    };
+    let mut tx = db.begin().await?;
+    let id = users::insert(
+        &mut tx,
+        &NewUser {
+            email: &email,
+            name: &name,
+            password_hash: hash.as_deref(),
+            is_admin: c.is_admin,
+            email_verified: true,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+#[derive(Default)]
+pub struct UpdateUser {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub password: Option<String>,
+    pub is_admin: Option<bool>,
+    pub disabled: Option<bool>,
+    pub language: Option<String>,
+    pub theme: Option<String>,
+}
+
+/// Applies an admin's changes in one transaction. Demoting or disabling the last active admin is
+/// refused; a new password, demotion-free disabling and e-mail changes end the user's sessions.
+pub async fn update(db: &Db, actor: &str, id: &str, u: &UpdateUser) -> AppResult<Vec<&'static str>> {
+    let current = get(db, id).await?.ok_or_else(not_found)?;
+    let email = match &u.email {
+        Some(e) => Some(users::validate_email("email", e)?),
+        None => None,
+    };
+    let name = match &u.name {
+        Some(n) => Some(users::validate_name("name", n)?),
+        None => None,
+    };
+    let hash = match u.password.as_deref().filter(|p| !p.is_empty()) {
+        Some(p) => {
+            password::validate("password", p)?;
+            Some(password::hash(p).await?)
+        }
+        None => None,
+    };
+    if let Some(t) = &u.theme {
+        if !users::THEMES.contains(&t.as_str()) {
+            return Err(AppError::invalid("theme", "Theme must be auto, light or dark"));
+        }
+    }
+    if let Some(l) = &u.language {
+        if l.is_empty() || l.len() > 10 {
+            return Err(AppError::invalid("language", "Language must be a language code such as en or de"));
+        }
+    }
+    if u.disabled == Some(true) && id == actor {
+        return Err(AppError::bad_request("You cannot disable your own account").with_code("SELF_DISABLE"));
+    }
+    let mut fields = Vec::new();
+    for (set, name) in [
+        (email.is_some(), "email"),
+        (name.is_some(), "name"),
+        (hash.is_some(), "password"),
+        (u.is_admin.is_some(), "is_admin"),
+        (u.disabled.is_some(), "disabled"),
+        (u.language.is_some(), "language"),
+        (u.theme.is_some(), "theme"),
+    ] {
+        if set {
+            fields.push(name);
+        }
+    }
+    if fields.is_empty() {
+        return Err(AppError::bad_request("No fields to update"));
+    }
+    let was_active_admin = current.is_admin.unwrap_or(false) && !current.disabled;
+    let stays_active_admin = u.is_admin.unwrap_or(current.is_admin.unwrap_or(false)) && !u.disabled.unwrap_or(current.disabled);
+
+    let mut tx = db.begin().await?;
+    let res = with_tx!(&mut tx, c => sqlx::query(
+        "UPDATE users SET email = COALESCE($1, email), name = COALESCE($2, name), password_hash = COALESCE($3, password_hash), \
+         is_admin = COALESCE($4, is_admin), disabled = COALESCE($5, disabled), language = COALESCE($6, language), \
+         theme = COALESCE($7, theme) WHERE id = $8")
+        .bind(&email).bind(&name).bind(&hash).bind(u.is_admin).bind(u.disabled).bind(&u.language).bind(&u.theme).bind(id)
+        .execute(c).await.map(|r| r.rows_affected()));
+    if let Err(e) = res {
+        if crate::db::is_unique_violation(&e) {
+            return Err(AppError::invalid("email", "User with this email already exists"));
+        }
+        return Err(e.into());
+    }
+    if was_active_admin && !stays_active_admin {
+        // Checked inside the transaction, after the change: at least one active admin must remain.
+        let left: i64 = with_tx!(&mut tx, c => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE is_admin = TRUE AND disabled = FALSE").fetch_one(c).await?);
+        if left == 0 {
+            return Err(last_admin());
+        }
+    }
+    if hash.is_some() || u.disabled == Some(true) || email.is_some() {
+        with_tx!(&mut tx, c => sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1")
+            .bind(id).execute(c).await?.rows_affected());
+    }
+    tx.commit().await?;
+    Ok(fields)
+}
+
+/// Deletes a user (and what they own). Not yourself, not the last admin.
+pub async fn delete(db: &Db, actor: &str, id: &str) -> AppResult<String> {
+    if id == actor {
+        return Err(AppError::bad_request("Cannot delete your own account").with_code("SELF_DELETE"));
+    }
+    let user = get(db, id).await?.ok_or_else(not_found)?;
+    let mut tx = db.begin().await?;
+    with_tx!(&mut tx, c => sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(c).await?.rows_affected());
+    if user.is_admin.unwrap_or(false) && !user.disabled {
+        let left: i64 = with_tx!(&mut tx, c => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE is_admin = TRUE AND disabled = FALSE").fetch_one(c).await?);
+        if left == 0 {
+            return Err(last_admin());
+        }
+    }
+    tx.commit().await?;
+    Ok(user.email)
+}
