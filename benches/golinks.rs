@@ -26,7 +26,11 @@ fn rss_of(pid: u32) -> f64 {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn script() -> String {
@@ -40,7 +44,9 @@ async fn bare_302(listener: tokio::net::TcpListener) {
     use hyper::server::conn::http1;
     use hyper::service::service_fn;
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         tokio::spawn(async move {
             let svc = service_fn(|_req: hyper::Request<hyper::body::Incoming>| async {
                 Ok::<_, Infallible>(
@@ -70,8 +76,14 @@ fn main() {
         .env("PORT", port.to_string())
         .env("DB_PATH", dir.path().join("bench.db"))
         .env("JWT_SECRET", "bench-jwt-secret-0123456789abcdef0123456789abcdef")
-        .env("SESSION_SECRET", "bench-session-secret-0123456789abcdef0123456789")
-        .env("ENCRYPTION_KEY", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+        .env(
+            "SESSION_SECRET",
+            "bench-session-secret-0123456789abcdef0123456789",
+        )
+        .env(
+            "ENCRYPTION_KEY",
+            "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+        )
         // The per-user limit would stop a one-user benchmark at once; it is measured elsewhere.
         .env("GO_RATE_LIMIT", "0")
         .env("RUST_LOG", "warn")
@@ -81,7 +93,11 @@ fn main() {
         .expect("release binary");
     let pid = child.id();
     let base = format!("http://127.0.0.1:{port}");
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
         for _ in 0..100 {

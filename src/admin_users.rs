@@ -29,8 +29,6 @@ pub struct AdminUser {
     pub mfa_enabled: Option<bool>,
     /// No password and no OIDC link yet (invited, has not set a password).
     pub invite_pending: bool,
-    #[serde(skip)]
-    pub has_password: i64,
 }
 
 fn opt_bool<S: serde::Serializer>(v: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {
@@ -40,11 +38,15 @@ fn opt_bool<S: serde::Serializer>(v: &Option<bool>, s: S) -> Result<S::Ok, S::Er
 const COLUMNS: &str = "u.id, u.email, u.name, u.user_key, u.is_admin, u.oidc_provider, u.language, u.theme, \
      u.created_at, u.disabled, u.mfa_enabled, \
      CASE WHEN (u.password_hash IS NULL OR u.password_hash = '') AND u.oidc_provider IS NULL AND u.oidc_sub IS NULL \
-          THEN TRUE ELSE FALSE END AS invite_pending, \
-     CASE WHEN u.password_hash IS NULL OR u.password_hash = '' THEN 0 ELSE 1 END AS has_password";
+          THEN TRUE ELSE FALSE END AS invite_pending";
 
 /// Users, newest first; `q` matches name or e-mail.
-pub async fn list(db: &Db, q: Option<&str>, limit: Option<i64>, offset: i64) -> AppResult<(Vec<AdminUser>, i64)> {
+pub async fn list(
+    db: &Db,
+    q: Option<&str>,
+    limit: Option<i64>,
+    offset: i64,
+) -> AppResult<(Vec<AdminUser>, i64)> {
     let mut p = Params::new();
     let mut cond = "TRUE".to_string();
     if let Some(q) = q.map(str::trim).filter(|s| !s.is_empty()) {
@@ -59,7 +61,8 @@ pub async fn list(db: &Db, q: Option<&str>, limit: Option<i64>, offset: i64) -> 
         let op = p.push(offset);
         sql.push_str(&format!(" LIMIT {lp} OFFSET {op}"));
     }
-    let rows = with_db!(db, pool => bind_params!(sqlx::query_as::<_, AdminUser>(&sql), p).fetch_all(pool).await?);
+    let rows =
+        with_db!(db, pool => bind_params!(sqlx::query_as::<_, AdminUser>(&sql), p).fetch_all(pool).await?);
     Ok((rows, total))
 }
 
@@ -146,7 +149,10 @@ pub async fn update(db: &Db, actor: &str, id: &str, u: &UpdateUser) -> AppResult
     }
     if let Some(l) = &u.language {
         if l.is_empty() || l.len() > 10 {
-            return Err(AppError::invalid("language", "Language must be a language code such as en or de"));
+            return Err(AppError::invalid(
+                "language",
+                "Language must be a language code such as en or de",
+            ));
         }
     }
     if u.disabled == Some(true) && id == actor {
@@ -170,7 +176,8 @@ pub async fn update(db: &Db, actor: &str, id: &str, u: &UpdateUser) -> AppResult
         return Err(AppError::bad_request("No fields to update"));
     }
     let was_active_admin = current.is_admin.unwrap_or(false) && !current.disabled;
-    let stays_active_admin = u.is_admin.unwrap_or(current.is_admin.unwrap_or(false)) && !u.disabled.unwrap_or(current.disabled);
+    let stays_active_admin =
+        u.is_admin.unwrap_or(current.is_admin.unwrap_or(false)) && !u.disabled.unwrap_or(current.disabled);
 
     let mut tx = db.begin().await?;
     let res = with_tx!(&mut tx, c => sqlx::query(

@@ -37,6 +37,7 @@ enum UserCommand {
 }
 
 pub fn main() -> ExitCode {
+    crate::telemetry::limit_malloc_arenas();
     let cli = Cli::parse();
     let env = process_env();
     let config = match Config::from_env(&env) {

@@ -264,7 +264,8 @@ pub async fn forget(db: &Db, user_id: &str, slug: &str) -> AppResult<bool> {
 
 /// Everything a user's go links can resolve to, loaded with two queries and kept for a moment:
 /// resolving a slug is then a lookup in memory. Any state-changing request on this instance
-/// drops it; changes made through other instances show within [`LINKS_TTL`].
+/// makes it outdated at once; changes made through other instances show within about
+/// [`LINKS_TTL`] (plus one reload).
 pub struct UserLinks {
     loaded: Instant,
     generation: u64,
@@ -306,6 +307,7 @@ pub struct LinkCache {
     generation: AtomicU64,
     map: Mutex<HashMap<String, Arc<UserLinks>>>,
     loading: tokio::sync::Mutex<()>,
+    refreshing: Mutex<std::collections::HashSet<String>>,
 }
 
 impl LinkCache {
@@ -317,23 +319,52 @@ impl LinkCache {
             .cloned()
     }
 
-    /// The user's link table, loading it if it is missing or stale (one loader at a time, so a
-    /// burst of requests after expiry loads once).
-    pub async fn links(&self, db: &Db, user: &str) -> AppResult<Arc<UserLinks>> {
-        if let Some(l) = self.fresh(user) {
+    /// The user's link table. Missing, or outdated by a write: loaded now (one loader at a time,
+    /// so a burst of requests loads once). Merely older than [`LINKS_TTL`]: the old table answers
+    /// while one background task reloads it, so no request waits for the reload.
+    pub async fn links(self: &Arc<Self>, db: &Db, user: &str) -> AppResult<Arc<UserLinks>> {
+        let g = self.generation.load(Ordering::Acquire);
+        let current = {
+            let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            map.get(user).filter(|l| l.generation == g).cloned()
+        };
+        if let Some(l) = current {
+            if l.loaded.elapsed() >= LINKS_TTL
+                && self
+                    .refreshing
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(user.to_string())
+            {
+                let (me, db, user) = (self.clone(), db.clone(), user.to_string());
+                tokio::spawn(async move {
+                    if let Err(e) = me.load(&db, &user).await {
+                        tracing::warn!(error = %e, "could not refresh go links");
+                    }
+                    me.refreshing
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&user);
+                });
+            }
             return Ok(l);
         }
         let _guard = self.loading.lock().await;
         if let Some(l) = self.fresh(user) {
             return Ok(l);
         }
+        self.load(db, user).await
+    }
+
+    async fn load(&self, db: &Db, user: &str) -> AppResult<Arc<UserLinks>> {
         let generation = self.generation.load(Ordering::Acquire);
         let sql = format!(
             "SELECT {CANDIDATE_COLUMNS} FROM bookmarks b JOIN users u ON u.id = b.user_id \
              WHERE b.slug IS NOT NULL AND b.forwarding_enabled = TRUE AND b.id IN ({}) ORDER BY b.created_at, b.id",
             crate::bookmarks::readable_ids_sql("$1")
         );
-        let rows: Vec<Candidate> = with_db!(db, pool => sqlx::query_as(&sql).bind(user).fetch_all(pool).await?);
+        let rows: Vec<Candidate> =
+            with_db!(db, pool => sqlx::query_as(&sql).bind(user).fetch_all(pool).await?);
         let prefs: Vec<(String, String)> = with_db!(db, pool => sqlx::query_as(
             "SELECT slug, bookmark_id FROM slug_preferences WHERE user_id = $1").bind(user).fetch_all(pool).await?);
         let mut exact: HashMap<String, Vec<Arc<Candidate>>> = HashMap::new();

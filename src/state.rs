@@ -17,8 +17,10 @@ pub struct Inner {
     pub token_usage: crate::auth::api_tokens::UsageTracker,
     /// Short-lived cache of list totals (see [`CountCache`]).
     pub counts: CountCache,
+    /// Serialized list answers, cached for a moment (see [`ResponseCache`]).
+    pub responses: Arc<ResponseCache>,
     /// Go-link resolutions, cached for a moment.
-    pub go_cache: crate::golinks::LinkCache,
+    pub go_cache: Arc<crate::golinks::LinkCache>,
     /// Go-link visits waiting to be written.
     pub access: crate::golinks::AccessCounter,
     /// Per-user `/go` rate limit windows.
@@ -36,6 +38,7 @@ impl AppState {
     /// dropped so the next read sees the change.
     pub fn invalidate_caches(&self) {
         self.counts.invalidate();
+        self.responses.invalidate();
         self.go_cache.invalidate();
         self.auth_cache.invalidate();
     }
@@ -51,6 +54,7 @@ impl AppState {
             started: std::time::Instant::now(),
             token_usage: Default::default(),
             counts: Default::default(),
+            responses: Default::default(),
             go_cache: Default::default(),
             access: Default::default(),
             go_limiter: Default::default(),
@@ -126,5 +130,90 @@ impl GoLimiter {
             return Err((60 - now % 60).max(1) as u64);
         }
         Ok(())
+    }
+}
+
+/// Serialized answers of read-heavy list queries, per user and query string. After a write on
+/// this instance an answer is recomputed before it is served again; otherwise an answer older
+/// than [`RESPONSE_TTL`] is still served while one background task recomputes it, so readers
+/// never wait for a refresh. Writes through other instances show within about the TTL.
+#[derive(Default)]
+pub struct ResponseCache {
+    generation: std::sync::atomic::AtomicU64,
+    map: std::sync::Mutex<std::collections::HashMap<String, CachedResponse>>,
+    refreshing: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+#[derive(Clone)]
+struct CachedResponse {
+    at: std::time::Instant,
+    generation: u64,
+    body: axum::body::Bytes,
+}
+
+pub const RESPONSE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl ResponseCache {
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// The cached body for `key`, or `compute()`'s. `compute` must be cheap to clone (it is
+    /// called again in the background to refresh).
+    pub async fn get_or_compute<F, Fut>(
+        self: &Arc<Self>,
+        key: String,
+        compute: F,
+    ) -> crate::error::AppResult<axum::body::Bytes>
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = crate::error::AppResult<axum::body::Bytes>> + Send + 'static,
+    {
+        use std::sync::atomic::Ordering;
+        let g = self.generation.load(Ordering::Acquire);
+        let cached = {
+            let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            map.get(&key).filter(|c| c.generation == g).cloned()
+        };
+        if let Some(c) = cached {
+            if c.at.elapsed() >= RESPONSE_TTL
+                && self
+                    .refreshing
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(key.clone())
+            {
+                let me = self.clone();
+                tokio::spawn(async move {
+                    let g = me.generation.load(Ordering::Acquire);
+                    if let Ok(body) = compute().await {
+                        me.put(key.clone(), g, body);
+                    }
+                    me.refreshing
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&key);
+                });
+            }
+            return Ok(c.body);
+        }
+        let body = compute().await?;
+        self.put(key, g, body.clone());
+        Ok(body)
+    }
+
+    fn put(&self, key: String, generation: u64, body: axum::body::Bytes) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 2_000 {
+            map.clear();
+        }
+        map.insert(
+            key,
+            CachedResponse {
+                at: std::time::Instant::now(),
+                generation,
+                body,
+            },
+        );
     }
 }

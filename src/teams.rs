@@ -44,7 +44,9 @@ pub async fn list(db: &Db) -> AppResult<Vec<Team>> {
 
 pub async fn get(db: &Db, id: &str) -> AppResult<Option<TeamDetail>> {
     let sql = format!("SELECT {COLUMNS} FROM teams t WHERE t.id = $1");
-    let Some(team) = with_db!(db, pool => sqlx::query_as::<_, Team>(&sql).bind(id).fetch_optional(pool).await?) else {
+    let Some(team) =
+        with_db!(db, pool => sqlx::query_as::<_, Team>(&sql).bind(id).fetch_optional(pool).await?)
+    else {
         return Ok(None);
     };
     let members: Vec<Member> = with_db!(db, pool => sqlx::query_as(
@@ -60,7 +62,10 @@ pub fn validate_name(name: Option<&str>) -> AppResult<String> {
         return Err(AppError::invalid("name", "Name is required"));
     }
     if n.chars().count() > 255 {
-        return Err(AppError::invalid("name", "Name must be no more than 255 characters"));
+        return Err(AppError::invalid(
+            "name",
+            "Name must be no more than 255 characters",
+        ));
     }
     Ok(n)
 }
@@ -68,9 +73,10 @@ pub fn validate_name(name: Option<&str>) -> AppResult<String> {
 pub fn validate_description(d: Option<&str>) -> AppResult<Option<String>> {
     match d.map(str::trim).filter(|d| !d.is_empty()) {
         None => Ok(None),
-        Some(d) if d.chars().count() > 500 => {
-            Err(AppError::invalid("description", "Description must be no more than 500 characters"))
-        }
+        Some(d) if d.chars().count() > 500 => Err(AppError::invalid(
+            "description",
+            "Description must be no more than 500 characters",
+        )),
         Some(d) => Ok(Some(d.to_string())),
     }
 }
@@ -92,7 +98,12 @@ pub async fn create(db: &Db, name: &str, description: Option<&str>) -> AppResult
 }
 
 /// `description`: `None` leaves it, `Some(None)` clears it.
-pub async fn update(db: &Db, id: &str, name: Option<&str>, description: Option<Option<&str>>) -> AppResult<()> {
+pub async fn update(
+    db: &Db,
+    id: &str,
+    name: Option<&str>,
+    description: Option<Option<&str>>,
+) -> AppResult<()> {
     let res = with_db!(db, pool => sqlx::query(
         "UPDATE teams SET name = COALESCE($1, name), description = CASE WHEN $2 THEN $3 ELSE description END WHERE id = $4")
         .bind(name).bind(description.is_some()).bind(description.flatten()).bind(id)
@@ -140,8 +151,10 @@ pub async fn add_member(db: &Db, team_id: &str, user_id: &str) -> AppResult<Stri
 pub async fn remove_member(db: &Db, team_id: &str, user_id: &str) -> AppResult<Option<String>> {
     with_db!(db, pool => sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
         .bind(team_id).bind(user_id).execute(pool).await?.rows_affected());
-    Ok(with_db!(db, pool => sqlx::query_scalar("SELECT name FROM teams WHERE id = $1")
-        .bind(team_id).fetch_optional(pool).await?))
+    Ok(
+        with_db!(db, pool => sqlx::query_scalar("SELECT name FROM teams WHERE id = $1")
+        .bind(team_id).fetch_optional(pool).await?),
+    )
 }
 
 /// Teams a user belongs to, by name.

@@ -16,3 +16,23 @@ pub fn init(json: bool) {
         builder.compact().try_init()
     };
 }
+
+/// glibc gives each thread that allocates its own arena by default; with a runtime and database
+/// threads that multiplies idle memory. Two arenas are plenty for this server.
+pub fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning; called before any thread is started.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+/// Hands freed heap memory back to the system (after an import, say), keeping the idle
+/// footprint small.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns unused pages of the allocator to the kernel.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

@@ -15,7 +15,15 @@ use crate::http::auth::{AdminUser, ClientOrigin};
 use crate::state::AppState;
 use crate::teams::{self, Team, TeamDetail};
 
-async fn record(state: &AppState, origin: &Origin, actor: &str, action: &str, kind: &str, id: &str, meta: serde_json::Value) {
+async fn record(
+    state: &AppState,
+    origin: &Origin,
+    actor: &str,
+    action: &str,
+    kind: &str,
+    id: &str,
+    meta: serde_json::Value,
+) {
     audit::record(
         &state.db,
         origin,
@@ -41,8 +49,15 @@ pub async fn list(State(state): State<AppState>, _a: AdminUser) -> AppResult<Jso
 #[utoipa::path(get, path = "/api/admin/teams/{id}", tag = "AdminTeams", params(("id" = String, Path)),
     responses((status = 200, body = TeamDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
-pub async fn get(State(state): State<AppState>, _a: AdminUser, Path(id): Path<String>) -> AppResult<Json<TeamDetail>> {
-    teams::get(&state.db, &id).await?.map(Json).ok_or_else(teams::not_found)
+pub async fn get(
+    State(state): State<AppState>,
+    _a: AdminUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<TeamDetail>> {
+    teams::get(&state.db, &id)
+        .await?
+        .map(Json)
+        .ok_or_else(teams::not_found)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -66,7 +81,16 @@ pub async fn create(
     let name = teams::validate_name(input.name.as_deref())?;
     let description = teams::validate_description(input.description.flatten().as_deref())?;
     let id = teams::create(&state.db, &name, description.as_deref()).await?;
-    record(&state, &origin, admin.id(), "team.created", "team", &id, json!({"name": name})).await;
+    record(
+        &state,
+        &origin,
+        admin.id(),
+        "team.created",
+        "team",
+        &id,
+        json!({"name": name}),
+    )
+    .await;
     let t = teams::get(&state.db, &id).await?.ok_or_else(AppError::internal)?;
     Ok((StatusCode::CREATED, Json(t)).into_response())
 }
@@ -93,9 +117,24 @@ pub async fn update(
     if name.is_none() && description.is_none() {
         return Err(AppError::bad_request("No fields to update"));
     }
-    teams::update(&state.db, &id, name.as_deref(), description.as_ref().map(|d| d.as_deref())).await?;
+    teams::update(
+        &state.db,
+        &id,
+        name.as_deref(),
+        description.as_ref().map(|d| d.as_deref()),
+    )
+    .await?;
     let t = teams::get(&state.db, &id).await?.ok_or_else(teams::not_found)?;
-    record(&state, &origin, admin.id(), "team.updated", "team", &id, json!({"name": t.team.name})).await;
+    record(
+        &state,
+        &origin,
+        admin.id(),
+        "team.updated",
+        "team",
+        &id,
+        json!({"name": t.team.name}),
+    )
+    .await;
     Ok(Json(t))
 }
 
@@ -110,7 +149,16 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> AppResult<Json<MessageBody>> {
     let name = teams::delete(&state.db, &id).await?;
-    record(&state, &origin, admin.id(), "team.deleted", "team", &id, json!({"name": name})).await;
+    record(
+        &state,
+        &origin,
+        admin.id(),
+        "team.deleted",
+        "team",
+        &id,
+        json!({"name": name}),
+    )
+    .await;
     Ok(message("Team deleted"))
 }
 
@@ -188,7 +236,9 @@ pub struct Setting {
 pub async fn settings(State(state): State<AppState>, _a: AdminUser) -> AppResult<Json<serde_json::Value>> {
     let mut out = serde_json::Map::new();
     for k in KNOWN_SETTINGS {
-        let v = crate::settings::get(&state.db, k).await?.unwrap_or_else(|| "false".into());
+        let v = crate::settings::get(&state.db, k)
+            .await?
+            .unwrap_or_else(|| "false".into());
         out.insert((*k).to_string(), json!(v));
     }
     out.insert(
@@ -233,7 +283,16 @@ pub async fn set_setting(
         _ => return Err(AppError::invalid("value", "value must be true or false")),
     };
     crate::settings::set(&state.db, &key, &value).await?;
-    record(&state, &origin, admin.id(), "settings.updated", "settings", &key, json!({"key": key})).await;
+    record(
+        &state,
+        &origin,
+        admin.id(),
+        "settings.updated",
+        "settings",
+        &key,
+        json!({"key": key}),
+    )
+    .await;
     Ok(Json(Setting { key, value }))
 }
 
@@ -241,7 +300,11 @@ pub async fn set_setting(
 #[utoipa::path(get, path = "/api/admin/settings/{key}", tag = "AdminSettings", params(("key" = String, Path)),
     responses((status = 200, body = Setting), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_setting(State(state): State<AppState>, _a: AdminUser, Path(key): Path<String>) -> AppResult<Json<Setting>> {
+pub async fn get_setting(
+    State(state): State<AppState>,
+    _a: AdminUser,
+    Path(key): Path<String>,
+) -> AppResult<Json<Setting>> {
     check_key(&key)?;
     let value = crate::settings::get(&state.db, &key)
         .await?
@@ -261,6 +324,15 @@ pub async fn delete_setting(
 ) -> AppResult<Json<MessageBody>> {
     check_key(&key)?;
     crate::settings::delete(&state.db, &key).await?;
-    record(&state, &origin, admin.id(), "settings.deleted", "settings", &key, json!({"key": key})).await;
+    record(
+        &state,
+        &origin,
+        admin.id(),
+        "settings.deleted",
+        "settings",
+        &key,
+        json!({"key": key}),
+    )
+    .await;
     Ok(message("Setting deleted"))
 }

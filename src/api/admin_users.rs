@@ -55,7 +55,14 @@ use crate::audit::Origin;
 use crate::error::Query;
 use crate::teams::Team;
 
-async fn record(state: &AppState, origin: &Origin, actor: &str, action: &str, id: &str, meta: serde_json::Value) {
+async fn record(
+    state: &AppState,
+    origin: &Origin,
+    actor: &str,
+    action: &str,
+    id: &str,
+    meta: serde_json::Value,
+) {
     audit::record(
         &state.db,
         origin,
@@ -93,9 +100,17 @@ pub async fn list(
     _admin: AdminUser_,
     Query(q): Query<UserListQuery>,
 ) -> AppResult<Response> {
-    let limit = q.limit.as_deref().map(|l| crate::bookmarks::parse_limit(Some(l), 50, 500));
-    let (items, total) =
-        admin::list(&state.db, q.q.as_deref(), limit, crate::bookmarks::parse_offset(q.offset.as_deref())).await?;
+    let limit = q
+        .limit
+        .as_deref()
+        .map(|l| crate::bookmarks::parse_limit(Some(l), 50, 500));
+    let (items, total) = admin::list(
+        &state.db,
+        q.q.as_deref(),
+        limit,
+        crate::bookmarks::parse_offset(q.offset.as_deref()),
+    )
+    .await?;
     Ok(match limit {
         Some(_) => Json(UserPage { items, total }).into_response(),
         None => Json(items).into_response(),
@@ -167,8 +182,15 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/admin/users/{id}", tag = "AdminUsers", params(("id" = String, Path)),
     responses((status = 200, body = AdminUser), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
-pub async fn get(State(state): State<AppState>, _a: AdminUser_, Path(id): Path<String>) -> AppResult<Json<AdminUser>> {
-    admin::get(&state.db, &id).await?.map(Json).ok_or_else(admin::not_found)
+pub async fn get(
+    State(state): State<AppState>,
+    _a: AdminUser_,
+    Path(id): Path<String>,
+) -> AppResult<Json<AdminUser>> {
+    admin::get(&state.db, &id)
+        .await?
+        .map(Json)
+        .ok_or_else(admin::not_found)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -212,7 +234,15 @@ pub async fn update(
     )
     .await?;
     let user = admin::get(&state.db, &id).await?.ok_or_else(admin::not_found)?;
-    record(&state, &origin, admin_user.id(), "user.updated", &id, json!({"email": user.email, "fields": fields})).await;
+    record(
+        &state,
+        &origin,
+        admin_user.id(),
+        "user.updated",
+        &id,
+        json!({"email": user.email, "fields": fields}),
+    )
+    .await;
     Ok(Json(user))
 }
 
@@ -227,7 +257,15 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> AppResult<Json<MessageBody>> {
     let email = admin::delete(&state.db, admin_user.id(), &id).await?;
-    record(&state, &origin, admin_user.id(), "org_member.deleted", &id, json!({"email": email})).await;
+    record(
+        &state,
+        &origin,
+        admin_user.id(),
+        "org_member.deleted",
+        &id,
+        json!({"email": email}),
+    )
+    .await;
     Ok(message("User deleted"))
 }
 
@@ -236,7 +274,11 @@ pub async fn delete(
 #[utoipa::path(post, path = "/api/admin/users/{id}/resend-invite", tag = "AdminUsers", params(("id" = String, Path)),
     responses((status = 400, description = "Not pending, or invites unavailable", body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn resend_invite(State(state): State<AppState>, _a: AdminUser_, Path(id): Path<String>) -> AppResult<Response> {
+pub async fn resend_invite(
+    State(state): State<AppState>,
+    _a: AdminUser_,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
     let user = admin::get(&state.db, &id).await?.ok_or_else(admin::not_found)?;
     if !user.invite_pending {
         return Err(AppError::bad_request("User is not pending invite signup.").with_code("NOT_PENDING"));
@@ -251,7 +293,11 @@ pub async fn resend_invite(State(state): State<AppState>, _a: AdminUser_, Path(i
 #[utoipa::path(get, path = "/api/admin/users/{id}/teams", tag = "AdminUsers", params(("id" = String, Path)),
     responses((status = 200, body = Vec<Team>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
-pub async fn teams(State(state): State<AppState>, _a: AdminUser_, Path(id): Path<String>) -> AppResult<Json<Vec<Team>>> {
+pub async fn teams(
+    State(state): State<AppState>,
+    _a: AdminUser_,
+    Path(id): Path<String>,
+) -> AppResult<Json<Vec<Team>>> {
     if admin::get(&state.db, &id).await?.is_none() {
         return Err(admin::not_found());
     }

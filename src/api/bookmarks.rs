@@ -56,14 +56,41 @@ async fn record(
 pub async fn list(
     State(state): State<AppState>,
     auth: AuthUser,
+    uri: axum::http::Uri,
     Query(q): Query<ListQuery>,
-) -> AppResult<Json<BookmarkPage>> {
-    let page = bookmarks::list(&state.db, &state.counts, auth.id(), &q).await?;
-    Ok(Json(BookmarkPage {
-        items: page.items,
-        total: page.total,
-        has_more: page.has_more,
-    }))
+) -> AppResult<Response> {
+    // The same user asking the same question gets the cached answer (see ResponseCache).
+    let key = format!("list\u{1}{}\u{1}{}", auth.id(), uri.query().unwrap_or(""));
+    let (db, counts, user, q) = (
+        state.db.clone(),
+        state.clone(),
+        auth.id().to_string(),
+        std::sync::Arc::new(q),
+    );
+    let body = state
+        .responses
+        .get_or_compute(key, move || {
+            let (db, counts, user, q) = (db.clone(), counts.clone(), user.clone(), q.clone());
+            async move {
+                let page = bookmarks::list(&db, &counts.counts, &user, &q).await?;
+                let json = serde_json::to_vec(&BookmarkPage {
+                    items: page.items,
+                    total: page.total,
+                    has_more: page.has_more,
+                })
+                .map_err(|_| AppError::internal())?;
+                Ok(axum::body::Bytes::from(json))
+            }
+        })
+        .await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 /// Creates a bookmark (with its folders, tags and shares, all or nothing).

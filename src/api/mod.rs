@@ -104,11 +104,19 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(admin_users::reset_mfa))
         .routes(routes!(admin_users::list, admin_users::create))
-        .routes(routes!(admin_users::get, admin_users::update, admin_users::delete))
+        .routes(routes!(
+            admin_users::get,
+            admin_users::update,
+            admin_users::delete
+        ))
         .routes(routes!(admin_users::resend_invite))
         .routes(routes!(admin_users::teams))
         .routes(routes!(admin_teams::list, admin_teams::create))
-        .routes(routes!(admin_teams::get, admin_teams::update, admin_teams::delete))
+        .routes(routes!(
+            admin_teams::get,
+            admin_teams::update,
+            admin_teams::delete
+        ))
         .routes(routes!(admin_teams::add_member))
         .routes(routes!(admin_teams::remove_member))
         .routes(routes!(admin_teams::settings, admin_teams::set_setting))

@@ -318,9 +318,7 @@ pub async fn list(
 ) -> AppResult<Page> {
     let limit = parse_limit(q.limit.as_deref(), 50, 500);
     let offset = parse_offset(q.offset.as_deref());
-    let t0 = std::time::Instant::now();
     let f = Filter::build(db, user_id, q).await?;
-    tracing::debug!(elapsed_us = t0.elapsed().as_micros() as u64, "list: filter");
     let where_sql = f.where_sql();
 
     let count_sql = format!("SELECT COUNT(*) FROM bookmarks b{} WHERE {where_sql}", f.joins);
