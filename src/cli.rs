@@ -25,6 +25,9 @@ enum Command {
     /// Account administration.
     #[command(subcommand)]
     User(UserCommand),
+    /// Report what is in the configured database (schema version, counts, unreadable secrets)
+    /// without changing it.
+    Doctor,
 }
 
 #[derive(Subcommand, Debug)]
@@ -53,6 +56,7 @@ pub fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(config).await,
             Command::User(UserCommand::ResetMfa { email }) => reset_mfa(config, &email).await,
+            Command::Doctor => doctor(config).await,
         }
     });
     match result {
@@ -118,5 +122,15 @@ async fn reset_mfa(config: Config, email: &str) -> Result<(), String> {
     .await;
     db.close().await;
     println!("MFA is now off for {} and their sessions have ended.", user.email);
+    Ok(())
+}
+
+async fn doctor(config: Config) -> Result<(), String> {
+    let cipher = crate::crypto::Cipher::new(config.encryption_key);
+    let report = crate::db::inspect::inspect(&config.db, Some(&cipher)).await?;
+    print!("{report}");
+    if report.too_new() {
+        return Err("the database is newer than this SlugBase".into());
+    }
     Ok(())
 }

@@ -18,6 +18,8 @@ pub enum StartupError {
     Migrate(#[from] db::migrate_error::MigrateError),
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
+    #[error("{0}")]
+    Upgrade(String),
 }
 
 pub struct Application {
@@ -29,8 +31,32 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Application, StartupError> {
+        // A SQLite file that is about to be upgraded is copied first; a newer one is refused
+        // before anything touches it.
+        let backup = match &config.db {
+            crate::config::DbConfig::Sqlite { path } => db::inspect::prepare_sqlite(path)
+                .await
+                .map_err(StartupError::Upgrade)?,
+            _ => None,
+        };
+        if let Some(b) = &backup {
+            tracing::info!(backup = %b.display(), "backed up the database before upgrading it");
+        }
         let db = Db::connect(&config.db).await?;
-        let report = db::migrate(&db).await?;
+        let report = match db::migrate(&db).await {
+            Ok(r) => r,
+            Err(e) => {
+                db.close().await;
+                if let (Some(b), crate::config::DbConfig::Sqlite { path }) = (&backup, &config.db) {
+                    db::inspect::restore_sqlite(path, b).map_err(StartupError::Upgrade)?;
+                    return Err(StartupError::Upgrade(format!(
+                        "{e}; the database was restored from {}",
+                        b.display()
+                    )));
+                }
+                return Err(e.into());
+            }
+        };
         if report.adopted_upstream {
             tracing::info!("recognised a database written by the original SlugBase; adopting its schema");
         }
