@@ -261,7 +261,9 @@ pub async fn prepare_sqlite(path: &Path) -> Result<Option<PathBuf>, String> {
             Report::known_version()
         ));
     }
-    if report.pending().is_empty() || !(report.is_upstream() || !report.our_versions.is_empty()) {
+    // Nothing to upgrade, or an empty file: no copy needed.
+    let has_data = report.is_upstream() || !report.our_versions.is_empty();
+    if report.pending().is_empty() || !has_data {
         return Ok(None);
     }
     let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
