@@ -100,6 +100,15 @@ const VALUE: &AsciiSet = &SEGMENT
     .add(b')')
     .add(b'*');
 
+/// Where a candidate sends this request: its URL as stored when nothing is added (already
+/// validated when the link table was loaded), else [`target`].
+pub fn target_for(c: &Candidate, req: &GoRequest) -> Option<String> {
+    if req.rest.is_empty() && req.query.is_none() && !c.url.contains("%s") && !c.url.contains("{path}") {
+        return c.url_ok.then(|| c.url.clone());
+    }
+    target(&c.url, req)
+}
+
 /// The URL to send the visitor to.
 pub fn target(url: &str, req: &GoRequest) -> Option<String> {
     let seg = |s: &String| utf8_percent_encode(s, SEGMENT).to_string();
@@ -154,6 +163,10 @@ pub struct Candidate {
     pub user_id: String,
     pub owner_name: Option<String>,
     pub owner_email: Option<String>,
+    /// The stored URL passed validation (checked once, when the link table is loaded).
+    #[sqlx(skip)]
+    #[serde(skip)]
+    pub url_ok: bool,
 }
 
 impl Candidate {
@@ -197,8 +210,8 @@ pub async fn candidates(db: &Db, user_id: &str, slug: &str) -> AppResult<Vec<Can
 /// How a slug resolves for a user.
 #[derive(Debug, Clone)]
 pub enum Resolution {
-    Found(Candidate),
-    Choose(Vec<Candidate>),
+    Found(Arc<Candidate>),
+    Choose(Vec<Arc<Candidate>>),
     Missing,
 }
 
@@ -282,7 +295,7 @@ impl UserLinks {
         let folded = self.folded.get(&lower);
         if let (Some(pref), Some(list)) = (self.prefs.get(slug), folded) {
             if let Some(c) = list.iter().find(|c| &c.id == pref) {
-                return Resolution::Found(c.as_ref().clone());
+                return Resolution::Found(c.clone());
             }
         }
         let list = match self.exact.get(slug) {
@@ -294,8 +307,8 @@ impl UserLinks {
         };
         match list.len() {
             0 => Resolution::Missing,
-            1 => Resolution::Found(list[0].as_ref().clone()),
-            _ => Resolution::Choose(list.iter().map(|c| c.as_ref().clone()).collect()),
+            1 => Resolution::Found(list[0].clone()),
+            _ => Resolution::Choose(list.clone()),
         }
     }
 }
@@ -369,8 +382,9 @@ impl LinkCache {
             "SELECT slug, bookmark_id FROM slug_preferences WHERE user_id = $1").bind(user).fetch_all(pool).await?);
         let mut exact: HashMap<String, Vec<Arc<Candidate>>> = HashMap::new();
         let mut folded: HashMap<String, Vec<Arc<Candidate>>> = HashMap::new();
-        for c in rows {
+        for mut c in rows {
             let Some(slug) = c.slug.clone() else { continue };
+            c.url_ok = validate_url("url", &c.url).is_ok();
             let c = Arc::new(c);
             folded.entry(slug.to_lowercase()).or_default().push(c.clone());
             exact.entry(slug).or_default().push(c);

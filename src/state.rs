@@ -27,13 +27,22 @@ pub struct Inner {
     pub go_limiter: GoLimiter,
     /// Authenticated principals, cached for a moment.
     pub auth_cache: crate::http::auth::AuthCache,
-    /// Fetches page titles and icons without reaching private addresses.
-    pub fetcher: crate::metadata::Fetcher,
+    /// Fetches page titles and icons without reaching private addresses (built on first use:
+    /// its TLS roots cost memory an idle server need not pay).
+    fetcher: std::sync::OnceLock<crate::metadata::Fetcher>,
     /// At-rest encryption under `ENCRYPTION_KEY`.
     pub cipher: crate::crypto::Cipher,
 }
 
 impl AppState {
+    pub fn fetcher(&self) -> &crate::metadata::Fetcher {
+        self.fetcher.get_or_init(|| {
+            crate::metadata::Fetcher::new(crate::metadata::Policy {
+                allow: self.config.metadata_allow.clone(),
+            })
+        })
+    }
+
     /// Called after every state-changing request: cached counts, resolutions and sessions are
     /// dropped so the next read sees the change.
     pub fn invalidate_caches(&self) {
@@ -45,9 +54,7 @@ impl AppState {
 
     pub fn new(config: Config, db: Db) -> AppState {
         AppState(Arc::new(Inner {
-            fetcher: crate::metadata::Fetcher::new(crate::metadata::Policy {
-                allow: config.metadata_allow.clone(),
-            }),
+            fetcher: std::sync::OnceLock::new(),
             cipher: crate::crypto::Cipher::new(config.encryption_key),
             config,
             db,

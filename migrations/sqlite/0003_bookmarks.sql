@@ -16,6 +16,8 @@ CREATE VIRTUAL TABLE bookmarks_fts USING fts5(
   content = 'bookmarks', content_rowid = 'rowid',
   tokenize = 'unicode61 remove_diacritics 2'
 );
+-- Ranking: title and slug weigh most, then tags and URL, then notes.
+INSERT INTO bookmarks_fts (bookmarks_fts, rank) VALUES ('rank', 'bm25(10.0, 3.0, 10.0, 1.0, 5.0)');
 INSERT INTO bookmarks_fts (rowid, title, url, slug, description, tag_names)
   SELECT rowid, title, url, COALESCE(slug, ''), COALESCE(description, ''), tag_names FROM bookmarks;
 

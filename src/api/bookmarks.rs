@@ -420,7 +420,10 @@ pub async fn import(
         let bytes = crate::error::read_body(req.into_body(), limit).await?;
         parse_items(format, &String::from_utf8_lossy(&bytes))?
     };
-    let report = transfer::import(&state.db, auth.id(), items, opts).await?;
+    let report = transfer::import(&state.db, auth.id(), items, opts).await;
+    // A large import leaves freed memory behind; give it back now rather than at the next tick.
+    crate::telemetry::release_free_memory();
+    let report = report?;
     if report.success > 0 && !report.dry_run {
         record(
             &state,
@@ -585,7 +588,7 @@ pub async fn metadata(
         .filter(|u| !u.trim().is_empty())
         .ok_or_else(|| AppError::invalid("url", "URL is required"))?;
     let url = crate::bookmarks::validate_url("url", &url)?;
-    match state.fetcher.fetch(&url).await {
+    match state.fetcher().fetch(&url).await {
         Ok(m) => Ok(Json(PageMetadata {
             title: m.title,
             description: m.description,

@@ -168,6 +168,8 @@ pub struct Filter {
     pub conds: Vec<String>,
     pub sort: Sort,
     pub rank_select: String,
+    /// SQLite: the full-text MATCH placeholder.
+    pub fts: Option<String>,
 }
 
 impl Filter {
@@ -227,8 +229,9 @@ impl Filter {
         }
         let text = q.q.as_deref().map(str::trim).unwrap_or("");
         let terms = search_terms(text);
-        let mut joins = String::new();
+        let joins = String::new();
         let mut rank_select = String::new();
+        let mut fts: Option<String> = None;
         let mut sort = Sort::parse(q.sort_by.as_deref(), !terms.is_empty());
         if !text.is_empty() && terms.is_empty() {
             // Only punctuation: match it literally.
@@ -250,11 +253,7 @@ impl Filter {
                             .collect::<Vec<_>>()
                             .join(" AND "),
                     );
-                    joins.push_str(&format!(
-                        " JOIN (SELECT rowid AS fts_rowid, bm25(bookmarks_fts, 10.0, 3.0, 10.0, 1.0, 5.0) AS search_rank \
-                         FROM bookmarks_fts WHERE bookmarks_fts MATCH {m}) fts ON fts.fts_rowid = b.rowid"
-                    ));
-                    rank_select = ", fts.search_rank".into();
+                    fts = Some(m);
                 }
                 Db::Postgres(_) => {
                     let m = p.push(
@@ -277,14 +276,48 @@ impl Filter {
             conds,
             sort,
             rank_select,
+            fts,
         })
     }
 
+    /// The conditions, including the full-text match.
     fn where_sql(&self) -> String {
-        if self.conds.is_empty() {
+        let mut conds = self.conds.clone();
+        if let Some(m) = &self.fts {
+            conds.push(format!(
+                "b.rowid IN (SELECT rowid FROM bookmarks_fts WHERE bookmarks_fts MATCH {m})"
+            ));
+        }
+        if conds.is_empty() {
             "TRUE".into()
         } else {
-            self.conds.join(" AND ")
+            conds.join(" AND ")
+        }
+    }
+
+    /// `FROM …` and the rank column for a page. SQLite ranked by relevance: the best `top`
+    /// full-text matches first (the index ranks them), then the other conditions; `None` ranks
+    /// every match.
+    fn from_sql(&self, top: Option<&str>) -> (String, String, String) {
+        match (&self.fts, self.sort) {
+            (Some(m), Sort::Relevance) => {
+                let limit = top.map(|k| format!(" LIMIT {k}")).unwrap_or_default();
+                let from = format!(
+                    "(SELECT rowid AS fts_rowid, rank AS search_rank FROM bookmarks_fts WHERE bookmarks_fts MATCH {m} \
+                     ORDER BY rank{limit}) fts JOIN bookmarks b ON b.rowid = fts.fts_rowid"
+                );
+                let conds = if self.conds.is_empty() {
+                    "TRUE".to_string()
+                } else {
+                    self.conds.join(" AND ")
+                };
+                (from, ", fts.search_rank".into(), conds)
+            }
+            _ => (
+                format!("bookmarks b{}", self.joins),
+                self.rank_select.clone(),
+                self.where_sql(),
+            ),
         }
     }
 }
@@ -333,18 +366,27 @@ pub async fn list(
         }
     };
 
-    let mut p = f.params.clone();
-    let lim = p.push(limit + 1);
-    let off = p.push(offset);
-    let sql = format!(
-        "SELECT {BOOKMARK_COLUMNS}{} FROM bookmarks b{} JOIN users u ON u.id = b.user_id WHERE {where_sql} \
-         ORDER BY {} LIMIT {lim} OFFSET {off}",
-        f.rank_select,
-        f.joins,
-        f.sort.order_by()
-    );
-    let mut rows =
-        with_db!(db, pool => bind_params!(sqlx::query_as::<_, BookmarkRow>(&sql), p).fetch_all(pool).await?);
+    // Ranked SQLite search first looks at the best few hundred matches only; when the other
+    // conditions leave too few of them, it ranks them all.
+    let wanted = offset + limit + 1;
+    let mut rows = Vec::new();
+    for top in [Some((wanted * 4).max(200)), None] {
+        let mut p = f.params.clone();
+        let k = top.map(|k| p.push(k));
+        let (from, rank, conds) = f.from_sql(k.as_deref());
+        let lim = p.push(limit + 1);
+        let off = p.push(offset);
+        let sql = format!(
+            "SELECT {BOOKMARK_COLUMNS}{rank} FROM {from} JOIN users u ON u.id = b.user_id WHERE {conds} \
+             ORDER BY {} LIMIT {lim} OFFSET {off}",
+            f.sort.order_by()
+        );
+        rows = with_db!(db, pool => bind_params!(sqlx::query_as::<_, BookmarkRow>(&sql), p).fetch_all(pool).await?);
+        let complete = top.is_none() || rows.len() as i64 == limit + 1 || total <= offset + rows.len() as i64;
+        if complete || f.fts.is_none() || f.sort != Sort::Relevance {
+            break;
+        }
+    }
     let has_more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let items = hydrate(db, user_id, rows).await?;
@@ -358,14 +400,12 @@ pub async fn list(
 /// Ids of every bookmark matching the filter (for "select all"), at most 10,000.
 pub async fn ids(db: &Db, user_id: &str, q: &ListQuery) -> AppResult<Vec<String>> {
     let f = Filter::build(db, user_id, q).await?;
+    let (from, rank, conds) = f.from_sql(None);
     let sql = format!(
-        "SELECT b.id{} FROM bookmarks b{} WHERE {} ORDER BY {} LIMIT 10000",
-        f.rank_select,
-        f.joins,
-        f.where_sql(),
+        "SELECT b.id{rank} FROM {from} WHERE {conds} ORDER BY {} LIMIT 10000",
         f.sort.order_by()
     );
-    let rows: Vec<(String,)> = if f.rank_select.is_empty() {
+    let rows: Vec<(String,)> = if rank.is_empty() {
         with_db!(db, pool => bind_params!(sqlx::query_as::<_, (String,)>(&sql), f.params).fetch_all(pool).await?)
     } else {
         with_db!(db, pool => bind_params!(sqlx::query_as::<_, (String, f64)>(&sql), f.params)

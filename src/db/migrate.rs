@@ -33,6 +33,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_upstream_baseline"),
     migration!(2, "0002_slugbase_rs"),
     migration!(3, "0003_bookmarks"),
+    migration!(4, "0004_lean_indexes"),
 ];
 
 /// Advisory-lock key for migrations ("SlugBase" in ASCII, as a number).

@@ -103,7 +103,7 @@ pub async fn go(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> 
         Err(e) => return crate::web::error_page(&e),
     };
     match resolution {
-        Resolution::Found(c) => match golinks::target(&c.url, &req) {
+        Resolution::Found(c) => match golinks::target_for(&c, &req) {
             Some(t) => {
                 state.access.hit(&c.id);
                 redirect(&t)
@@ -119,11 +119,20 @@ pub async fn go(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> 
             let rows: String = list
                 .iter()
                 .map(|c| {
+                    // Only http(s) targets become links (never a stored javascript: URL).
+                    let title = if c.url_ok {
+                        format!(
+                            "<a href=\"{}\" rel=\"noreferrer\">{}</a>",
+                            escape(&c.url),
+                            escape(&c.title)
+                        )
+                    } else {
+                        escape(&c.title)
+                    };
                     format!(
-                        "<tr><td><a href=\"{}\" rel=\"noreferrer\">{}</a></td><td>{}</td>\
+                        "<tr><td>{}</td><td>{}</td>\
                          <td><a class=\"button\" href=\"/go/{}/remember/{}\">Always use this</a></td></tr>",
-                        escape(&c.url),
-                        escape(&c.title),
+                        title,
                         escape(&c.workspace(auth.id())),
                         slug,
                         escape(&c.id)
