@@ -298,7 +298,7 @@ impl Filter {
     /// `FROM …` and the rank column for a page. SQLite ranked by relevance: the best `top`
     /// full-text matches first (the index ranks them), then the other conditions; `None` ranks
     /// every match.
-    fn from_sql(&self, top: Option<&str>) -> (String, String, String) {
+    fn page_source(&self, top: Option<&str>) -> (String, String, String) {
         match (&self.fts, self.sort) {
             (Some(m), Sort::Relevance) => {
                 let limit = top.map(|k| format!(" LIMIT {k}")).unwrap_or_default();
@@ -373,7 +373,7 @@ pub async fn list(
     for top in [Some((wanted * 4).max(200)), None] {
         let mut p = f.params.clone();
         let k = top.map(|k| p.push(k));
-        let (from, rank, conds) = f.from_sql(k.as_deref());
+        let (from, rank, conds) = f.page_source(k.as_deref());
         let lim = p.push(limit + 1);
         let off = p.push(offset);
         let sql = format!(
@@ -400,7 +400,7 @@ pub async fn list(
 /// Ids of every bookmark matching the filter (for "select all"), at most 10,000.
 pub async fn ids(db: &Db, user_id: &str, q: &ListQuery) -> AppResult<Vec<String>> {
     let f = Filter::build(db, user_id, q).await?;
-    let (from, rank, conds) = f.from_sql(None);
+    let (from, rank, conds) = f.page_source(None);
     let sql = format!(
         "SELECT b.id{rank} FROM {from} WHERE {conds} ORDER BY {} LIMIT 10000",
         f.sort.order_by()
