@@ -134,6 +134,70 @@ fn main() {
             "search (3-letter prefixes, first page), concurrency 32: {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, non-2xx {}",
             search.rps, search.p50_ms, search.p99_ms, search.non2xx
         );
+        // Issue 7's case: 10,000 more bookmarks shared with the bench user (through a shared folder
+        // of another user), listed with scope=all.
+        let admin = b.client.clone();
+        let csrf: Value = admin.get(format!("{base}/api/csrf-token")).send().await.unwrap().json().await.unwrap();
+        let csrf = csrf["csrfToken"].as_str().unwrap().to_string();
+        admin
+            .post(format!("{base}/api/admin/users"))
+            .header("X-CSRF-Token", &csrf)
+            .json(&json!({"email": "sharer@example.com", "name": "Sharer", "password": "Sharer-Passw0rd!"}))
+            .send()
+            .await
+            .unwrap();
+        let sharer = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        sharer
+            .post(format!("{base}/api/auth/login"))
+            .json(&json!({"email": "sharer@example.com", "password": "Sharer-Passw0rd!"}))
+            .send()
+            .await
+            .unwrap();
+        let c2: Value = sharer.get(format!("{base}/api/csrf-token")).send().await.unwrap().json().await.unwrap();
+        let c2 = c2["csrfToken"].as_str().unwrap().to_string();
+        let shared: Vec<Value> = (0..10_000)
+            .map(|i| json!({"title": format!("shared {} {i}", WORDS[i % WORDS.len()]), "url": format!("https://shared.example.com/{i}"),
+                            "folder_names": ["For bench"], "created_at": format!("2026-02-01T00:{:02}:{:02}.000Z", (i / 60) % 60, i % 60)}))
+            .collect();
+        sharer
+            .post(format!("{base}/api/bookmarks/import"))
+            .header("X-CSRF-Token", &c2)
+            .json(&json!({"bookmarks": shared}))
+            .send()
+            .await
+            .unwrap();
+        let folders: Value = sharer.get(format!("{base}/api/folders")).send().await.unwrap().json().await.unwrap();
+        let me: Value = admin.get(format!("{base}/api/auth/me")).send().await.unwrap().json().await.unwrap();
+        sharer
+            .put(format!("{base}/api/folders/{}", folders[0]["id"].as_str().unwrap()))
+            .header("X-CSRF-Token", &c2)
+            .json(&json!({"user_ids": [me["id"]]}))
+            .send()
+            .await
+            .unwrap();
+        let check: Value = reqwest::Client::new()
+            .get(format!("{base}/api/bookmarks?scope=all&limit=1"))
+            .bearer_auth(&b.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        println!("scope=all total: {} (100,000 own + 10,000 shared)", check["total"]);
+        let all = tokio::task::spawn_blocking({
+            let (base, auth) = (base.clone(), auth.clone());
+            move || {
+                support::wrk(&format!("{base}/api/bookmarks?scope=all"), 32, 3, None, Some(&auth));
+                support::wrk(&format!("{base}/api/bookmarks?scope=all"), 32, 10, None, Some(&auth))
+            }
+        })
+        .await
+        .unwrap();
+        println!(
+            "list scope=all (first page of 50, total 110000), concurrency 32: {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, non-2xx {}",
+            all.rps, all.p50_ms, all.p99_ms, all.non2xx
+        );
         println!("resident memory after the runs: {:.1} MiB", support::rss_mib());
         b.stop().await;
     });

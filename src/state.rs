@@ -144,11 +144,26 @@ impl GoLimiter {
 /// this instance an answer is recomputed before it is served again; otherwise an answer older
 /// than [`RESPONSE_TTL`] is still served while one background task recomputes it, so readers
 /// never wait for a refresh. Writes through other instances show within about the TTL.
-#[derive(Default)]
 pub struct ResponseCache {
     generation: std::sync::atomic::AtomicU64,
     map: std::sync::Mutex<std::collections::HashMap<String, CachedResponse>>,
     refreshing: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// One computation per key at a time: concurrent misses wait for it instead of repeating it.
+    inflight: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Background refreshes run one at a time, so they never crowd out requests.
+    refresh_slot: tokio::sync::Semaphore,
+}
+
+impl Default for ResponseCache {
+    fn default() -> Self {
+        ResponseCache {
+            generation: Default::default(),
+            map: Default::default(),
+            refreshing: Default::default(),
+            inflight: Default::default(),
+            refresh_slot: tokio::sync::Semaphore::new(1),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -192,9 +207,11 @@ impl ResponseCache {
             {
                 let me = self.clone();
                 tokio::spawn(async move {
-                    let g = me.generation.load(Ordering::Acquire);
-                    if let Ok(body) = compute().await {
-                        me.put(key.clone(), g, body);
+                    if let Ok(_permit) = me.refresh_slot.acquire().await {
+                        let g = me.generation.load(Ordering::Acquire);
+                        if let Ok(body) = compute().await {
+                            me.put(key.clone(), g, body);
+                        }
                     }
                     me.refreshing
                         .lock()
@@ -204,9 +221,34 @@ impl ResponseCache {
             }
             return Ok(c.body);
         }
-        let body = compute().await?;
-        self.put(key, g, body.clone());
-        Ok(body)
+        // A miss: one computation per key; concurrent requests for it wait and share the result.
+        let lock = {
+            let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+            inflight.entry(key.clone()).or_default().clone()
+        };
+        let _turn = lock.lock().await;
+        let g = self.generation.load(Ordering::Acquire);
+        let done = {
+            let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            map.get(&key)
+                .filter(|c| c.generation == g)
+                .map(|c| c.body.clone())
+        };
+        let result = match done {
+            Some(body) => Ok(body),
+            None => match compute().await {
+                Ok(body) => {
+                    self.put(key.clone(), g, body.clone());
+                    Ok(body)
+                }
+                Err(e) => Err(e),
+            },
+        };
+        self.inflight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
+        result
     }
 
     fn put(&self, key: String, generation: u64, body: axum::body::Bytes) {

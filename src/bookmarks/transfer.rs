@@ -471,6 +471,13 @@ pub async fn import(
     }
 
     let mut tx = db.begin().await?;
+    if let Tx::Sqlite(t) = &mut tx {
+        // Random (UUID) keys scatter a large import over the whole file: give this connection a
+        // bigger page cache for the transaction, back to the default afterwards.
+        sqlx::query("PRAGMA cache_size = -65536")
+            .execute(&mut **t)
+            .await?;
+    }
     let mut folder_ids = folders;
     let mut tag_ids = tags;
     let now = Ts::now();
@@ -515,6 +522,9 @@ pub async fn import(
         with_tx!(&mut tx, c => bind_params!(sqlx::query(&sql), p).execute(c).await?.rows_affected());
     }
     insert_bookmarks(&mut tx, user_id, &ready, &folder_ids, &tag_ids).await?;
+    if let Tx::Sqlite(t) = &mut tx {
+        sqlx::query("PRAGMA cache_size = -2000").execute(&mut **t).await?;
+    }
     tx.commit().await?;
     Ok(report(ready.len(), failures, skipped))
 }

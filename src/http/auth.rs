@@ -3,10 +3,9 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use rand::RngCore;
@@ -269,25 +268,15 @@ fn csrf_exempt(path: &str) -> bool {
 
 /// Double-submit CSRF check for state-changing API requests: the `X-CSRF-Token` header must equal
 /// the `_csrf` cookie. Requests that authenticate with `Authorization` and carry no session cookie
-/// cannot be forged by a browser and are exempt.
-pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let m = req.method();
-    if m == Method::GET || m == Method::HEAD || m == Method::OPTIONS {
-        return next.run(req).await;
-    }
-    // Any write may change what a list counts.
-    let counts = state.clone();
+/// cannot be forged by a browser and are exempt. `Some(answer)` refuses the request.
+pub fn csrf_refusal(state: &AppState, req: &Request) -> Option<Response> {
     let path = req.uri().path();
     if !crate::http::is_api_path(path) || csrf_exempt(path) {
-        let res = next.run(req).await;
-        counts.invalidate_caches();
-        return res;
+        return None;
     }
     let jar = CookieJar::from_headers(req.headers());
     if req.headers().contains_key(header::AUTHORIZATION) && jar.get(cookies::SESSION).is_none() {
-        let res = next.run(req).await;
-        counts.invalidate_caches();
-        return res;
+        return None;
     }
     let err = || {
         AppError::new(
@@ -302,7 +291,7 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
         rand::thread_rng().fill_bytes(&mut bytes);
         let mut res = err().into_response();
         cookies::append(&mut res, &cookies::csrf(&state.config, &hex::encode(bytes)));
-        return res;
+        return Some(res);
     };
     let sent = req
         .headers()
@@ -310,9 +299,12 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if sent.is_empty() || !bool::from(sent.as_bytes().ct_eq(cookie.value().as_bytes())) {
-        return err().into_response();
+        return Some(err().into_response());
     }
-    let res = next.run(req).await;
-    counts.invalidate_caches();
-    res
+    None
+}
+
+/// Whether the method can change state.
+pub fn is_write(m: &Method) -> bool {
+    !(m == Method::GET || m == Method::HEAD || m == Method::OPTIONS)
 }

@@ -17,7 +17,6 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
 use crate::error::{AppError, RenderedError};
 use crate::state::AppState;
@@ -70,24 +69,69 @@ pub fn router(state: AppState) -> Router {
     }
 
     let x_request_id = HeaderName::from_static("x-request-id");
+    let edge = Arc::new(Edge {
+        state: state.clone(),
+        headers,
+    });
     app.layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(x_request_id.clone(), MakeRequestUuid))
-            .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                let id = req
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
-            }))
             .layer(PropagateRequestIdLayer::new(x_request_id))
             .layer(CatchPanicLayer::custom(on_panic))
-            .layer(middleware::from_fn_with_state(headers, security_headers))
-            .layer(middleware::from_fn(api_error_envelope))
-            .layer(middleware::from_fn_with_state(state.clone(), auth::csrf_guard)),
+            .layer(middleware::from_fn_with_state(edge, edge_layer)),
     )
     .with_state(state)
+}
+
+struct Edge {
+    state: AppState,
+    headers: Arc<SecurityHeaders>,
+}
+
+/// Everything every request passes, in one layer: the request's log span (with its id), the
+/// CSRF check for writes, cache invalidation after writes, the JSON error envelope under `/api`,
+/// and the security headers.
+async fn edge_layer(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    let span = tracing::info_span!(
+        "request",
+        request_id = %req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or(""),
+        method = %req.method(),
+        path = %req.uri().path()
+    );
+    let api = is_api_path(req.uri().path());
+    let write = auth::is_write(req.method());
+    let mut res = match write.then(|| auth::csrf_refusal(&edge.state, &req)).flatten() {
+        Some(refused) => refused,
+        None => {
+            let res = next.run(req).instrument(span).await;
+            if write {
+                // Any write may change what cached reads show.
+                edge.state.invalidate_caches();
+            }
+            res
+        }
+    };
+    let status = res.status();
+    if api
+        && (status.is_client_error() || status.is_server_error())
+        && res.extensions().get::<RenderedError>().is_none()
+    {
+        let mut out = AppError::from_status(status).into_response();
+        for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+            if let Some(v) = res.headers().get(&name) {
+                out.headers_mut().insert(name, v.clone());
+            }
+        }
+        res = out;
+    }
+    let headers = res.headers_mut();
+    for (k, v) in &edge.headers.list {
+        if !headers.contains_key(k) {
+            headers.insert(k.clone(), v.clone());
+        }
+    }
+    res
 }
 
 fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -101,27 +145,6 @@ async fn fallback(req: Request) -> Response {
     } else {
         crate::web::not_found_page()
     }
-}
-
-/// Turns every error answer under `/api` that is not already our envelope (405 from the router,
-/// 413 from a body limit, ...) into the envelope.
-async fn api_error_envelope(req: Request, next: Next) -> Response {
-    let api = is_api_path(req.uri().path());
-    let res = next.run(req).await;
-    let status = res.status();
-    if !api
-        || !(status.is_client_error() || status.is_server_error())
-        || res.extensions().get::<RenderedError>().is_some()
-    {
-        return res;
-    }
-    let mut out = AppError::from_status(status).into_response();
-    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
-        if let Some(v) = res.headers().get(&name) {
-            out.headers_mut().insert(name, v.clone());
-        }
-    }
-    out
 }
 
 struct SecurityHeaders {
@@ -174,17 +197,6 @@ impl SecurityHeaders {
                 .collect(),
         }
     }
-}
-
-async fn security_headers(State(h): State<Arc<SecurityHeaders>>, req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
-    let headers = res.headers_mut();
-    for (k, v) in &h.list {
-        if !headers.contains_key(k) {
-            headers.insert(k.clone(), v.clone());
-        }
-    }
-    res
 }
 
 /// `Cache-Control: no-store`, for answers that must never be cached.
