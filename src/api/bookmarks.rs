@@ -420,6 +420,7 @@ pub async fn import(
         let bytes = crate::error::read_body(req.into_body(), limit).await?;
         parse_items(format, &String::from_utf8_lossy(&bytes))?
     };
+    tracing::debug!(entries = items.len(), "import: parsed");
     let report = transfer::import(&state.db, auth.id(), items, opts).await;
     // A large import leaves freed memory behind; give it back now rather than at the next tick.
     crate::telemetry::release_free_memory();

@@ -298,6 +298,7 @@ pub async fn import(
     items: Vec<ImportItem>,
     opts: ImportOptions,
 ) -> AppResult<ImportReport> {
+    let started = std::time::Instant::now();
     // What exists already: slugs (instance-wide), the user's URLs, folders and tags.
     let taken_slugs: HashSet<String> = with_db!(db, pool => sqlx::query_scalar::<_, String>(
         "SELECT slug FROM bookmarks WHERE slug IS NOT NULL").fetch_all(pool).await?)
@@ -470,6 +471,11 @@ pub async fn import(
         return Ok(report(ready.len(), failures, skipped));
     }
 
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        entries = ready.len(),
+        "import: checked"
+    );
     let mut tx = db.begin().await?;
     if let Tx::Sqlite(t) = &mut tx {
         // Random (UUID) keys scatter a large import over the whole file: give this connection a
@@ -522,10 +528,18 @@ pub async fn import(
         with_tx!(&mut tx, c => bind_params!(sqlx::query(&sql), p).execute(c).await?.rows_affected());
     }
     insert_bookmarks(&mut tx, user_id, &ready, &folder_ids, &tag_ids).await?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "import: written"
+    );
     if let Tx::Sqlite(t) = &mut tx {
         sqlx::query("PRAGMA cache_size = -2000").execute(&mut **t).await?;
     }
     tx.commit().await?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "import: committed"
+    );
     Ok(report(ready.len(), failures, skipped))
 }
 
@@ -539,7 +553,9 @@ async fn insert_bookmarks(
     let now = Ts::now();
     let mut folder_links: Vec<(String, String)> = Vec::new();
     let mut tag_links: Vec<(String, String)> = Vec::new();
-    for chunk in ready.chunks(400) {
+    // Chunks of one size share one prepared statement (every value is a parameter, NULLs too);
+    // a huge multi-row statement would be compiled afresh for each chunk.
+    for chunk in ready.chunks(100) {
         let mut p = Params::new();
         let mut values = Vec::with_capacity(chunk.len());
         for r in chunk {
@@ -552,21 +568,12 @@ async fn insert_bookmarks(
                 p.push(user_id),
                 p.push(r.title.as_str()),
                 p.push(r.url.as_str()),
-                match &r.slug {
-                    Some(s) => p.push(s.as_str()),
-                    None => "NULL".into(),
-                },
-                match &r.description {
-                    Some(d) => p.push(d.as_str()),
-                    None => "NULL".into(),
-                },
+                p.push(r.slug.clone()),
+                p.push(r.description.clone()),
                 p.push(r.forwarding),
                 p.push(r.pinned),
                 p.push(r.access_count),
-                match r.last_accessed_at {
-                    Some(t) => p.push(t),
-                    None => "NULL".into(),
-                },
+                p.push(r.last_accessed_at),
                 p.push(r.created_at),
                 p.push(now),
                 p.push(tag_names.join(" ")),
@@ -604,7 +611,7 @@ async fn insert_bookmarks(
         ("bookmark_folders", "folder_id", &folder_links),
         ("bookmark_tags", "tag_id", &tag_links),
     ] {
-        for chunk in links.chunks(1000) {
+        for chunk in links.chunks(250) {
             let mut p = Params::new();
             let values: Vec<String> = chunk
                 .iter()

@@ -9,6 +9,10 @@ pub enum Arg {
     Int(i64),
     Bool(bool),
     Time(Ts),
+    /// A text that may be NULL.
+    OptText(Option<String>),
+    /// A timestamp that may be NULL (typed, so PostgreSQL accepts it for timestamp columns).
+    OptTime(Option<Ts>),
 }
 
 #[derive(Debug, Default, Clone)]
@@ -62,6 +66,16 @@ impl From<bool> for Arg {
         Arg::Bool(v)
     }
 }
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Arg {
+        Arg::OptText(v)
+    }
+}
+impl From<Option<Ts>> for Arg {
+    fn from(v: Option<Ts>) -> Arg {
+        Arg::OptTime(v)
+    }
+}
 impl From<Ts> for Arg {
     fn from(v: Ts) -> Arg {
         Arg::Time(v)
@@ -79,6 +93,8 @@ macro_rules! bind_params {
                 $crate::db::params::Arg::Int(i) => q.bind(*i),
                 $crate::db::params::Arg::Bool(b) => q.bind(*b),
                 $crate::db::params::Arg::Time(t) => q.bind(*t),
+                $crate::db::params::Arg::OptText(v) => q.bind(v.clone()),
+                $crate::db::params::Arg::OptTime(v) => q.bind(*v),
             };
         }
         q
