@@ -313,7 +313,7 @@ impl UserLinks {
     }
 }
 
-pub const LINKS_TTL: Duration = Duration::from_secs(2);
+pub const LINKS_TTL: Duration = Duration::from_secs(5);
 
 #[derive(Default)]
 pub struct LinkCache {
