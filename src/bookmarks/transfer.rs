@@ -555,7 +555,7 @@ async fn insert_bookmarks(
     let mut tag_links: Vec<(String, String)> = Vec::new();
     // Chunks of one size share one prepared statement (every value is a parameter, NULLs too);
     // a huge multi-row statement would be compiled afresh for each chunk.
-    for chunk in ready.chunks(250) {
+    for chunk in ready.chunks(50) {
         let mut p = Params::new();
         let mut values = Vec::with_capacity(chunk.len());
         for r in chunk {
@@ -611,7 +611,7 @@ async fn insert_bookmarks(
         ("bookmark_folders", "folder_id", &folder_links),
         ("bookmark_tags", "tag_id", &tag_links),
     ] {
-        for chunk in links.chunks(500) {
+        for chunk in links.chunks(250) {
             let mut p = Params::new();
             let values: Vec<String> = chunk
                 .iter()
