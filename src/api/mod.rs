@@ -123,8 +123,30 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin_teams::get_setting, admin_teams::delete_setting))
 }
 
-/// Adds what the route annotations cannot: the security schemes.
+/// Adds what the route annotations cannot: the security schemes, and operation ids that are
+/// unique across modules (`get_api_admin_users` rather than several `list`).
 pub fn finish_openapi(mut doc: OpenApiDoc) -> OpenApiDoc {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let slug: String = path
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect::<String>()
+            .split('_')
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("_");
+        for (method, op) in [
+            ("get", &mut item.get),
+            ("post", &mut item.post),
+            ("put", &mut item.put),
+            ("patch", &mut item.patch),
+            ("delete", &mut item.delete),
+        ] {
+            if let Some(op) = op {
+                op.operation_id = Some(format!("{method}_{slug}"));
+            }
+        }
+    }
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearerAuth",
