@@ -557,6 +557,9 @@ async fn insert_bookmarks(
     // a huge multi-row statement would be compiled afresh for each chunk.
     for chunk in ready.chunks(50) {
         let mut p = Params::new();
+        // Values shared by every row are bound once and referenced by each.
+        let owner = p.push(user_id);
+        let updated = p.push(now);
         let mut values = Vec::with_capacity(chunk.len());
         for r in chunk {
             let id = db::new_id();
@@ -565,7 +568,7 @@ async fn insert_bookmarks(
             values.push(format!(
                 "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 'default', {})",
                 p.push(id.as_str()),
-                p.push(user_id),
+                owner,
                 p.push(r.title.as_str()),
                 p.push(r.url.as_str()),
                 p.push(r.slug.clone()),
@@ -575,7 +578,7 @@ async fn insert_bookmarks(
                 p.push(r.access_count),
                 p.push(r.last_accessed_at),
                 p.push(r.created_at),
-                p.push(now),
+                updated,
                 p.push(tag_names.join(" ")),
             ));
             for f in &r.folders {
@@ -594,8 +597,8 @@ async fn insert_bookmarks(
              last_accessed_at, created_at, updated_at, tenant_id, tag_names) VALUES {}",
             values.join(", ")
         );
-        let res =
-            with_tx!(tx, c => bind_params!(sqlx::query(&sql), p).execute(c).await.map(|r| r.rows_affected()));
+        let res = with_tx!(tx, c => crate::bind_params_owned!(sqlx::query(&sql), p)
+            .execute(c).await.map(|r| r.rows_affected()));
         if let Err(e) = res {
             if db::is_unique_violation(&e) {
                 // Another request took one of the slugs meanwhile.
@@ -621,7 +624,7 @@ async fn insert_bookmarks(
                 "INSERT INTO {table} (bookmark_id, {col}) VALUES {}",
                 values.join(", ")
             );
-            with_tx!(tx, c => bind_params!(sqlx::query(&sql), p).execute(c).await?.rows_affected());
+            with_tx!(tx, c => crate::bind_params_owned!(sqlx::query(&sql), p).execute(c).await?.rows_affected());
         }
     }
     Ok(())

@@ -100,3 +100,22 @@ macro_rules! bind_params {
         q
     }};
 }
+
+/// [`bind_params!`] that moves the values into the query (no copy of each text).
+#[macro_export]
+macro_rules! bind_params_owned {
+    ($q:expr, $params:expr) => {{
+        let mut q = $q;
+        for a in $params.args.into_iter() {
+            q = match a {
+                $crate::db::params::Arg::Text(s) => q.bind(s),
+                $crate::db::params::Arg::Int(i) => q.bind(i),
+                $crate::db::params::Arg::Bool(b) => q.bind(b),
+                $crate::db::params::Arg::Time(t) => q.bind(t),
+                $crate::db::params::Arg::OptText(v) => q.bind(v),
+                $crate::db::params::Arg::OptTime(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
