@@ -202,7 +202,8 @@ pub async fn candidates(db: &Db, user_id: &str, slug: &str) -> AppResult<Vec<Can
     }
     let folded = format!(
         "SELECT {CANDIDATE_COLUMNS} FROM bookmarks b JOIN users u ON u.id = b.user_id \
-         WHERE LOWER(b.slug) = LOWER($2) AND b.forwarding_enabled = TRUE AND {readable} ORDER BY b.created_at, b.id"
+         WHERE b.slug IS NOT NULL AND LOWER(b.slug) = LOWER($2) AND b.forwarding_enabled = TRUE AND {readable} \
+         ORDER BY b.created_at, b.id"
     );
     Ok(with_db!(db, pool => sqlx::query_as(&folded).bind(user_id).bind(slug).fetch_all(pool).await?))
 }

@@ -14,3 +14,7 @@ DROP INDEX IF EXISTS idx_bookmark_tags_tenant_bookmark;
 DROP INDEX IF EXISTS idx_bookmark_folders_bookmark;
 DROP INDEX IF EXISTS idx_bookmark_folders_folder;
 DROP INDEX IF EXISTS idx_bookmark_folders_tenant_bookmark;
+DROP INDEX IF EXISTS idx_bookmarks_tenant_user;
+-- Case-insensitive go-link lookups only ever look for bookmarks that have a slug.
+DROP INDEX IF EXISTS idx_bookmarks_slug_lower;
+CREATE INDEX idx_bookmarks_slug_lower ON bookmarks (LOWER(slug)) WHERE slug IS NOT NULL;
