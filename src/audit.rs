@@ -16,31 +16,34 @@ pub struct Origin {
     pub user_agent: Option<String>,
 }
 
-pub struct Event<'a> {
-    pub actor: Option<&'a str>,
-    pub action: &'a str,
-    pub entity_type: &'a str,
-    pub entity_id: Option<&'a str>,
-    pub metadata: Value,
-}
-
-pub async fn record(db: &Db, origin: &Origin, e: Event<'_>) {
+/// Records one event: who (`actor`), what (`action`), on what (`entity_type`, `entity_id`),
+/// with details (`metadata`, never secrets). Writing it never fails the action it records; a
+/// failed write is logged.
+pub async fn log(
+    db: &Db,
+    origin: &Origin,
+    actor: Option<&str>,
+    action: &str,
+    entity_type: &str,
+    entity_id: Option<&str>,
+    metadata: Value,
+) {
     let id = db::new_id();
     let ua = origin
         .user_agent
         .as_deref()
         .map(|u| u.chars().take(512).collect::<String>());
-    let meta = sqlx::types::Json(e.metadata);
+    let meta = sqlx::types::Json(metadata);
     let res = with_db!(db, pool => sqlx::query(
         "INSERT INTO audit_events (id, tenant_id, actor_user_id, action, entity_type, entity_id, metadata, created_at, ip, user_agent) \
          VALUES ($1, 'default', $2, $3, $4, $5, $6, $7, $8, $9)")
-        .bind(&id).bind(e.actor).bind(e.action).bind(e.entity_type).bind(e.entity_id).bind(&meta)
+        .bind(&id).bind(actor).bind(action).bind(entity_type).bind(entity_id).bind(&meta)
         .bind(Ts::now()).bind(&origin.ip).bind(&ua)
         .execute(pool).await.map(|r| r.rows_affected()));
     if let Err(err) = res {
-        tracing::error!(error = %err, action = e.action, "could not write audit event");
+        tracing::error!(error = %err, action, "could not write audit event");
     }
-    tracing::info!(target: "audit", action = e.action, actor = e.actor.unwrap_or(""), entity = e.entity_id.unwrap_or(""), "audit");
+    tracing::info!(target: "audit", action, actor = actor.unwrap_or(""), entity = entity_id.unwrap_or(""), "audit");
 }
 
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]

@@ -108,16 +108,14 @@ async fn reset_mfa(config: Config, email: &str) -> Result<(), String> {
         ip: "cli".into(),
         user_agent: Some("slugbase user reset-mfa".into()),
     };
-    crate::audit::record(
+    crate::audit::log(
         &db,
         &origin,
-        crate::audit::Event {
-            actor: None,
-            action: "user.mfa_reset",
-            entity_type: "org_member",
-            entity_id: Some(&user.id),
-            metadata: serde_json::json!({"email": user.email, "via": "cli"}),
-        },
+        None,
+        "user.mfa_reset",
+        "org_member",
+        Some(&user.id),
+        serde_json::json!({"email": user.email, "via": "cli"}),
     )
     .await;
     db.close().await;

@@ -8,7 +8,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::api::auth::{message, MessageBody};
-use crate::audit::{self, Event, Origin};
+use crate::audit::{self, Origin};
 use crate::bookmarks::write::double_option;
 use crate::error::{AppError, AppResult, ErrorBody, Json, Path};
 use crate::http::auth::{AdminUser, ClientOrigin};
@@ -24,18 +24,7 @@ async fn record(
     id: &str,
     meta: serde_json::Value,
 ) {
-    audit::record(
-        &state.db,
-        origin,
-        Event {
-            actor: Some(actor),
-            action,
-            entity_type: kind,
-            entity_id: Some(id),
-            metadata: meta,
-        },
-    )
-    .await;
+    audit::log(&state.db, origin, Some(actor), action, kind, Some(id), meta).await;
 }
 
 /// Teams with their member counts, newest first.

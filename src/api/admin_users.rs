@@ -4,7 +4,7 @@ use axum::extract::State;
 use serde_json::json;
 
 use crate::api::auth::{message, MessageBody};
-use crate::audit::{self, Event};
+use crate::audit;
 use crate::error::{AppError, AppResult, ErrorBody, Json, Path};
 use crate::http::auth::{AdminUser as AdminUser_, ClientOrigin};
 use crate::state::AppState;
@@ -30,16 +30,14 @@ pub async fn reset_mfa(
         .await?
         .ok_or_else(|| AppError::not_found("User not found"))?;
     mfa::reset(&state.db, &id).await?;
-    audit::record(
+    audit::log(
         &state.db,
         &origin,
-        Event {
-            actor: Some(admin.id()),
-            action: "user.mfa_reset",
-            entity_type: "org_member",
-            entity_id: Some(&id),
-            metadata: json!({"email": user.email, "via": "api"}),
-        },
+        Some(admin.id()),
+        "user.mfa_reset",
+        "org_member",
+        Some(&id),
+        json!({"email": user.email, "via": "api"}),
     )
     .await;
     Ok(message("MFA reset"))
@@ -63,16 +61,14 @@ async fn record(
     id: &str,
     meta: serde_json::Value,
 ) {
-    audit::record(
+    audit::log(
         &state.db,
         origin,
-        Event {
-            actor: Some(actor),
-            action,
-            entity_type: "org_member",
-            entity_id: Some(id),
-            metadata: meta,
-        },
+        Some(actor),
+        action,
+        "org_member",
+        Some(id),
+        meta,
     )
     .await;
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::audit::{self, Event, Origin};
+use crate::audit::{self, Origin};
 use crate::auth::{jwt, password, ratelimit, sessions};
 use crate::error::{AppError, AppResult, ErrorBody, Json};
 use crate::http::auth::{authenticate, AuthUser, ClientOrigin};
@@ -124,16 +124,14 @@ pub async fn setup(
         .await?
         .ok_or_else(AppError::internal)?;
     let cookie = issue_session(&state, &user, &origin).await?;
-    audit::record(
+    audit::log(
         &state.db,
         &origin,
-        Event {
-            actor: Some(&user.id),
-            action: "auth.setup_completed",
-            entity_type: "user",
-            entity_id: Some(&user.id),
-            metadata: json!({"email": user.email}),
-        },
+        Some(&user.id),
+        "auth.setup_completed",
+        "user",
+        Some(&user.id),
+        json!({"email": user.email}),
     )
     .await;
     let mut body = serde_json::to_value(user.session_body()).unwrap_or_default();
@@ -227,16 +225,14 @@ pub async fn register(
     .await;
     match result {
         Ok(id) => {
-            audit::record(
+            audit::log(
                 &state.db,
                 &origin,
-                Event {
-                    actor: Some(&id),
-                    action: "auth.registered",
-                    entity_type: "user",
-                    entity_id: Some(&id),
-                    metadata: json!({}),
-                },
+                Some(&id),
+                "auth.registered",
+                "user",
+                Some(&id),
+                json!({}),
             )
             .await;
             Ok((
@@ -294,16 +290,14 @@ pub async fn login(
     let Some(user) = user.filter(|_| ok) else {
         ratelimit::record_failure(&state.db, &ratelimit::AUTH_PER_IP, &origin.ip).await?;
         ratelimit::record_failure(&state.db, &ratelimit::LOGIN_PER_ACCOUNT, &email).await?;
-        audit::record(
+        audit::log(
             &state.db,
             &origin,
-            Event {
-                actor: None,
-                action: "auth.login_failed",
-                entity_type: "user",
-                entity_id: None,
-                metadata: json!({"email": email}),
-            },
+            None,
+            "auth.login_failed",
+            "user",
+            None,
+            json!({"email": email}),
         )
         .await;
         return Err(AppError::new(
@@ -327,16 +321,14 @@ pub async fn login(
 
     if user.mfa_enabled() {
         let (pending, _) = jwt::sign_pending(&state.config.jwt_secret, &user.id);
-        audit::record(
+        audit::log(
             &state.db,
             &origin,
-            Event {
-                actor: Some(&user.id),
-                action: "mfa_login_stepup_required",
-                entity_type: "user",
-                entity_id: Some(&user.id),
-                metadata: json!({}),
-            },
+            Some(&user.id),
+            "mfa_login_stepup_required",
+            "user",
+            Some(&user.id),
+            json!({}),
         )
         .await;
         return Ok(with_cookies(
@@ -349,16 +341,14 @@ pub async fn login(
     }
 
     let cookie = issue_session(&state, &user, &origin).await?;
-    audit::record(
+    audit::log(
         &state.db,
         &origin,
-        Event {
-            actor: Some(&user.id),
-            action: "auth.login_succeeded",
-            entity_type: "user",
-            entity_id: Some(&user.id),
-            metadata: json!({"method": "password"}),
-        },
+        Some(&user.id),
+        "auth.login_succeeded",
+        "user",
+        Some(&user.id),
+        json!({"method": "password"}),
     )
     .await;
     Ok(with_cookies(Json(user.session_body()), &[cookie]))
@@ -376,16 +366,14 @@ pub async fn logout(
     if let Some(a) = authenticate(&state, &headers).await? {
         if let Some(sid) = &a.session_id {
             sessions::delete(&state.db, sid).await?;
-            audit::record(
+            audit::log(
                 &state.db,
                 &origin,
-                Event {
-                    actor: Some(a.id()),
-                    action: "auth.logout",
-                    entity_type: "user",
-                    entity_id: Some(a.id()),
-                    metadata: json!({}),
-                },
+                Some(a.id()),
+                "auth.logout",
+                "user",
+                Some(a.id()),
+                json!({}),
             )
             .await;
         }
@@ -411,16 +399,14 @@ pub async fn logout_all(
     auth: AuthUser,
 ) -> AppResult<Response> {
     let n = sessions::delete_all_for_user(&state.db, auth.id()).await?;
-    audit::record(
+    audit::log(
         &state.db,
         &origin,
-        Event {
-            actor: Some(auth.id()),
-            action: "auth.logout_all",
-            entity_type: "user",
-            entity_id: Some(auth.id()),
-            metadata: json!({"sessions": n}),
-        },
+        Some(auth.id()),
+        "auth.logout_all",
+        "user",
+        Some(auth.id()),
+        json!({"sessions": n}),
     )
     .await;
     Ok(with_cookies(

@@ -8,7 +8,7 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::auth::{message, MessageBody};
-use crate::audit::{self, Event, Origin};
+use crate::audit::{self, Origin};
 use crate::bookmarks::write::{self, BookmarkInput, BulkInput};
 use crate::bookmarks::{self, transfer, Bookmark, ListQuery};
 use crate::error::{AppError, AppResult, ErrorBody, Json, Path, Query};
@@ -32,18 +32,7 @@ async fn record(
     id: Option<&str>,
     meta: serde_json::Value,
 ) {
-    audit::record(
-        &state.db,
-        origin,
-        Event {
-            actor: Some(actor),
-            action,
-            entity_type: "bookmark",
-            entity_id: id,
-            metadata: meta,
-        },
-    )
-    .await;
+    audit::log(&state.db, origin, Some(actor), action, "bookmark", id, meta).await;
 }
 
 /// Bookmarks the caller can read, filtered, sorted and paginated.

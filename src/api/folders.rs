@@ -8,7 +8,7 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::auth::{message, MessageBody};
-use crate::audit::{self, Event, Origin};
+use crate::audit::{self, Origin};
 use crate::bookmarks::{parse_limit, parse_offset, Scope};
 use crate::error::{AppError, AppResult, ErrorBody, Json, Path, Query};
 use crate::folders::{self, Folder, FolderInput, ListOptions};
@@ -25,16 +25,14 @@ async fn record(
     id: &str,
     name: &str,
 ) {
-    audit::record(
+    audit::log(
         &state.db,
         origin,
-        Event {
-            actor: Some(actor),
-            action,
-            entity_type: kind,
-            entity_id: Some(id),
-            metadata: json!({"name": name}),
-        },
+        Some(actor),
+        action,
+        kind,
+        Some(id),
+        json!({"name": name}),
     )
     .await;
 }

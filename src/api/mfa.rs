@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
-use crate::audit::{self, Event, Origin};
+use crate::audit::{self, Origin};
 use crate::auth::{jwt, password, ratelimit, sessions};
 use crate::db::Ts;
 use crate::error::{AppError, AppResult, ErrorBody, Json};
@@ -29,18 +29,7 @@ pub struct MfaStatus {
 }
 
 async fn event(state: &AppState, origin: &Origin, user_id: Option<&str>, action: &str, metadata: Value) {
-    audit::record(
-        &state.db,
-        origin,
-        Event {
-            actor: user_id,
-            action,
-            entity_type: "user",
-            entity_id: user_id,
-            metadata,
-        },
-    )
-    .await;
+    audit::log(&state.db, origin, user_id, action, "user", user_id, metadata).await;
 }
 
 /// Whether MFA is on for the caller.

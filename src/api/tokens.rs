@@ -8,7 +8,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::api::auth::{message, MessageBody};
-use crate::audit::{self, Event};
+use crate::audit;
 use crate::auth::api_tokens::{self, TokenInfo};
 use crate::auth::ratelimit;
 use crate::db::Ts;
@@ -92,16 +92,14 @@ pub async fn create(
     }
     ratelimit::hit(&state.db, &ratelimit::TOKEN_CREATE, auth.id()).await?;
     let (info, token) = api_tokens::create(&state.db, auth.id(), &name, expires_at).await?;
-    audit::record(
+    audit::log(
         &state.db,
         &origin,
-        Event {
-            actor: Some(auth.id()),
-            action: "api_token.created",
-            entity_type: "api_token",
-            entity_id: Some(&info.id),
-            metadata: json!({"name": name}),
-        },
+        Some(auth.id()),
+        "api_token.created",
+        "api_token",
+        Some(&info.id),
+        json!({"name": name}),
     )
     .await;
     Ok((
@@ -134,16 +132,14 @@ pub async fn revoke(
     let Some(name) = api_tokens::revoke(&state.db, auth.id(), &id).await? else {
         return Err(AppError::bad_request("Token not found").with_code("TOKEN_NOT_FOUND"));
     };
-    audit::record(
+    audit::log(
         &state.db,
         &origin,
-        Event {
-            actor: Some(auth.id()),
-            action: "api_token.revoked",
-            entity_type: "api_token",
-            entity_id: Some(&id),
-            metadata: json!({"name": name}),
-        },
+        Some(auth.id()),
+        "api_token.revoked",
+        "api_token",
+        Some(&id),
+        json!({"name": name}),
     )
     .await;
     Ok(message("Token revoked"))

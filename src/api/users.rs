@@ -7,7 +7,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::api::auth::{issue_session, message, MessageBody};
-use crate::audit::{self, Event};
+use crate::audit;
 use crate::auth::{password, ratelimit, sessions};
 use crate::db::Ts;
 use crate::error::{AppError, AppResult, ErrorBody, FieldError, Json};
@@ -173,16 +173,14 @@ pub async fn update_me(
          theme = COALESCE($3, theme), ai_suggestions_enabled = COALESCE($4, ai_suggestions_enabled) WHERE id = $5")
         .bind(&name).bind(&body.language).bind(&body.theme).bind(ai).bind(&u.id)
         .execute(pool).await?.rows_affected());
-    audit::record(
+    audit::log(
         &state.db,
         &origin,
-        Event {
-            actor: Some(&u.id),
-            action: "user.profile_updated",
-            entity_type: "user",
-            entity_id: Some(&u.id),
-            metadata: json!({"fields": fields}),
-        },
+        Some(&u.id),
+        "user.profile_updated",
+        "user",
+        Some(&u.id),
+        json!({"fields": fields}),
     )
     .await;
     let fresh = users::by_id(&state.db, &u.id)
@@ -243,16 +241,14 @@ pub async fn delete_me(
     if auth.user.is_admin() && users::active_admin_count(&state.db).await? <= 1 {
         return Err(AppError::bad_request("Cannot remove the last admin").with_code("LAST_ADMIN"));
     }
-    audit::record(
+    audit::log(
         &state.db,
         &origin,
-        Event {
-            actor: Some(auth.id()),
-            action: "user.self_deleted",
-            entity_type: "user",
-            entity_id: Some(auth.id()),
-            metadata: json!({"email": auth.user.email}),
-        },
+        Some(auth.id()),
+        "user.self_deleted",
+        "user",
+        Some(auth.id()),
+        json!({"email": auth.user.email}),
     )
     .await;
     with_db!(&state.db, pool => sqlx::query("DELETE FROM users WHERE id = $1").bind(auth.id()).execute(pool).await?.rows_affected());
@@ -294,16 +290,14 @@ pub async fn change_password(
     let hash = password::hash(&new).await?;
     users::set_password_hash(&state.db, auth.id(), &hash).await?;
     sessions::delete_all_for_user(&state.db, auth.id()).await?;
-    audit::record(
+    audit::log(
         &state.db,
         &origin,
-        Event {
-            actor: Some(auth.id()),
-            action: "user.password_changed",
-            entity_type: "user",
-            entity_id: Some(auth.id()),
-            metadata: json!({}),
-        },
+        Some(auth.id()),
+        "user.password_changed",
+        "user",
+        Some(auth.id()),
+        json!({}),
     )
     .await;
     let mut res = message("Password changed").into_response();
