@@ -102,7 +102,7 @@ pub async fn enroll_begin(
     Ok(crate::http::no_store(res.into_response()))
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Default, Deserialize, ToSchema)]
 pub struct CodeBody {
     /// A 6-digit TOTP code (or, where accepted, a 16-character backup code).
     #[schema(value_type = String, example = "123456")]

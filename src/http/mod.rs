@@ -101,7 +101,15 @@ async fn edge_layer(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> 
     );
     let api = is_api_path(req.uri().path());
     let write = auth::is_write(req.method());
-    let mut res = match write.then(|| auth::csrf_refusal(&edge.state, &req)).flatten() {
+    let page = if api { None } else { crate::web::before(&req) };
+    let refused = if !write {
+        None
+    } else if api {
+        auth::csrf_refusal(&edge.state, &req)
+    } else {
+        crate::web::cross_site_refusal(&req)
+    };
+    let mut res = match refused {
         Some(refused) => refused,
         None => {
             let res = next.run(req).instrument(span).await;
@@ -112,6 +120,9 @@ async fn edge_layer(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> 
             res
         }
     };
+    if let Some(page) = page {
+        res = crate::web::after(&edge.state, page, res).await;
+    }
     let status = res.status();
     if api
         && (status.is_client_error() || status.is_server_error())

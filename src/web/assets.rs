@@ -1,0 +1,68 @@
+//! The stylesheet, script and icon of the web interface, compiled into the binary and served
+//! under content-hashed names so browsers may keep them for a year.
+
+use std::sync::OnceLock;
+
+use axum::extract::Path;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+const CSS: &str = include_str!("../../assets/web/app.css");
+const JS: &str = include_str!("../../assets/web/app.js");
+const ICON: &str = include_str!("../../assets/web/icon.svg");
+
+struct Asset {
+    url: String,
+    body: &'static str,
+    content_type: &'static str,
+}
+
+fn build(stem: &str, ext: &str, body: &'static str, content_type: &'static str) -> Asset {
+    let hash = hex::encode(&Sha256::digest(body.as_bytes())[..5]);
+    Asset {
+        url: format!("/static/{stem}.{hash}.{ext}"),
+        body,
+        content_type,
+    }
+}
+
+fn all() -> &'static [Asset; 3] {
+    static ASSETS: OnceLock<[Asset; 3]> = OnceLock::new();
+    ASSETS.get_or_init(|| {
+        [
+            build("app", "css", CSS, "text/css; charset=utf-8"),
+            build("app", "js", JS, "text/javascript; charset=utf-8"),
+            build("icon", "svg", ICON, "image/svg+xml"),
+        ]
+    })
+}
+
+pub fn css_url() -> &'static str {
+    &all()[0].url
+}
+
+pub fn js_url() -> &'static str {
+    &all()[1].url
+}
+
+pub fn icon_url() -> &'static str {
+    &all()[2].url
+}
+
+pub async fn serve(Path(name): Path<String>) -> Response {
+    let path = format!("/static/{name}");
+    match all().iter().find(|a| a.url == path) {
+        Some(a) => {
+            let mut res = a.body.into_response();
+            let h = res.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(a.content_type));
+            h.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=31536000, immutable"),
+            );
+            res
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
