@@ -50,16 +50,34 @@ pub fn icon_url() -> &'static str {
     &all()[2].url
 }
 
+/// `SLUGBASE_ASSETS_DIR`: serve the stylesheet and script from this folder instead of the
+/// binary, read at each request (for working on them without rebuilding).
+fn dev_dir() -> Option<&'static std::path::PathBuf> {
+    static DIR: OnceLock<Option<std::path::PathBuf>> = OnceLock::new();
+    DIR.get_or_init(|| std::env::var_os("SLUGBASE_ASSETS_DIR").map(Into::into))
+        .as_ref()
+}
+
 pub async fn serve(Path(name): Path<String>) -> Response {
     let path = format!("/static/{name}");
     match all().iter().find(|a| a.url == path) {
         Some(a) => {
-            let mut res = a.body.into_response();
+            let mut res = match dev_dir() {
+                Some(dir) => {
+                    let file = format!("{}.{}", name.split('.').next().unwrap_or(""), name.rsplit('.').next().unwrap_or(""));
+                    std::fs::read_to_string(dir.join(file)).unwrap_or_default().into_response()
+                }
+                None => a.body.into_response(),
+            };
             let h = res.headers_mut();
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static(a.content_type));
             h.insert(
                 header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=31536000, immutable"),
+                HeaderValue::from_static(if dev_dir().is_some() {
+                    "no-store"
+                } else {
+                    "public, max-age=31536000, immutable"
+                }),
             );
             res
         }

@@ -29,12 +29,15 @@ impl Locale {
     }
 }
 
-fn parse(lang: &'static str, src: &str, fallback: Option<&'static Locale>) -> Locale {
-    let strings: HashMap<String, String> = serde_json::from_str(src).unwrap_or_else(|e| {
-        // The files are compiled in and checked by tests; a broken one is a build mistake.
-        tracing::error!(error = %e, lang, "locale file does not parse");
-        HashMap::new()
-    });
+fn parse(lang: &'static str, sources: &[&str], fallback: Option<&'static Locale>) -> Locale {
+    let mut strings: HashMap<String, String> = HashMap::new();
+    for src in sources {
+        match serde_json::from_str::<HashMap<String, String>>(src) {
+            Ok(part) => strings.extend(part),
+            // The files are compiled in and checked by tests; a broken one is a build mistake.
+            Err(e) => tracing::error!(error = %e, lang, "locale file does not parse"),
+        }
+    }
     Locale {
         lang,
         strings,
@@ -42,14 +45,26 @@ fn parse(lang: &'static str, src: &str, fallback: Option<&'static Locale>) -> Lo
     }
 }
 
+/// One language's files: the shell and pages, then each area's own.
+macro_rules! sources {
+    ($lang:literal) => {
+        [
+            include_str!(concat!("../../locales/", $lang, ".json")),
+            include_str!(concat!("../../locales/bookmarks.", $lang, ".json")),
+            include_str!(concat!("../../locales/profile.", $lang, ".json")),
+            include_str!(concat!("../../locales/admin.", $lang, ".json")),
+        ]
+    };
+}
+
 pub fn en() -> &'static Locale {
     static EN: OnceLock<Locale> = OnceLock::new();
-    EN.get_or_init(|| parse("en", include_str!("../../locales/en.json"), None))
+    EN.get_or_init(|| parse("en", &sources!("en"), None))
 }
 
 pub fn de() -> &'static Locale {
     static DE: OnceLock<Locale> = OnceLock::new();
-    DE.get_or_init(|| parse("de", include_str!("../../locales/de.json"), Some(en())))
+    DE.get_or_init(|| parse("de", &sources!("de"), Some(en())))
 }
 
 pub fn locale(lang: &str) -> &'static Locale {

@@ -13,6 +13,7 @@ use axum::Router;
 use crate::error::{AppError, RenderedError};
 use crate::state::AppState;
 
+pub mod admin;
 pub mod assets;
 pub mod auth_pages;
 pub mod ctx;
@@ -20,6 +21,7 @@ pub mod dashboard;
 pub mod go;
 pub mod i18n;
 pub mod pages;
+pub mod profile;
 
 use ctx::Ctx;
 
@@ -30,6 +32,8 @@ pub fn router() -> Router<AppState> {
         .route("/static/{name}", get(assets::serve))
         .merge(auth_pages::router())
         .merge(dashboard::router())
+        .merge(profile::router())
+        .merge(admin::router())
 }
 
 /// What the page layer keeps of a request to finish its answer.
