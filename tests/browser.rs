@@ -1,0 +1,199 @@
+//! Browser scenarios: the web UI in a real headless Chromium, driven by Playwright
+//! (`tests/browser/`, playwright-core with Debian's `chromium`). Each scenario gets a fresh
+//! server (fresh SQLite database, so the first-run setup page is reachable) and runs as
+//! `node tests/browser/run.mjs <scenario>`; scenarios run one at a time. Screenshots of every page
+//! visited, and of a failure, go to `target/screenshots/<scenario>-NN-<name>.png` /
+//! `<scenario>-FAIL.png`, with the scenario's output in `<scenario>.log`.
+//!
+//! Needs `node`, Chromium (`/usr/bin/chromium` or `$CHROMIUM`) and `npm ci --prefix tests/browser`.
+//! Without them the scenarios print why and skip — except under `CI=true`, where they fail.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Backend, TestApp};
+
+/// The Rust side's limit per scenario; run.mjs stops itself at 110 s to leave its screenshot.
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// One scenario at a time: one Chromium and one server on a 2-core machine are plenty.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `$CARGO_TARGET_DIR/screenshots` (relative target dirs taken from the crate root), else
+/// `target/screenshots`.
+fn screenshot_dir() -> PathBuf {
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(t) if !t.is_empty() => {
+            let t = PathBuf::from(t);
+            if t.is_absolute() {
+                t
+            } else {
+                manifest_dir().join(t)
+            }
+        }
+        _ => manifest_dir().join("target"),
+    };
+    target.join("screenshots")
+}
+
+struct Tools {
+    node: String,
+    chromium: PathBuf,
+}
+
+/// Node, Chromium and the npm packages, or `None` with the reason printed. Under `CI=true` a
+/// missing piece fails the test: the scenarios must really run in CI.
+fn tools() -> Option<Tools> {
+    let chromium = std::env::var_os("CHROMIUM")
+        .filter(|c| !c.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    let node = std::env::var("NODE")
+        .ok()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "node".into());
+    let mut missing = Vec::new();
+    if !chromium.is_file() {
+        missing.push(format!(
+            "Chromium at {} (apt-get install chromium, or set CHROMIUM)",
+            chromium.display()
+        ));
+    }
+    let node_ok = Command::new(&node)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !node_ok {
+        missing.push(format!("`{node}` (apt-get install nodejs, or set NODE)"));
+    }
+    let playwright = manifest_dir().join("tests/browser/node_modules/playwright-core/package.json");
+    if !playwright.is_file() {
+        missing.push("playwright-core (npm ci --prefix tests/browser)".into());
+    }
+    if missing.is_empty() {
+        return Some(Tools { node, chromium });
+    }
+    let why = format!("the browser scenarios need {}", missing.join("; "));
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but {why}");
+    }
+    eprintln!("skipping: {why}");
+    None
+}
+
+/// A port that was free a moment ago, so the server can be told its own public URL.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Runs node until it exits or the time is up (then its whole process group, Chromium included,
+/// is killed). Output goes to `log`.
+fn run_node(tools: &Tools, scenario: &str, base: &str, shots: &Path, log: &Path) -> Result<(), String> {
+    let out = fs::File::create(log).map_err(|e| format!("creating {}: {e}", log.display()))?;
+    let err = out.try_clone().map_err(|e| e.to_string())?;
+    let mut cmd = Command::new(&tools.node);
+    cmd.arg("tests/browser/run.mjs")
+        .arg(scenario)
+        .current_dir(manifest_dir())
+        .env("BASE_URL", base)
+        .env("SCREENSHOT_DIR", shots)
+        .env("CHROMIUM", &tools.chromium)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err);
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd.spawn().map_err(|e| format!("starting {}: {e}", tools.node))?;
+    let started = Instant::now();
+    let status: ExitStatus = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() > SCENARIO_TIMEOUT => {
+                #[cfg(unix)]
+                // SAFETY: kill(2) on the process group created above for this child.
+                unsafe {
+                    libc::kill(-(child.id() as i32), libc::SIGKILL);
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("timed out after {} s", SCENARIO_TIMEOUT.as_secs()));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
+            Err(e) => return Err(format!("waiting for node: {e}")),
+        }
+    };
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("node exited with {status}"))
+    }
+}
+
+/// Starts a fresh server and runs `tests/browser/scenarios/<name>.mjs` against it.
+async fn scenario(name: &str) {
+    let Some(tools) = tools() else { return };
+    let _one = ONE_AT_A_TIME.lock().await;
+
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let port_s = port.to_string();
+    let app = TestApp::spawn_with(Backend::Sqlite, &[("PORT", &port_s), ("BASE_URL", &base)])
+        .await
+        .expect("SQLite test server");
+    assert_eq!(app.base, base, "the server listens where it was told");
+
+    let shots = screenshot_dir();
+    fs::create_dir_all(&shots).expect("screenshot directory");
+    // Pictures of an earlier run of this scenario would be mistaken for this one's.
+    for entry in fs::read_dir(&shots).expect("screenshot directory").flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if file.starts_with(&format!("{name}-")) && file.ends_with(".png") {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+    let log = shots.join(format!("{name}.log"));
+
+    let outcome = {
+        let (name, base, shots, log) = (name.to_string(), base.clone(), shots.clone(), log.clone());
+        // Blocking wait off the runtime's workers, so the server keeps serving meanwhile.
+        tokio::task::spawn_blocking(move || run_node(&tools, &name, &base, &shots, &log))
+            .await
+            .expect("node runner")
+    };
+    app.finish().await;
+
+    let output = fs::read_to_string(&log).unwrap_or_default();
+    match outcome {
+        Ok(()) => println!("{output}"),
+        Err(why) => panic!(
+            "browser scenario `{name}` failed: {why}\nscreenshots: {}/{name}-*.png\n--- node output ---\n{output}",
+            shots.display()
+        ),
+    }
+}
+
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                scenario(stringify!($name)).await;
+            }
+        )*
+    };
+}
+
+scenarios!(smoke, golink, mfa, import, prefs, sharing, phone, pages);

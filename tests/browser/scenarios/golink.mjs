@@ -1,0 +1,31 @@
+// Fresh instance → setup → a forwarding bookmark made in the form → /go/<slug> lands on its URL
+// (a URL of the app itself, so no outside network is needed).
+import { assert } from '../lib.mjs';
+
+export default async function golink(t) {
+  const page = await t.newPage();
+  await t.setup(page);
+
+  t.step('create a forwarding bookmark with a slug');
+  const target = t.url('/api/health?via=golink');
+  await t.visit(page, '/bookmarks?create=true', 'bookmark-form');
+  await t.fillAndSubmit(
+    page,
+    'form#bookmark-form',
+    { url: target, title: 'Health check', forwarding_enabled: true, slug: 'health' },
+    'bookmark-created',
+  );
+  t.expectPath(page, '/bookmarks', 'saving a bookmark returns to the list');
+  assert.ok((await t.flash(page)).length > 0, 'a .flash confirms the new bookmark');
+  const titles = await t.texts(page, '#results .bookmark[data-id] .bookmark-title');
+  assert.ok(titles.some((x) => x.includes('Health check')), `new bookmark in #results: ${JSON.stringify(titles)}`);
+
+  t.step('/go/health forwards to the bookmark URL');
+  await t.visit(page, '/go/health', 'go-health');
+  assert.equal(page.url(), target, 'forwarded to the bookmark URL');
+  assert.match(await page.locator('body').innerText(), /"status"\s*:\s*"ok"/);
+
+  t.step('the slug matches without regard to case');
+  await t.visit(page, '/go/HEALTH', 'go-health-upper');
+  assert.equal(page.url(), target);
+}
