@@ -16,10 +16,12 @@ use crate::state::AppState;
 pub mod admin;
 pub mod assets;
 pub mod auth_pages;
+pub mod bookmarks;
 pub mod ctx;
 pub mod dashboard;
 pub mod go;
 pub mod i18n;
+pub mod library;
 pub mod pages;
 pub mod profile;
 
@@ -32,6 +34,8 @@ pub fn router() -> Router<AppState> {
         .route("/static/{name}", get(assets::serve))
         .merge(auth_pages::router())
         .merge(dashboard::router())
+        .merge(bookmarks::router())
+        .merge(library::router())
         .merge(profile::router())
         .merge(admin::router())
 }

@@ -1,0 +1,753 @@
+//! `/bookmarks`: the list (cards or table, filters in the URL, search as you type), the
+//! create/edit, share, delete and import dialogs, bulk actions, export and open tracking.
+
+use askama::Template;
+use axum::extract::{Path, Query as AxQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use axum_extra::extract::Query;
+use serde::Deserialize;
+
+use crate::api;
+use crate::bookmarks::model::Bookmark;
+use crate::bookmarks::write::{BookmarkInput, BulkInput};
+use crate::bookmarks::ListQuery;
+use crate::error::{AppError, AppResult, Json, Path as ApiPath, Query as ApiQuery};
+use crate::folders::{Folder, ListOptions};
+use crate::http::auth::ClientOrigin;
+use crate::state::AppState;
+use crate::tags::Tag;
+use crate::teams::Team;
+use crate::users::ShareableUser;
+use crate::web::ctx::{
+    client_error, enc, redirect_with, render, render_status, safe_return, Ctx, FormData, FormErrors, Signed,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/bookmarks", get(list_page).post(create))
+        .route("/bookmarks/export", get(export))
+        .route("/bookmarks/import", post(import))
+        .route("/bookmarks/bulk", post(bulk))
+        .route("/bookmarks/{id}", post(update))
+        .route("/bookmarks/{id}/delete", post(delete))
+        .route("/bookmarks/{id}/pin", post(pin))
+        .route("/bookmarks/{id}/share", post(share))
+        .route("/bookmarks/{id}/open", post(open))
+}
+
+/// The list's state, all in the URL so a view can be shared and reloaded.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct ListState {
+    pub folder_id: Option<String>,
+    #[serde(default)]
+    pub tag_id: Vec<String>,
+    pub scope: Option<String>,
+    pub pinned: Option<String>,
+    pub q: Option<String>,
+    pub sort_by: Option<String>,
+    pub view: Option<String>,
+    pub limit: Option<String>,
+    pub page: Option<String>,
+    // One-shot dialogs.
+    pub create: Option<String>,
+    pub import: Option<String>,
+    pub edit: Option<String>,
+    pub share: Option<String>,
+    pub delete: Option<String>,
+    pub fragment: Option<String>,
+}
+
+fn some(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.is_empty())
+}
+
+impl ListState {
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let mut push = |k: &'static str, v: &Option<String>| {
+            if let Some(v) = some(v) {
+                out.push((k, v.to_string()));
+            }
+        };
+        push("q", &self.q);
+        push("folder_id", &self.folder_id);
+        push("scope", &self.scope);
+        push("pinned", &self.pinned);
+        push("sort_by", &self.sort_by);
+        push("view", &self.view);
+        push("limit", &self.limit);
+        push("page", &self.page);
+        for t in &self.tag_id {
+            out.push(("tag_id", t.clone()));
+        }
+        out
+    }
+
+    fn build(pairs: Vec<(&'static str, String)>) -> String {
+        if pairs.is_empty() {
+            return "/bookmarks".into();
+        }
+        let q: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={}", enc(v))).collect();
+        format!("/bookmarks?{}", q.join("&"))
+    }
+
+    /// This list's URL.
+    pub fn href(&self) -> String {
+        Self::build(self.pairs())
+    }
+
+    /// This list with one parameter set (and back to page 1).
+    pub fn with(&self, key: &str, value: &str) -> String {
+        let mut p: Vec<_> = self
+            .pairs()
+            .into_iter()
+            .filter(|(k, _)| *k != key && *k != "page")
+            .collect();
+        if let Some(k) = [
+            "q",
+            "folder_id",
+            "scope",
+            "pinned",
+            "sort_by",
+            "view",
+            "limit",
+            "tag_id",
+        ]
+        .into_iter()
+        .find(|k| *k == key)
+        {
+            if !value.is_empty() {
+                p.push((k, value.to_string()));
+            }
+        }
+        Self::build(p)
+    }
+
+    pub fn without(&self, key: &str) -> String {
+        Self::build(
+            self.pairs()
+                .into_iter()
+                .filter(|(k, _)| *k != key && *k != "page")
+                .collect(),
+        )
+    }
+
+    pub fn toggle_tag(&self, id: &str) -> String {
+        let mut p: Vec<_> = self.pairs().into_iter().filter(|(k, _)| *k != "page").collect();
+        if self.tag_id.iter().any(|t| t == id) {
+            p.retain(|(k, v)| !(*k == "tag_id" && v == id));
+        } else {
+            p.push(("tag_id", id.to_string()));
+        }
+        Self::build(p)
+    }
+
+    pub fn page_href(&self, page: i64) -> String {
+        let mut p: Vec<_> = self.pairs().into_iter().filter(|(k, _)| *k != "page").collect();
+        if page > 1 {
+            p.push(("page", page.to_string()));
+        }
+        Self::build(p)
+    }
+
+    /// The URL with a dialog open (`create=true`, `edit=<id>` …).
+    pub fn dialog(&self, key: &str, value: &str) -> String {
+        let base = self.href();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{sep}{key}={}", enc(value))
+    }
+
+    pub fn scope(&self) -> &str {
+        some(&self.scope).unwrap_or("all")
+    }
+    pub fn view(&self) -> &str {
+        match some(&self.view) {
+            Some("table") => "table",
+            _ => "cards",
+        }
+    }
+    pub fn sort(&self) -> &str {
+        some(&self.sort_by).unwrap_or("")
+    }
+    pub fn limit(&self) -> i64 {
+        crate::bookmarks::parse_limit(self.limit.as_deref(), 50, 500)
+    }
+    pub fn page(&self) -> i64 {
+        self.page
+            .as_deref()
+            .and_then(|p| p.parse::<i64>().ok())
+            .unwrap_or(1)
+            .max(1)
+    }
+    pub fn pinned(&self) -> bool {
+        self.pinned.as_deref() == Some("true")
+    }
+    pub fn q(&self) -> &str {
+        self.q.as_deref().unwrap_or("")
+    }
+    pub fn folder(&self) -> &str {
+        self.folder_id.as_deref().unwrap_or("")
+    }
+    pub fn has_tag(&self, id: &str) -> bool {
+        self.tag_id.iter().any(|t| t == id)
+    }
+    pub fn filtered(&self) -> bool {
+        some(&self.q).is_some()
+            || some(&self.folder_id).is_some()
+            || !self.tag_id.is_empty()
+            || self.pinned()
+            || self.scope() != "all"
+    }
+
+    fn to_query(&self) -> ListQuery {
+        ListQuery {
+            folder_id: some(&self.folder_id).map(str::to_string),
+            tag_id: self.tag_id.clone(),
+            tag_mode: None,
+            scope: some(&self.scope).map(str::to_string),
+            pinned: self.pinned().then(|| "true".to_string()),
+            q: some(&self.q).map(str::to_string),
+            sort_by: some(&self.sort_by).map(str::to_string),
+            limit: Some(self.limit().to_string()),
+            offset: Some(((self.page() - 1) * self.limit()).to_string()),
+        }
+    }
+}
+
+/// What the results region shows (also answered alone for search as you type).
+pub struct Results {
+    pub items: Vec<Bookmark>,
+    pub total: i64,
+    pub state: ListState,
+    pub pages: i64,
+    pub first: i64,
+    pub last: i64,
+    pub has_any: bool,
+}
+
+impl Results {
+    pub fn range(&self) -> String {
+        format!("{}–{}", self.first, self.last)
+    }
+}
+
+pub enum Dialog {
+    None,
+    Form {
+        edit: Option<String>,
+        form: FormData,
+        errors: FormErrors,
+    },
+    Import {
+        errors: FormErrors,
+    },
+    Share {
+        bookmark: Box<Bookmark>,
+        teams: Vec<Team>,
+        users: Vec<ShareableUser>,
+    },
+    Delete {
+        bookmark: Box<Bookmark>,
+    },
+}
+
+#[derive(Template)]
+#[template(path = "pages/bookmarks.html")]
+struct BookmarksPage {
+    ctx: Ctx,
+    r: Results,
+    folders: Vec<Folder>,
+    tags: Vec<Tag>,
+    dialog: Dialog,
+}
+
+impl BookmarksPage {
+    fn own_folders(&self) -> Vec<&Folder> {
+        self.folders.iter().filter(|f| f.folder_type == "own").collect()
+    }
+    fn folder_name(&self, id: &str) -> String {
+        self.folders
+            .iter()
+            .find(|f| f.id == id)
+            .map(|f| f.name.clone())
+            .unwrap_or_default()
+    }
+    fn tag_name(&self, id: &str) -> String {
+        self.tags
+            .iter()
+            .find(|t| t.id == id)
+            .map(|t| t.name.clone())
+            .unwrap_or_default()
+    }
+    fn top_tags(&self) -> Vec<&Tag> {
+        let mut v: Vec<&Tag> = self.tags.iter().filter(|t| t.bookmark_count > 0).collect();
+        v.sort_by(|a, b| {
+            (!self.r.state.has_tag(&a.id), -a.bookmark_count)
+                .cmp(&(!self.r.state.has_tag(&b.id), -b.bookmark_count))
+        });
+        v.truncate(12);
+        v
+    }
+    fn form_has_folder(&self, form: &FormData, id: &str) -> bool {
+        form.has("folder_ids", id)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "partials/bookmark_results.html")]
+struct ResultsFragment {
+    ctx: Ctx,
+    r: Results,
+}
+
+async fn results(s: &Signed, state: ListState) -> AppResult<Results> {
+    let q = state.to_query();
+    let page = crate::bookmarks::list(&s.state.db, &s.state.counts, s.user_id(), &q).await?;
+    let limit = state.limit();
+    let pages = ((page.total + limit - 1) / limit).max(1);
+    let first = if page.items.is_empty() {
+        0
+    } else {
+        (state.page() - 1) * limit + 1
+    };
+    let last = first + page.items.len() as i64 - if page.items.is_empty() { 0 } else { 1 };
+    let has_any = if state.filtered() || page.total > 0 {
+        // Whether the user has anything at all decides between "no matches" and "get started".
+        page.total > 0
+            || crate::bookmarks::list(
+                &s.state.db,
+                &s.state.counts,
+                s.user_id(),
+                &ListQuery {
+                    limit: Some("1".into()),
+                    ..Default::default()
+                },
+            )
+            .await?
+            .total
+                > 0
+    } else {
+        false
+    };
+    Ok(Results {
+        items: page.items,
+        total: page.total,
+        state,
+        pages,
+        first,
+        last,
+        has_any,
+    })
+}
+
+async fn sidebar_data(s: &Signed) -> AppResult<(Vec<Folder>, Vec<Tag>)> {
+    let (folders, _) = crate::folders::list(
+        &s.state.db,
+        s.user_id(),
+        &ListOptions {
+            scope: crate::bookmarks::Scope::All,
+            alphabetical: true,
+            limit: None,
+            offset: 0,
+        },
+    )
+    .await?;
+    let (tags, _) = crate::tags::list(&s.state.db, s.user_id(), true, None, 0).await?;
+    Ok((folders, tags))
+}
+
+/// The bookmark's current values as a form (for the edit dialog).
+fn form_of(b: &Bookmark) -> FormData {
+    let mut v = vec![
+        ("url".to_string(), b.url.clone()),
+        ("title".to_string(), b.title.clone()),
+        ("slug".to_string(), b.slug.clone()),
+        (
+            "description".to_string(),
+            b.description.clone().unwrap_or_default(),
+        ),
+        (
+            "tags".to_string(),
+            b.tags
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    ];
+    if b.pinned {
+        v.push(("pinned".into(), "true".into()));
+    }
+    if b.forwarding_enabled {
+        v.push(("forwarding_enabled".into(), "true".into()));
+    }
+    for f in &b.folders {
+        v.push(("folder_ids".into(), f.id.clone()));
+    }
+    FormData(v)
+}
+
+async fn own_bookmark(s: &Signed, id: &str) -> AppResult<Bookmark> {
+    match crate::bookmarks::get(&s.state.db, s.user_id(), id).await? {
+        Some(b) if b.user_id == s.user_id() => Ok(b),
+        _ => Err(AppError::not_found("Bookmark not found")),
+    }
+}
+
+async fn list_page(s: Signed, Query(state): Query<ListState>) -> AppResult<Response> {
+    if state.fragment.as_deref() == Some("results") {
+        let r = results(&s, state).await?;
+        return render(&ResultsFragment { ctx: s.ctx, r });
+    }
+    let dialog = if state.create.is_some() {
+        Dialog::Form {
+            edit: None,
+            form: FormData::default(),
+            errors: FormErrors::default(),
+        }
+    } else if let Some(id) = some(&state.edit) {
+        let b = own_bookmark(&s, id).await?;
+        Dialog::Form {
+            edit: Some(b.id.clone()),
+            form: form_of(&b),
+            errors: FormErrors::default(),
+        }
+    } else if state.import.is_some() {
+        Dialog::Import {
+            errors: FormErrors::default(),
+        }
+    } else if let Some(id) = some(&state.share) {
+        let b = own_bookmark(&s, id).await?;
+        Dialog::Share {
+            bookmark: Box::new(b),
+            teams: crate::teams::of_user(&s.state.db, s.user_id()).await?,
+            users: crate::users::for_sharing(&s.state.db, s.user_id()).await?,
+        }
+    } else if let Some(id) = some(&state.delete) {
+        Dialog::Delete {
+            bookmark: Box::new(own_bookmark(&s, id).await?),
+        }
+    } else {
+        Dialog::None
+    };
+    page_with(s, state, dialog, StatusCode::OK).await
+}
+
+async fn page_with(s: Signed, state: ListState, dialog: Dialog, status: StatusCode) -> AppResult<Response> {
+    let r = results(&s, state).await?;
+    let (folders, tags) = sidebar_data(&s).await?;
+    render_status(
+        status,
+        &BookmarksPage {
+            ctx: s.ctx,
+            r,
+            folders,
+            tags,
+            dialog,
+        },
+    )
+}
+
+/// The list state a form came from (its hidden `return` field).
+fn return_state(form: &FormData) -> (String, ListState) {
+    let back = safe_return(form.get("return"));
+    let back = if back.starts_with("/bookmarks") {
+        back
+    } else {
+        "/bookmarks".to_string()
+    };
+    let query = back.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let state: ListState = serde_html_form_like(query);
+    (back, state)
+}
+
+fn serde_html_form_like(query: &str) -> ListState {
+    let uri: axum::http::Uri = format!("/bookmarks?{query}").parse().unwrap_or_default();
+    Query::<ListState>::try_from_uri(&uri)
+        .map(|q| q.0)
+        .unwrap_or_default()
+}
+
+/// Tag names typed in the form → ids of the user's tags, creating the new ones.
+async fn tag_ids(s: &Signed, names: &str) -> AppResult<Vec<String>> {
+    let (existing, _) = crate::tags::list(&s.state.db, s.user_id(), true, None, 0).await?;
+    let mut ids: Vec<String> = Vec::new();
+    for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let id = match existing.iter().find(|t| t.name.eq_ignore_ascii_case(name)) {
+            Some(t) => t.id.clone(),
+            None => crate::tags::create(&s.state.db, s.user_id(), Some(name))
+                .await
+                .map_err(|e| AppError::invalid("tags", e.message.to_string()))?,
+        };
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+async fn input_of(s: &Signed, form: &FormData) -> AppResult<BookmarkInput> {
+    let forwarding = form.checked("forwarding_enabled");
+    let slug = form.get("slug").trim().to_string();
+    if forwarding && slug.is_empty() {
+        return Err(AppError::invalid(
+            "slug",
+            s.ctx.t("bookmarks.slug_required").to_string(),
+        ));
+    }
+    Ok(BookmarkInput {
+        title: Some(form.get("title").to_string()),
+        url: Some(form.get("url").trim().to_string()),
+        slug: Some(Some(slug).filter(|s| !s.is_empty())),
+        description: Some(Some(form.get("description").to_string()).filter(|d| !d.trim().is_empty())),
+        forwarding_enabled: Some(forwarding),
+        pinned: Some(form.checked("pinned")),
+        folder_ids: Some(form.all("folder_ids")),
+        tag_ids: Some(tag_ids(s, form.get("tags")).await?),
+        ..Default::default()
+    })
+}
+
+async fn create(s: Signed, form: FormData) -> AppResult<Response> {
+    save(s, None, form).await
+}
+
+async fn update(s: Signed, Path(id): Path<String>, form: FormData) -> AppResult<Response> {
+    save(s, Some(id), form).await
+}
+
+async fn save(s: Signed, id: Option<String>, form: FormData) -> AppResult<Response> {
+    let (back, state) = return_state(&form);
+    let result = async {
+        let input = input_of(&s, &form).await?;
+        let origin = ClientOrigin(s.origin.clone());
+        match &id {
+            None => api::bookmarks::create(State(s.state.clone()), origin, s.auth.clone(), Json(input))
+                .await
+                .map(|_| ()),
+            Some(id) => api::bookmarks::update(
+                State(s.state.clone()),
+                origin,
+                s.auth.clone(),
+                ApiPath(id.clone()),
+                Json(input),
+            )
+            .await
+            .map(|_| ()),
+        }
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            let key = if id.is_some() {
+                "bookmarks.updated"
+            } else {
+                "bookmarks.created"
+            };
+            Ok(redirect_with(&back, "ok", s.ctx.t(key)))
+        }
+        Err(e) => {
+            let e = client_error(e)?;
+            let errors = FormErrors::from_error(s.ctx.tr, &e);
+            let status = e.status;
+            page_with(
+                s,
+                state,
+                Dialog::Form {
+                    edit: id,
+                    form,
+                    errors,
+                },
+                status,
+            )
+            .await
+        }
+    }
+}
+
+async fn delete(s: Signed, Path(id): Path<String>, form: FormData) -> AppResult<Response> {
+    let (back, _) = return_state(&form);
+    api::bookmarks::delete(
+        State(s.state.clone()),
+        ClientOrigin(s.origin.clone()),
+        s.auth.clone(),
+        ApiPath(id),
+    )
+    .await?;
+    Ok(redirect_with(&back, "ok", s.ctx.t("bookmarks.deleted")))
+}
+
+async fn pin(s: Signed, Path(id): Path<String>, form: FormData) -> AppResult<Response> {
+    let (back, _) = return_state(&form);
+    let pinned = form.get("pinned") == "true";
+    api::bookmarks::update(
+        State(s.state.clone()),
+        ClientOrigin(s.origin.clone()),
+        s.auth.clone(),
+        ApiPath(id),
+        Json(BookmarkInput {
+            pinned: Some(pinned),
+            ..Default::default()
+        }),
+    )
+    .await?;
+    let key = if pinned {
+        "bookmarks.pinned_done"
+    } else {
+        "bookmarks.unpinned_done"
+    };
+    Ok(redirect_with(&back, "ok", s.ctx.t(key)))
+}
+
+async fn share(s: Signed, Path(id): Path<String>, form: FormData) -> AppResult<Response> {
+    let (back, _) = return_state(&form);
+    let result = api::bookmarks::update(
+        State(s.state.clone()),
+        ClientOrigin(s.origin.clone()),
+        s.auth.clone(),
+        ApiPath(id),
+        Json(BookmarkInput {
+            user_ids: Some(form.all("user_ids")),
+            team_ids: Some(form.all("team_ids")),
+            share_all_teams: Some(form.checked("share_all_teams")),
+            ..Default::default()
+        }),
+    )
+    .await;
+    match result {
+        Ok(_) => Ok(redirect_with(&back, "ok", s.ctx.t("bookmarks.shared_done"))),
+        Err(e) => {
+            let e = client_error(e)?;
+            Ok(redirect_with(
+                &back,
+                "error",
+                &crate::web::ctx::error_message(s.ctx.tr, &e),
+            ))
+        }
+    }
+}
+
+async fn bulk(s: Signed, form: FormData) -> AppResult<Response> {
+    let (back, _) = return_state(&form);
+    let ids = form.all("ids");
+    if ids.is_empty() {
+        return Ok(redirect_with(&back, "error", s.ctx.t("bookmarks.bulk_none")));
+    }
+    let action = form.get("action").to_string();
+    let (action, folder_ids, tag_ids_v) = match action.as_str() {
+        "move" => ("move".to_string(), Some(form.all("bulk_folder_ids")), None),
+        "add_tags" | "remove_tags" => (
+            action.clone(),
+            None,
+            Some(tag_ids(&s, form.get("bulk_tags")).await?),
+        ),
+        "delete" | "pin" | "unpin" => (action.clone(), None, None),
+        _ => return Ok(redirect_with(&back, "error", s.ctx.t("bookmarks.bulk_pick"))),
+    };
+    let input = BulkInput {
+        ids: Some(ids),
+        filter: None,
+        action,
+        folder_ids,
+        tag_ids: tag_ids_v,
+    };
+    match crate::bookmarks::write::bulk(&s.state.db, s.user_id(), &input).await {
+        Ok(n) => {
+            crate::audit::log(
+                &s.state.db,
+                &s.origin,
+                Some(s.user_id()),
+                "bookmark.bulk",
+                "bookmark",
+                None,
+                serde_json::json!({"action": input.action, "count": n}),
+            )
+            .await;
+            Ok(redirect_with(&back, "ok", &s.ctx.tf("bookmarks.bulk_done", n)))
+        }
+        Err(e) => {
+            let e = client_error(e)?;
+            Ok(redirect_with(
+                &back,
+                "error",
+                &crate::web::ctx::error_message(s.ctx.tr, &e),
+            ))
+        }
+    }
+}
+
+async fn import(s: Signed, req: axum::extract::Request) -> AppResult<Response> {
+    let result = api::bookmarks::import(
+        State(s.state.clone()),
+        ClientOrigin(s.origin.clone()),
+        s.auth.clone(),
+        ApiQuery(api::bookmarks::ImportParams {
+            dry_run: None,
+            duplicates: None,
+            strict: None,
+        }),
+        req,
+    )
+    .await;
+    match result {
+        Ok(Json(report)) => {
+            let msg = s.ctx.tf2("bookmarks.import_done", report.success, report.failed);
+            let kind = if report.failed > 0 { "error" } else { "ok" };
+            Ok(redirect_with("/bookmarks", kind, &msg))
+        }
+        Err(e) => {
+            let e = client_error(e)?;
+            let state = ListState {
+                import: Some("true".into()),
+                ..Default::default()
+            };
+            let errors = FormErrors::general(crate::web::ctx::error_message(s.ctx.tr, &e));
+            let status = e.status;
+            page_with(s, state, Dialog::Import { errors }, status).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    format: Option<String>,
+    scope: Option<String>,
+}
+
+async fn export(s: Signed, AxQuery(q): AxQuery<ExportQuery>) -> AppResult<Response> {
+    api::bookmarks::export(
+        State(s.state.clone()),
+        s.auth.clone(),
+        ApiQuery(api::bookmarks::ExportParams {
+            format: q.format,
+            scope: q.scope,
+        }),
+    )
+    .await
+}
+
+/// A bookmark was opened from a page (sent with `navigator.sendBeacon`).
+async fn open(s: Signed, Path(id): Path<String>) -> AppResult<Response> {
+    crate::bookmarks::track_access(&s.state.db, s.user_id(), &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The first letter of a title, for the card's icon.
+pub fn letter(title: &str) -> String {
+    title
+        .chars()
+        .find(|c| c.is_alphanumeric())
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_else(|| "#".into())
+}
+
+pub fn shared_with_user(users: &[crate::bookmarks::model::UserRef], id: &str) -> bool {
+    users.iter().any(|u| u.id == id)
+}
+
+pub fn shared_with_team(teams: &[crate::bookmarks::model::TeamRef], id: &str) -> bool {
+    teams.iter().any(|t| t.id == id)
+}
