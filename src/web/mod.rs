@@ -28,9 +28,9 @@ pub mod profile;
 use ctx::Ctx;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/go/{*rest}", get(go::go))
-        .route("/opensearch.xml", get(go::opensearch))
+    // Pages and assets are compressed (gzip) when the browser accepts it; go-link redirects
+    // have no body worth compressing and stay on the fast path.
+    let pages = Router::new()
         .route("/static/{name}", get(assets::serve))
         .merge(auth_pages::router())
         .merge(dashboard::router())
@@ -38,6 +38,15 @@ pub fn router() -> Router<AppState> {
         .merge(library::router())
         .merge(profile::router())
         .merge(admin::router())
+        .layer(tower_http::compression::CompressionLayer::new().compress_when({
+            use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+            // Error envelopes stay plain: the page layer turns them into HTML pages.
+            DefaultPredicate::new().and(NotForContentType::const_new("application/json"))
+        }));
+    Router::new()
+        .route("/go/{*rest}", get(go::go))
+        .route("/opensearch.xml", get(go::opensearch))
+        .merge(pages)
 }
 
 /// What the page layer keeps of a request to finish its answer.
