@@ -129,7 +129,7 @@ async fn profile_page_saves_language_and_theme(app: TestApp) {
         "{html}"
     );
     assert!(
-        html.contains(r#"<p class="field-error" id="name-error">Gib deinen Namen ein.</p>"#),
+        html.contains(r#"<p class="field-error" id="name-error">Geben Sie Ihren Namen ein.</p>"#),
         "{html}"
     );
     assert!(html.contains(r#"name="theme" value="light" checked"#), "{html}");

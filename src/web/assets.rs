@@ -64,8 +64,14 @@ pub async fn serve(Path(name): Path<String>) -> Response {
         Some(a) => {
             let mut res = match dev_dir() {
                 Some(dir) => {
-                    let file = format!("{}.{}", name.split('.').next().unwrap_or(""), name.rsplit('.').next().unwrap_or(""));
-                    std::fs::read_to_string(dir.join(file)).unwrap_or_default().into_response()
+                    let file = format!(
+                        "{}.{}",
+                        name.split('.').next().unwrap_or(""),
+                        name.rsplit('.').next().unwrap_or("")
+                    );
+                    std::fs::read_to_string(dir.join(file))
+                        .unwrap_or_default()
+                        .into_response()
                 }
                 None => a.body.into_response(),
             };

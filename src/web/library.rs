@@ -413,7 +413,7 @@ async fn tags_view(
     let (mut tags, _) =
         crate::tags::list(&s.state.db, s.user_id(), sort != "recently_added", None, 0).await?;
     let mut top: Vec<Tag> = tags.iter().filter(|t| t.bookmark_count > 0).cloned().collect();
-    top.sort_by(|a, b| b.bookmark_count.cmp(&a.bookmark_count));
+    top.sort_by_key(|t| std::cmp::Reverse(t.bookmark_count));
     top.truncate(10);
     let max = top.first().map(|t| t.bookmark_count).unwrap_or(1).max(1);
     if !filter.trim().is_empty() {
