@@ -42,8 +42,10 @@ export default async function mfa(t) {
   t.expectPath(page, '/mfa');
   const refused = await t.fillAndSubmit(page, 'form#mfa-form', { code: first }, 'backup-reused');
   t.expectPath(page, '/mfa', 'a used backup code does not sign in');
-  const errors = [...(await t.texts(page, '.field-error')), ...(await t.texts(page, '.flash'))].join(' ').trim();
-  assert.ok(errors.length > 0, `an error (.field-error or .flash) explains the refusal (status ${refused?.status()})`);
+  // The contract names .field-error and .flash; a form-level alert (role=alert) says it as well.
+  const errors = (await t.texts(page, '.field-error, .flash, [role=alert]')).join(' ').trim();
+  assert.ok(errors.length > 0, `an error (.field-error, .flash or [role=alert]) explains the refusal (status ${refused?.status()})`);
+  t.log(`  refused with status ${refused?.status()}: ${JSON.stringify(errors)}`);
   const me = await page.context().request.get(t.url('/api/auth/me'));
   assert.ok(me.status() >= 400, `still signed out after the refusal (GET /api/auth/me → ${me.status()})`);
 

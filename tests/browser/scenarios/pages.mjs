@@ -110,6 +110,16 @@ export default async function pages(t) {
   t.step('every signed-in page in English');
   await tour(t, page, 'en', SIGNED_IN, { notes });
 
+  t.step('Ctrl+K opens the command palette');
+  await t.visit(page, '/bookmarks', 'before-palette');
+  await page.keyboard.press('Control+k');
+  await page.locator('#palette').waitFor({ state: 'visible', timeout: 5_000 });
+  assert.ok((await page.locator('#palette input').count()) > 0, '#palette has an input');
+  await t.shot(page, 'palette');
+  const focused = await page.evaluate(() => Boolean(document.activeElement?.closest('#palette')));
+  if (!focused) notes.push('Ctrl+K opens #palette but its input does not have the focus');
+  await page.keyboard.press('Escape');
+
   t.step('weight of /bookmarks');
   await measureBookmarks(t, page.context());
 

@@ -38,6 +38,14 @@ export default async function phone(t) {
       innerWidth: window.innerWidth,
     }));
     assert.ok(m.scrollWidth <= m.innerWidth, `${p}: scrollWidth ${m.scrollWidth} > innerWidth ${m.innerWidth}`);
+    // One-line controls keep a one-line height (a stretched flex item shows up here).
+    const tall = await page.evaluate(() =>
+      [...document.querySelectorAll('input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select:not([multiple]), button')]
+        .filter((el) => el.offsetParent !== null)
+        .map((el) => ({ el: `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.name ? `[name=${el.name}]` : ''}`, h: Math.round(el.getBoundingClientRect().height) }))
+        .filter((x) => x.h > 72),
+    );
+    assert.deepEqual(tall, [], `${p}: one-line controls taller than 72 px`);
     if (p === '/bookmarks') {
       assert.equal(await page.locator('#results .bookmark[data-id]').count(), samples.length, 'all bookmarks listed');
     }
