@@ -17,12 +17,7 @@
     return e;
   };
   const attrs = (e, map) => { for (const k in map) e.setAttribute(k, map[k]); return e; };
-  const icon = (name) => {
-    const NS = 'http://www.w3.org/2000/svg';
-    const svg = attrs(document.createElementNS(NS, 'svg'), { class: 'icon', 'aria-hidden': 'true' });
-    svg.append(attrs(document.createElementNS(NS, 'use'), { href: '#' + name }));
-    return svg;
-  };
+  const icon = (name) => '<svg class="icon" aria-hidden="true"><use href="#i-' + name + '"/></svg>';
 
   const dataEl = $('#palette-data');
   let data = {};
@@ -79,9 +74,7 @@
     const a = el('a');
     a.href = url;
     a.download = b.getAttribute('data-download') || 'download.txt';
-    document.body.append(a);
     a.click();
-    a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 1000);
   };
 
@@ -90,7 +83,7 @@
     const item = (kind) => (n) => ({ kind, label: n.label, url: n.url, meta: kind === 'nav' ? n.url : '' });
     const nav = (data.nav || []).map(item('nav'));
     const actions = (data.actions || []).map(item('action'));
-    const iconOf = (it) => 'i-' + (it.kind === 'nav'
+    const iconOf = (it) => (it.kind === 'nav'
       ? { '': 'home', bookmarks: 'bookmark', folders: 'folder', tags: 'tag', profile: 'users', admin: 'settings' }[it.url.split('/')[1]] || 'link'
       : it.kind === 'action' ? (/import/.test(it.url) ? 'upload' : /export/.test(it.url) ? 'download' : 'plus')
         : { bookmark: 'bookmark', folder: 'folder', tag: 'tag', go: 'zap' }[it.kind]);
@@ -98,7 +91,7 @@
     const label = S.placeholder || 'Search';
 
     const dlg = attrs(el('dialog', 'palette'), { id: 'palette', 'aria-label': label });
-    dlg.innerHTML = '<div class="palette-bar"><svg class="icon" aria-hidden="true"><use href="#i-search"/></svg>' +
+    dlg.innerHTML = '<div class="palette-bar">' + icon('search') +
       '<input id="palette-input" type="text" autocomplete="off" spellcheck="false" role="combobox" aria-expanded="true" aria-controls="palette-list" aria-autocomplete="list">' +
       '<kbd class="hide-sm">Esc</kbd></div><div class="palette-list" id="palette-list" role="listbox"></div>' +
       '<div class="palette-foot hide-sm" aria-hidden="true"><span><kbd>↑</kbd> <kbd>↓</kbd></span><span><kbd>↵</kbd></span>' +
@@ -132,7 +125,8 @@
         group.append(head);
         for (const it of entries) {
           const opt = attrs(el('div', 'palette-item'), { id: 'palette-o' + items.length, role: 'option', 'aria-selected': 'false', 'data-index': items.length });
-          opt.append(icon(iconOf(it)), el('span', 'pi-label', it.label));
+          opt.innerHTML = icon(iconOf(it));
+          opt.append(el('span', 'pi-label', it.label));
           if (it.meta) opt.append(el('span', 'pi-meta', it.meta));
           group.append(opt);
           items.push(it);
@@ -200,7 +194,6 @@
       dlg.showModal();
       document.body.classList.add('palette-open');
       input.focus();
-      input.setSelectionRange(input.value.length, input.value.length);
     };
 
     on(dlg, 'close', () => {
@@ -223,9 +216,10 @@
     });
     on(input, 'input', update);
     on(input, 'keydown', (e) => {
-      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      const step = { ArrowDown: 1, ArrowUp: -1 }[e.key];
+      if (step) {
         e.preventDefault();
-        select(active + (e.key === 'ArrowDown' ? 1 : -1));
+        select(active + step);
       } else if (e.key === 'Enter') {
         e.preventDefault();
         activate(e.ctrlKey || e.metaKey);
