@@ -841,7 +841,23 @@ pub struct AuditRow {
     pub entry: AuditEntry,
     pub time_iso: String,
     pub actor: String,
+    /// Compact JSON (empty for `{}`).
     pub metadata: String,
+    /// `metadata` cut to a table cell's worth; the whole is the cell's title.
+    pub metadata_short: String,
+}
+
+/// Characters of an event's metadata shown in the table.
+const METADATA_SHOWN: usize = 120;
+
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max).collect();
+        out.push('…');
+        out
+    }
 }
 
 #[derive(Template)]
@@ -965,7 +981,12 @@ async fn audit_page(Admin(s): Admin, Query(filter): Query<AuditFilter>) -> AppRe
                         serde_json::Value::Object(m) if m.is_empty() => String::new(),
                         v => v.to_string(),
                     },
+                    metadata_short: String::new(),
                     entry: e,
+                })
+                .map(|mut r: AuditRow| {
+                    r.metadata_short = shorten(&r.metadata, METADATA_SHOWN);
+                    r
                 })
                 .collect();
             (rows, older)
