@@ -385,7 +385,7 @@
     for (const m of $$('.table-wrap details.menu[open]')) m.open = false;
   }, { capture: true, passive: true });
   on(document, 'auxclick', (e) => {
-    const a = e.target.closest('a[data-track]');
+    const a = e.button === 1 && e.target.closest('a[data-track]');
     if (a) track(a.getAttribute('data-track'));
   });
 
