@@ -209,6 +209,9 @@ export class Harness {
   /** First-run setup on a fresh instance: `/` must lead to /setup; ends signed in on `/`. */
   async setup(page, user = ADMIN) {
     this.step(`first-run setup as ${user.email}`);
+    const login = await page.goto(this.url('/login'));
+    assert.ok(login && login.status() < 400, `GET /login on a fresh instance: ${login?.status()}`);
+    this.expectPath(page, '/setup', 'a fresh instance sends /login to the setup page');
     await this.visit(page, '/', 'start');
     this.expectPath(page, '/setup', 'a fresh instance sends / to the setup page');
     await this.fillAndSubmit(

@@ -17,6 +17,7 @@ export default async function golink(t) {
   );
   t.expectPath(page, '/bookmarks', 'saving a bookmark returns to the list');
   assert.ok((await t.flash(page)).length > 0, 'a .flash confirms the new bookmark');
+  assert.equal(await page.locator('.flash').first().getAttribute('role'), 'status', '.flash has role=status');
   const titles = await t.texts(page, '#results .bookmark[data-id] .bookmark-title');
   assert.ok(titles.some((x) => x.includes('Health check')), `new bookmark in #results: ${JSON.stringify(titles)}`);
 

@@ -21,7 +21,13 @@ export default async function importScenario(t) {
 
   t.step('import the Netscape file');
   await t.visit(page, '/bookmarks?import=true', 'import-form');
-  await page.locator('form#import-form input[type=file][name=file]').setInputFiles(FIXTURE);
+  const file = page.locator('form#import-form input[type=file][name=file]');
+  const accept = (await file.getAttribute('accept')) || '';
+  for (const ext of ['.json', '.html']) {
+    assert.ok(accept.split(',').map((a) => a.trim()).includes(ext), `the file input accepts ${ext}: accept="${accept}"`);
+  }
+  assert.equal(await page.locator('form#import-form').getAttribute('enctype'), 'multipart/form-data', 'the import form is multipart');
+  await file.setInputFiles(FIXTURE);
   await t.submit(page, 'form#import-form', 'imported');
   t.expectPath(page, '/bookmarks', 'the import returns to the list');
   const flash = await t.flash(page);
