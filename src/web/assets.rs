@@ -90,3 +90,13 @@ pub async fn serve(Path(name): Path<String>) -> Response {
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
+
+/// Browsers ask for `/favicon.ico` when they show something that is not a page (an API answer
+/// after a go link): the same icon.
+pub async fn favicon() -> Response {
+    let mut res = ICON.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    res
+}

@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
     // have no body worth compressing and stay on the fast path.
     let pages = Router::new()
         .route("/static/{name}", get(assets::serve))
+        .route("/favicon.ico", get(assets::favicon))
         .merge(auth_pages::router())
         .merge(dashboard::router())
         .merge(bookmarks::router())
