@@ -46,18 +46,31 @@ async fn setup_and_sign_in(app: TestApp) {
     let res = form(
         &app,
         "/setup",
-        &[("name", "Ada"), ("email", ADMIN_EMAIL), ("password", PASSWORD), ("confirm_password", "other")],
+        &[
+            ("name", "Ada"),
+            ("email", ADMIN_EMAIL),
+            ("password", PASSWORD),
+            ("confirm_password", "other"),
+        ],
     )
     .await;
     assert_eq!(res.status(), 400);
     let html = res.text().await.unwrap();
-    assert!(html.contains("class=\"field-error\" id=\"confirm-error\""), "{html}");
+    assert!(
+        html.contains("class=\"field-error\" id=\"confirm-error\""),
+        "{html}"
+    );
     assert_eq!(slugbase::users::count(&app.state.db).await.unwrap(), 0);
 
     let res = form(
         &app,
         "/setup",
-        &[("name", "Ada"), ("email", ADMIN_EMAIL), ("password", PASSWORD), ("confirm_password", PASSWORD)],
+        &[
+            ("name", "Ada"),
+            ("email", ADMIN_EMAIL),
+            ("password", PASSWORD),
+            ("confirm_password", PASSWORD),
+        ],
     )
     .await;
     assert_eq!(res.status(), 303);
@@ -72,18 +85,30 @@ async fn setup_and_sign_in(app: TestApp) {
     assert_eq!(location(&res), "/login");
 
     // Wrong password: the form again with the message, no session.
-    let res = form(&guest, "/login", &[("email", ADMIN_EMAIL), ("password", "wrong-Passw0rd!")]).await;
+    let res = form(
+        &guest,
+        "/login",
+        &[("email", ADMIN_EMAIL), ("password", "wrong-Passw0rd!")],
+    )
+    .await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("Invalid email or password"));
     assert_eq!(guest.get("/").send().await.unwrap().status(), 303);
 
     // A saved deep link survives sign-in; another origin does not.
     let res = guest.get("/tags?sort=recently_added").send().await.unwrap();
-    assert_eq!(location(&res), "/login?redirect=%2Ftags%3Fsort%3Drecently%5Fadded");
+    assert_eq!(
+        location(&res),
+        "/login?redirect=%2Ftags%3Fsort%3Drecently%5Fadded"
+    );
     let res = form(
         &guest,
         "/login",
-        &[("email", ADMIN_EMAIL), ("password", PASSWORD), ("redirect", "//evil.example/x")],
+        &[
+            ("email", ADMIN_EMAIL),
+            ("password", PASSWORD),
+            ("redirect", "//evil.example/x"),
+        ],
     )
     .await;
     assert_eq!(location(&res), "/");
@@ -93,7 +118,11 @@ async fn setup_and_sign_in(app: TestApp) {
     let res = form(
         &guest,
         "/login",
-        &[("email", ADMIN_EMAIL), ("password", PASSWORD), ("redirect", "/tags?sort=recently_added")],
+        &[
+            ("email", ADMIN_EMAIL),
+            ("password", PASSWORD),
+            ("redirect", "/tags?sort=recently_added"),
+        ],
     )
     .await;
     assert_eq!(location(&res), "/tags?sort=recently_added");
@@ -103,7 +132,12 @@ async fn mfa_challenge(app: TestApp) {
     sign_in_admin(&app).await;
     let (_, v) = common::create(&app, "/api/auth/mfa/enroll/begin", json!({})).await;
     let secret = v["secret"].as_str().expect("secret").to_string();
-    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
     let code = slugbase::mfa::code_at(&secret, now()).unwrap();
     let (status, v) = common::create(&app, "/api/auth/mfa/enroll/confirm", json!({"code": code})).await;
     assert_eq!(status, 200, "{v}");
@@ -113,13 +147,21 @@ async fn mfa_challenge(app: TestApp) {
     let res = form(&c, "/login", &[("email", ADMIN_EMAIL), ("password", PASSWORD)]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/mfa?redirect=%2F");
-    assert_eq!(c.get("/").send().await.unwrap().status(), 303, "no session before the code");
+    assert_eq!(
+        c.get("/").send().await.unwrap().status(),
+        303,
+        "no session before the code"
+    );
     let res = form(&c, "/mfa", &[("code", "000000"), ("redirect", "/")]).await;
     let html = res.text().await.unwrap();
     assert!(html.contains("Invalid code"), "{html}");
     let res = form(&c, "/mfa", &[("code", &backup), ("redirect", "/")]).await;
     assert_eq!(res.status(), 303);
-    assert_eq!(c.get("/").send().await.unwrap().status(), 200, "signed in with a backup code");
+    assert_eq!(
+        c.get("/").send().await.unwrap().status(),
+        200,
+        "signed in with a backup code"
+    );
 
     // The same backup code does not work twice.
     let c2 = app.other_client();
@@ -139,18 +181,31 @@ async fn bookmark_forms(app: TestApp) {
     let res = form(
         &app,
         "/bookmarks",
-        &[("url", "https://example.com"), ("title", "Ex"), ("forwarding_enabled", "true"), ("slug", "")],
+        &[
+            ("url", "https://example.com"),
+            ("title", "Ex"),
+            ("forwarding_enabled", "true"),
+            ("slug", ""),
+        ],
     )
     .await;
     assert_eq!(res.status(), 400);
     let html = res.text().await.unwrap();
     assert!(html.contains("id=\"bm-slug-error\""), "{html}");
     assert!(html.contains("<dialog open"), "the dialog stays open");
-    assert!(html.contains("value=\"https://example.com\""), "the values are kept");
+    assert!(
+        html.contains("value=\"https://example.com\""),
+        "the values are kept"
+    );
     assert_eq!(bookmark_count(&app).await, 0);
 
     // A bad URL is refused by the API's validation.
-    let res = form(&app, "/bookmarks", &[("url", "javascript:alert(1)"), ("title", "x")]).await;
+    let res = form(
+        &app,
+        "/bookmarks",
+        &[("url", "javascript:alert(1)"), ("title", "x")],
+    )
+    .await;
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("id=\"bm-url-error\""));
     assert_eq!(bookmark_count(&app).await, 0);
@@ -174,7 +229,12 @@ async fn bookmark_forms(app: TestApp) {
     let b = &v["items"][0];
     assert_eq!(b["slug"], "handbook");
     assert_eq!(b["forwarding_enabled"], true);
-    let mut tags: Vec<&str> = b["tags"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let mut tags: Vec<&str> = b["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
     tags.sort();
     assert_eq!(tags, ["Reading", "work"]);
     let id = b["id"].as_str().unwrap().to_string();
@@ -191,7 +251,12 @@ async fn bookmark_forms(app: TestApp) {
     assert_eq!(location(&res), "https://docs.example.com/handbook");
 
     // Search as you type: the results fragment alone.
-    form(&app, "/bookmarks", &[("url", "https://news.example.org"), ("title", "Morning news")]).await;
+    form(
+        &app,
+        "/bookmarks",
+        &[("url", "https://news.example.org"), ("title", "Morning news")],
+    )
+    .await;
     let (_, frag) = page(&app, "/bookmarks?q=handb&fragment=results").await;
     assert!(frag.starts_with("<div id=\"results\""), "{frag}");
     assert!(frag.contains("Team handbook") && !frag.contains("Morning news"));
@@ -220,17 +285,32 @@ async fn bookmark_forms(app: TestApp) {
 
     // Bulk: pin both, then delete one.
     let (_, v) = app.get_json("/api/bookmarks").await;
-    let ids: Vec<String> = v["items"].as_array().unwrap().iter().map(|b| b["id"].as_str().unwrap().into()).collect();
+    let ids: Vec<String> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap().into())
+        .collect();
     let res = form(
         &app,
         "/bookmarks/bulk",
-        &[("ids", &ids[0]), ("ids", &ids[1]), ("action", "pin"), ("return", "/bookmarks")],
+        &[
+            ("ids", &ids[0]),
+            ("ids", &ids[1]),
+            ("action", "pin"),
+            ("return", "/bookmarks"),
+        ],
     )
     .await;
     assert_eq!(res.status(), 303);
     let (_, v) = app.get_json("/api/bookmarks?pinned=true").await;
     assert_eq!(v["total"], 2);
-    let res = form(&app, &format!("/bookmarks/{id}/delete"), &[("return", "/bookmarks")]).await;
+    let res = form(
+        &app,
+        &format!("/bookmarks/{id}/delete"),
+        &[("return", "/bookmarks")],
+    )
+    .await;
     assert_eq!(res.status(), 303);
     assert_eq!(bookmark_count(&app).await, 1);
 
@@ -252,7 +332,10 @@ async fn bookmark_forms(app: TestApp) {
     // Export downloads a file.
     let res = app.get("/bookmarks/export?format=html").send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-disposition"].to_str().unwrap().contains("attachment"));
+    assert!(res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("attachment"));
     assert!(res.text().await.unwrap().contains("NETSCAPE-Bookmark-file-1"));
 }
 
@@ -261,7 +344,12 @@ async fn folders_and_tags(app: TestApp) {
     let res = form(&app, "/folders", &[("name", ""), ("icon", "")]).await;
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("id=\"folder-name-error\""));
-    let res = form(&app, "/folders", &[("name", "Reading list"), ("icon", "BookOpen")]).await;
+    let res = form(
+        &app,
+        "/folders",
+        &[("name", "Reading list"), ("icon", "BookOpen")],
+    )
+    .await;
     assert_eq!(res.status(), 303);
     let (_, v) = app.get_json("/api/folders").await;
     assert_eq!(v[0]["name"], "Reading list");
@@ -275,7 +363,11 @@ async fn folders_and_tags(app: TestApp) {
     form(
         &app,
         "/bookmarks",
-        &[("url", "https://example.com/shared"), ("title", "Shared thing"), ("folder_ids", &fid)],
+        &[
+            ("url", "https://example.com/shared"),
+            ("title", "Shared thing"),
+            ("folder_ids", &fid),
+        ],
     )
     .await;
     let (_, html) = page(&app, &format!("/folders?share={fid}")).await;
@@ -297,7 +389,12 @@ async fn folders_and_tags(app: TestApp) {
     let (_, v) = app.get_json("/api/bookmarks").await;
     let bid = v["items"][0]["id"].as_str().unwrap().to_string();
     assert_eq!(page(&bob, &format!("/bookmarks?edit={bid}")).await.0, 404);
-    let res = form(&bob, &format!("/bookmarks/{bid}"), &[("url", "https://evil.example"), ("title", "x")]).await;
+    let res = form(
+        &bob,
+        &format!("/bookmarks/{bid}"),
+        &[("url", "https://evil.example"), ("title", "x")],
+    )
+    .await;
     assert_eq!(res.status(), 404);
     let (_, v) = app.get_json(&format!("/api/bookmarks/{bid}")).await;
     assert_eq!(v["title"], "Shared thing");
@@ -306,17 +403,28 @@ async fn folders_and_tags(app: TestApp) {
     assert_eq!(form(&app, "/tags", &[("name", "alpha")]).await.status(), 303);
     assert_eq!(form(&app, "/tags", &[("name", "beta")]).await.status(), 303);
     let (_, v) = app.get_json("/api/tags").await;
-    let alpha = v.as_array().unwrap().iter().find(|t| t["name"] == "alpha").unwrap()["id"]
+    let alpha = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "alpha")
+        .unwrap()["id"]
         .as_str()
         .unwrap()
         .to_string();
     let res = form(&app, &format!("/tags/{alpha}"), &[("name", "beta")]).await;
     assert!(res.status().is_client_error());
     let html = res.text().await.unwrap();
-    assert!(html.contains("<dialog open") && html.contains("id=\"tag-name-error\""), "{html}");
+    assert!(
+        html.contains("<dialog open") && html.contains("id=\"tag-name-error\""),
+        "{html}"
+    );
     let (_, v) = app.get_json(&format!("/api/tags/{alpha}")).await;
     assert_eq!(v["name"], "alpha", "unchanged");
-    assert_eq!(form(&app, &format!("/tags/{alpha}/delete"), &[]).await.status(), 303);
+    assert_eq!(
+        form(&app, &format!("/tags/{alpha}/delete"), &[]).await.status(),
+        303
+    );
     let (_, v) = app.get_json("/api/tags").await;
     assert_eq!(v.as_array().unwrap().len(), 1);
 }
@@ -331,7 +439,10 @@ async fn cross_site_forms_are_refused(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     let res = app
         .post("/tags")
         .header("Sec-Fetch-Site", "cross-site")
@@ -359,7 +470,12 @@ async fn cross_site_forms_are_refused(app: TestApp) {
 async fn language_and_errors(app: TestApp) {
     sign_in_admin(&app).await;
     let guest = app.other_client();
-    let res = guest.get("/login").header("Accept-Language", "de-DE,de;q=0.9").send().await.unwrap();
+    let res = guest
+        .get("/login")
+        .header("Accept-Language", "de-DE,de;q=0.9")
+        .send()
+        .await
+        .unwrap();
     let html = res.text().await.unwrap();
     assert!(html.contains("<html lang=\"de\""), "{html}");
     assert!(html.contains("Anmelden"));
@@ -371,8 +487,15 @@ async fn language_and_errors(app: TestApp) {
     // Unknown pages and others' things are HTML pages, never JSON or a stack trace.
     let res = app.get("/no/such/page").send().await.unwrap();
     assert_eq!(res.status(), 404);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
-    let res = app.get("/bookmarks?edit=00000000-0000-0000-0000-000000000000").send().await.unwrap();
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let res = app
+        .get("/bookmarks?edit=00000000-0000-0000-0000-000000000000")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 404);
     assert!(res.text().await.unwrap().contains("<html"));
     // Non-admins get 403 on admin pages.
@@ -397,13 +520,20 @@ async fn page_weight(app: TestApp) {
         .collect();
     let (status, v) = common::create(&app, "/api/bookmarks/import", json!(items)).await;
     assert_eq!(status, 200, "{v}");
-    let res = app.get("/bookmarks").header("Accept-Encoding", "gzip").send().await.unwrap();
+    let res = app
+        .get("/bookmarks")
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()["content-encoding"], "gzip");
     let html_bytes = res.bytes().await.unwrap();
     let html = {
         use std::io::Read;
         let mut s = String::new();
-        flate2::read::GzDecoder::new(&html_bytes[..]).read_to_string(&mut s).unwrap();
+        flate2::read::GzDecoder::new(&html_bytes[..])
+            .read_to_string(&mut s)
+            .unwrap();
         s
     };
     assert_eq!(html.matches("class=\"bookmark card\"").count(), 50);
@@ -433,7 +563,10 @@ async fn page_weight(app: TestApp) {
         for (i, _) in html.match_indices(tag) {
             let end = html[i..].find('>').unwrap();
             let el = &html[i..i + end];
-            assert!(!el.contains("http://") && !el.contains("https://") && !el.contains("src=\"//"), "{el}");
+            assert!(
+                !el.contains("http://") && !el.contains("https://") && !el.contains("src=\"//"),
+                "{el}"
+            );
         }
     }
 }
