@@ -250,6 +250,28 @@ async fn bookmark_forms(app: TestApp) {
     let res = app.get("/go/handbook").send().await.unwrap();
     assert_eq!(location(&res), "https://docs.example.com/handbook");
 
+    // The list view shows the same bookmarks as rows.
+    let (_, html) = page(&app, "/bookmarks?view=list").await;
+    assert!(html.contains("class=\"bookmark list-item\""));
+
+    // Fetch title: a private address is refused next to the URL field, values kept.
+    let res = form(
+        &app,
+        "/bookmarks/fetch",
+        &[
+            ("url", "http://127.0.0.1:9/"),
+            ("title", ""),
+            ("slug", "kept-slug"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("id=\"bm-url-error\"") && html.contains("value=\"kept-slug\""),
+        "{html}"
+    );
+
     // Search as you type: the results fragment alone.
     form(
         &app,
@@ -569,6 +591,23 @@ async fn page_weight(app: TestApp) {
             );
         }
     }
+}
+
+/// "Fetch title" fills the empty title from the page (this server's own sign-in page, allowed
+/// for the test).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_title_fills_the_form() {
+    let app = TestApp::spawn_with(common::Backend::Sqlite, &[("METADATA_ALLOW_HOSTS", "127.0.0.1")])
+        .await
+        .expect("app");
+    sign_in_admin(&app).await;
+    let url = app.url("/login");
+    let res = form(&app, "/bookmarks/fetch", &[("url", &url), ("title", "")]).await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("<dialog open"));
+    assert!(html.contains("id=\"bm-title\" name=\"title\" required maxlength=\"500\" placeholder=\"Title\" value=\"Sign in · SlugBase\""), "{html}");
+    app.finish().await;
 }
 
 on_both_backends!(

@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/bookmarks/export", get(export))
         .route("/bookmarks/import", post(import))
         .route("/bookmarks/bulk", post(bulk))
+        .route("/bookmarks/fetch", post(fetch_metadata))
         .route("/bookmarks/{id}", post(update))
         .route("/bookmarks/{id}/delete", post(delete))
         .route("/bookmarks/{id}/pin", post(pin))
@@ -166,6 +167,7 @@ impl ListState {
     pub fn view(&self) -> &str {
         match some(&self.view) {
             Some("table") => "table",
+            Some("list") => "list",
             _ => "cards",
         }
     }
@@ -566,6 +568,48 @@ async fn save(s: Signed, id: Option<String>, form: FormData) -> AppResult<Respon
             .await
         }
     }
+}
+
+/// "Fetch title" in the bookmark dialog: reads the page's metadata (the API's SSRF-safe fetcher)
+/// and shows the dialog again with the empty title and notes filled in.
+async fn fetch_metadata(s: Signed, form: FormData) -> AppResult<Response> {
+    let (_, state) = return_state(&form);
+    let edit = form.opt("edit_id").filter(|id| !id.is_empty());
+    let result = api::bookmarks::metadata(
+        State(s.state.clone()),
+        s.auth.clone(),
+        ApiQuery(api::bookmarks::MetadataQuery { url: form.opt("url") }),
+    )
+    .await;
+    let mut form = form;
+    let (errors, status) = match result {
+        Ok(Json(meta)) => {
+            let fill = |form: &mut FormData, name: &str, value: Option<String>| {
+                if form.get(name).trim().is_empty() {
+                    if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
+                        form.0.retain(|(k, _)| k != name);
+                        form.0.push((name.to_string(), v));
+                    }
+                }
+            };
+            fill(&mut form, "title", meta.title);
+            fill(&mut form, "description", meta.description);
+            (FormErrors::default(), StatusCode::OK)
+        }
+        Err(e) => {
+            let status = if e.status.is_server_error() {
+                StatusCode::OK
+            } else {
+                e.status
+            };
+            let mut errors = FormErrors::from_error(s.ctx.tr, &e);
+            if let Some(g) = errors.general.take() {
+                errors.fields.insert("url".into(), g);
+            }
+            (errors, status)
+        }
+    };
+    page_with(s, state, Dialog::Form { edit, form, errors }, status).await
 }
 
 async fn delete(s: Signed, Path(id): Path<String>, form: FormData) -> AppResult<Response> {
