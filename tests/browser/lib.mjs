@@ -169,7 +169,13 @@ export class Harness {
    */
   async submit(page, form, name, { button } = {}) {
     this.lastPage = page;
-    const btn = button ? page.locator(button) : page.locator(`${form} ${SUBMIT}`).first();
+    // The form's primary button when it has one (a form may have others, such as "Fetch title").
+    const primary = page.locator(`${form} ${SUBMIT}.primary`);
+    const btn = button
+      ? page.locator(button)
+      : (await primary.count()) > 0
+        ? primary.first()
+        : page.locator(`${form} ${SUBMIT}`).first();
     const [res] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), btn.click()]);
     await this.shot(page, name);
     return res;

@@ -21,6 +21,14 @@ export default async function golink(t) {
   const titles = await t.texts(page, '#results .bookmark[data-id] .bookmark-title');
   assert.ok(titles.some((x) => x.includes('Health check')), `new bookmark in #results: ${JSON.stringify(titles)}`);
 
+  t.step('Enter in the dialog saves (it is not taken by "Fetch title")');
+  await t.visit(page, '/bookmarks?create=true', 'bookmark-form-enter');
+  await t.fill(page, 'form#bookmark-form', { url: t.url('/api/version'), title: 'Version by Enter' });
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.locator('#bm-title').press('Enter')]);
+  t.expectPath(page, '/bookmarks', 'Enter saved the bookmark');
+  const after = await t.texts(page, '#results .bookmark[data-id] .bookmark-title');
+  assert.ok(after.some((x) => x.includes('Version by Enter')), `saved by Enter: ${JSON.stringify(after)}`);
+
   t.step('/go/health forwards to the bookmark URL');
   await t.visit(page, '/go/health', 'go-health');
   assert.equal(page.url(), target, 'forwarded to the bookmark URL');
