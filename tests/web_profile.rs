@@ -92,7 +92,7 @@ async fn profile_page_saves_language_and_theme(app: TestApp) {
     assert_eq!(s, 200);
     assert!(html.contains(r#"<html lang="de" data-theme="dark">"#), "{html}");
     assert!(
-        html.contains("Dein Profil wurde gespeichert."),
+        html.contains("Ihr Profil wurde gespeichert."),
         "German flash: {html}"
     );
     assert!(
