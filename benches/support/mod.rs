@@ -20,6 +20,12 @@ pub struct Bench {
 /// Starts the server on SQLite, or on a fresh PostgreSQL database when `BENCH_DATABASE_URL`
 /// names a server; runs setup and creates an API token.
 pub async fn start() -> Bench {
+    // RUST_LOG=slugbase=debug prints the server's phase timings (e.g. of the import).
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .try_init();
+    }
     let dir = tempfile::tempdir().unwrap();
     let mut env: HashMap<String, String> = HashMap::new();
     for (k, v) in [

@@ -610,6 +610,7 @@ async fn insert_bookmarks(
             return Err(e.into());
         }
     }
+    tracing::debug!(rows = ready.len(), "import: bookmark rows written");
     for (table, col, links) in [
         ("bookmark_folders", "folder_id", &folder_links),
         ("bookmark_tags", "tag_id", &tag_links),
