@@ -527,6 +527,8 @@ pub async fn import(
         );
         with_tx!(&mut tx, c => bind_params!(sqlx::query(&sql), p).execute(c).await?.rows_affected());
     }
+    // Oldest first: the (user, created_at) index then grows at its end too.
+    ready.sort_by(|a, b| a.created_at.0.cmp(&b.created_at.0));
     insert_bookmarks(&mut tx, user_id, &ready, &folder_ids, &tag_ids).await?;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -553,6 +555,11 @@ async fn insert_bookmarks(
     let now = Ts::now();
     let mut folder_links: Vec<(String, String)> = Vec::new();
     let mut tag_links: Vec<(String, String)> = Vec::new();
+    // The new ids, in ascending order: the primary-key index and the link tables' keys then grow
+    // at their end instead of at random places all over the file (ids stay random UUIDs).
+    let mut new_ids: Vec<String> = (0..ready.len()).map(|_| db::new_id()).collect();
+    new_ids.sort_unstable();
+    let mut new_ids = new_ids.into_iter();
     // Chunks of one size share one prepared statement (every value is a parameter, NULLs too);
     // a huge multi-row statement would be compiled afresh for each chunk.
     for chunk in ready.chunks(50) {
@@ -562,7 +569,7 @@ async fn insert_bookmarks(
         let updated = p.push(now);
         let mut values = Vec::with_capacity(chunk.len());
         for r in chunk {
-            let id = db::new_id();
+            let id = new_ids.next().unwrap_or_else(db::new_id);
             let mut tag_names: Vec<&str> = r.tags.iter().map(String::as_str).collect();
             tag_names.sort_unstable();
             values.push(format!(
