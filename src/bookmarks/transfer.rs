@@ -528,7 +528,7 @@ pub async fn import(
         with_tx!(&mut tx, c => bind_params!(sqlx::query(&sql), p).execute(c).await?.rows_affected());
     }
     // Oldest first: the (user, created_at) index then grows at its end too.
-    ready.sort_by(|a, b| a.created_at.0.cmp(&b.created_at.0));
+    ready.sort_by_key(|r| r.created_at);
     insert_bookmarks(&mut tx, user_id, &ready, &folder_ids, &tag_ids).await?;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
