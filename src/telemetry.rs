@@ -5,7 +5,10 @@ use tracing_subscriber::{fmt, EnvFilter};
 pub fn init(json: bool) {
     let filter = EnvFilter::try_from_env("RUST_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let builder = fmt().with_env_filter(filter).with_target(false);
+    // Colours only for a terminal: escape codes are noise in files and journals, and formatting
+    // them is a measurable part of each request's cost.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = fmt().with_env_filter(filter).with_target(false).with_ansi(ansi);
     let _ = if json {
         builder
             .json()
