@@ -7,8 +7,14 @@ const SIGNED_IN = [
   '/',
   '/bookmarks',
   '/bookmarks?create=true',
+  '/bookmarks?import=true',
+  '/bookmarks?view=list',
+  '/bookmarks?view=table',
+  '/bookmarks?scope=shared_with_me',
   '/folders',
+  '/folders?create=true',
   '/tags',
+  '/tags?create=true',
   '/profile',
   '/profile/security',
   '/profile/tokens',
@@ -19,7 +25,7 @@ const SIGNED_IN = [
   '/admin/settings',
   '/admin/audit-log',
 ];
-const SIGNED_OUT = ['/login', '/signup', '/reset-password'];
+const SIGNED_OUT = ['/login', '/signup', '/reset-password', '/password-reset', '/verify-email', '/verify-email-required'];
 const BYTES_LIMIT = 150_000;
 const BOOKMARKS = 50;
 
