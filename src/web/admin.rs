@@ -25,7 +25,7 @@ use crate::http::auth::{AdminUser, ClientOrigin};
 use crate::state::AppState;
 use crate::teams::{self, Team, TeamDetail};
 use crate::web::ctx::{
-    client_error, error_message, initials, redirect, redirect_with, render, render_status, Admin, Ctx,
+    client_error, enc, error_message, initials, redirect, redirect_with, render, render_status, Admin, Ctx,
     FormData, FormErrors, Signed,
 };
 
@@ -108,24 +108,7 @@ fn flash_result<T>(ctx: &Ctx, back: &str, result: AppResult<T>, ok: &str) -> App
 
 /// Where a form returns to: its `back` field when that is a page under `prefix`.
 fn back_to(form: &FormData, prefix: &str) -> String {
-    let b = form.get("back");
-    let under = b == prefix || b.starts_with(&format!("{prefix}?")) || b.starts_with(&format!("{prefix}/"));
-    if under && !b.contains("//") && !b.contains('\\') {
-        b.to_string()
-    } else {
-        prefix.to_string()
-    }
-}
-
-/// Percent-encoding for a path segment or query value; unreserved characters (`-._~`, as in ids
-/// and action names) stay readable.
-fn enc(s: &str) -> String {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(s, SET).to_string()
+    crate::web::ctx::back_under(form.get("back"), prefix)
 }
 
 fn non_empty(v: Option<String>) -> Option<String> {

@@ -22,7 +22,7 @@ use crate::tags::Tag;
 use crate::teams::Team;
 use crate::users::ShareableUser;
 use crate::web::ctx::{
-    client_error, enc, redirect_with, render, render_status, safe_return, Ctx, FormData, FormErrors, Signed,
+    client_error, enc, flash_outcome, redirect_with, render, render_status, Ctx, FormData, FormErrors, Signed,
 };
 
 pub fn router() -> Router<AppState> {
@@ -455,22 +455,14 @@ async fn page_with(s: Signed, state: ListState, dialog: Dialog, status: StatusCo
 
 /// The list state a form came from (its hidden `return` field).
 fn return_state(form: &FormData) -> (String, ListState) {
-    let back = safe_return(form.get("return"));
-    let back = if back.starts_with("/bookmarks") {
-        back
-    } else {
-        "/bookmarks".to_string()
-    };
-    let query = back.split_once('?').map(|(_, q)| q).unwrap_or("");
-    let state: ListState = serde_html_form_like(query);
-    (back, state)
-}
-
-fn serde_html_form_like(query: &str) -> ListState {
-    let uri: axum::http::Uri = format!("/bookmarks?{query}").parse().unwrap_or_default();
-    Query::<ListState>::try_from_uri(&uri)
+    let back = crate::web::ctx::back_under(form.get("return"), "/bookmarks");
+    let state = back
+        .parse::<axum::http::Uri>()
+        .ok()
+        .and_then(|uri| Query::<ListState>::try_from_uri(&uri).ok())
         .map(|q| q.0)
-        .unwrap_or_default()
+        .unwrap_or_default();
+    (back, state)
 }
 
 /// Tag names typed in the form → ids of the user's tags, creating the new ones.
@@ -661,17 +653,7 @@ async fn share(s: Signed, Path(id): Path<String>, form: FormData) -> AppResult<R
         }),
     )
     .await;
-    match result {
-        Ok(_) => Ok(redirect_with(&back, "ok", s.ctx.t("bookmarks.shared_done"))),
-        Err(e) => {
-            let e = client_error(e)?;
-            Ok(redirect_with(
-                &back,
-                "error",
-                &crate::web::ctx::error_message(s.ctx.tr, &e),
-            ))
-        }
-    }
+    flash_outcome(s.ctx.tr, result, &back, s.ctx.t("bookmarks.shared_done"))
 }
 
 async fn bulk(s: Signed, form: FormData) -> AppResult<Response> {

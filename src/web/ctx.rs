@@ -445,7 +445,37 @@ pub fn safe_return(target: &str) -> String {
     }
 }
 
-/// Query-string encoding for a value.
+/// Percent-encoding for a path segment or query value; unreserved characters (`-._~`, as in ids
+/// and action names) stay readable.
 pub fn enc(s: &str) -> String {
-    utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
+    const SET: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    utf8_percent_encode(s, SET).to_string()
+}
+
+/// Where a form returns to: `target` (its hidden `return`/`back` field) when that is a local page
+/// under `prefix`, else `prefix` itself.
+pub fn back_under(target: &str, prefix: &str) -> String {
+    let b = safe_return(target);
+    let under = b == prefix || b.starts_with(&format!("{prefix}?")) || b.starts_with(&format!("{prefix}/"));
+    if under && !b.contains("//") && !b.contains('\\') {
+        b
+    } else {
+        prefix.to_string()
+    }
+}
+
+/// After a form that stays on its list: back to `to` with `ok`, or with the refusal's message
+/// (a 4xx); other errors remain error pages.
+pub fn flash_outcome<T>(tr: &Locale, result: AppResult<T>, to: &str, ok: &str) -> AppResult<Response> {
+    match result {
+        Ok(_) => Ok(redirect_with(to, "ok", ok)),
+        Err(e) => {
+            let e = client_error(e)?;
+            Ok(redirect_with(to, "error", &error_message(tr, &e)))
+        }
+    }
 }

@@ -19,7 +19,9 @@ use crate::state::AppState;
 use crate::tags::Tag;
 use crate::teams::Team;
 use crate::users::ShareableUser;
-use crate::web::ctx::{client_error, enc, redirect_with, render_status, Ctx, FormData, FormErrors, Signed};
+use crate::web::ctx::{
+    client_error, enc, flash_outcome, redirect_with, render_status, Ctx, FormData, FormErrors, Signed,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -222,12 +224,7 @@ fn folder_input(form: &FormData) -> FolderInput {
 }
 
 fn back_of(form: &FormData, prefix: &str) -> String {
-    let b = crate::web::ctx::safe_return(form.get("return"));
-    if b.starts_with(prefix) {
-        b
-    } else {
-        prefix.to_string()
-    }
+    crate::web::ctx::back_under(form.get("return"), prefix)
 }
 
 async fn folder_create(s: Signed, form: FormData) -> AppResult<Response> {
@@ -322,17 +319,7 @@ async fn folder_share(
         }),
     )
     .await;
-    match result {
-        Ok(_) => Ok(redirect_with(&back, "ok", s.ctx.t("bookmarks.shared_done"))),
-        Err(e) => {
-            let e = client_error(e)?;
-            Ok(redirect_with(
-                &back,
-                "error",
-                &crate::web::ctx::error_message(s.ctx.tr, &e),
-            ))
-        }
-    }
+    flash_outcome(s.ctx.tr, result, &back, s.ctx.t("bookmarks.shared_done"))
 }
 
 #[derive(Debug, Default, Deserialize)]
