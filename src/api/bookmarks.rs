@@ -315,6 +315,15 @@ fn sniff(name: Option<&str>, content_type: Option<&str>, data: &str) -> Format {
     }
 }
 
+/// Parsing a large file takes a while: it runs beside the request threads, not on one.
+async fn parse_off_thread(
+    parse: impl FnOnce() -> AppResult<Vec<transfer::ImportItem>> + Send + 'static,
+) -> AppResult<Vec<transfer::ImportItem>> {
+    tokio::task::spawn_blocking(parse)
+        .await
+        .map_err(|_| AppError::internal())?
+}
+
 fn parse_items(format: Format, data: &str) -> AppResult<Vec<transfer::ImportItem>> {
     match format {
         Format::Json => {
@@ -391,7 +400,8 @@ pub async fn import(
         }
         let (name, fct, data) =
             found.ok_or_else(|| AppError::invalid("file", "Upload the file in the field `file`"))?;
-        parse_items(sniff(name.as_deref(), fct.as_deref(), &data), &data)?
+        let format = sniff(name.as_deref(), fct.as_deref(), &data);
+        parse_off_thread(move || parse_items(format, &data)).await?
     } else {
         let format = if ct.starts_with("application/json") || ct.contains("+json") {
             Format::Json
@@ -407,7 +417,7 @@ pub async fn import(
             ));
         };
         let bytes = crate::error::read_body(req.into_body(), limit).await?;
-        parse_items(format, &String::from_utf8_lossy(&bytes))?
+        parse_off_thread(move || parse_items(format, &String::from_utf8_lossy(&bytes))).await?
     };
     tracing::debug!(entries = items.len(), "import: parsed");
     let report = transfer::import(&state.db, auth.id(), items, opts).await;

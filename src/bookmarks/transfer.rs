@@ -545,6 +545,53 @@ pub async fn import(
     Ok(report(ready.len(), failures, skipped))
 }
 
+/// One new bookmark row as the insert statements below unpack it.
+#[derive(Serialize)]
+struct NewRow<'a> {
+    id: &'a str,
+    title: &'a str,
+    url: &'a str,
+    slug: Option<&'a str>,
+    description: Option<&'a str>,
+    forwarding_enabled: bool,
+    pinned: bool,
+    access_count: i64,
+    last_accessed_at: Option<Ts>,
+    created_at: Ts,
+    tag_names: String,
+}
+
+/// Rows travel as one JSON array per statement, unpacked by the database (`json_each` /
+/// `jsonb_to_recordset`): one bound value instead of a dozen per row.
+const INSERT_BOOKMARKS_SQLITE: &str = "INSERT INTO bookmarks (id, user_id, title, url, slug, description, \
+     forwarding_enabled, pinned, access_count, last_accessed_at, created_at, updated_at, tenant_id, tag_names) \
+     SELECT value ->> '$.id', $2, value ->> '$.title', value ->> '$.url', value ->> '$.slug', \
+     value ->> '$.description', value ->> '$.forwarding_enabled', value ->> '$.pinned', value ->> '$.access_count', \
+     value ->> '$.last_accessed_at', value ->> '$.created_at', $3, 'default', value ->> '$.tag_names' \
+     FROM json_each($1)";
+const INSERT_BOOKMARKS_POSTGRES: &str = "INSERT INTO bookmarks (id, user_id, title, url, slug, description, \
+     forwarding_enabled, pinned, access_count, last_accessed_at, created_at, updated_at, tenant_id, tag_names) \
+     SELECT r.id, $2, r.title, r.url, r.slug, r.description, r.forwarding_enabled, r.pinned, r.access_count, \
+     r.last_accessed_at, r.created_at, $3, 'default', r.tag_names \
+     FROM jsonb_to_recordset($1::jsonb) AS r(id text, title text, url text, slug text, \
+     description text, forwarding_enabled boolean, pinned boolean, access_count integer, \
+     last_accessed_at timestamp, created_at timestamp, tag_names text)";
+/// `[[bookmark id, folder or tag id], …]` into a link table (`{table}` and `{col}` are ours).
+const INSERT_LINKS_SQLITE: &str =
+    "INSERT INTO {table} (bookmark_id, {col}) SELECT value ->> 0, value ->> 1 FROM json_each($1)";
+const INSERT_LINKS_POSTGRES: &str =
+    "INSERT INTO {table} (bookmark_id, {col}) SELECT x ->> 0, x ->> 1 FROM jsonb_array_elements($1::jsonb) AS x";
+
+fn to_json<T: Serialize + ?Sized>(v: &T) -> AppResult<String> {
+    serde_json::to_string(v).map_err(|e| {
+        tracing::error!(error = %e, "import: could not serialize rows");
+        AppError::internal()
+    })
+}
+
+/// Bookmarks per insert statement (the JSON of one chunk is a few MiB at most).
+const IMPORT_CHUNK: usize = 5_000;
+
 async fn insert_bookmarks(
     tx: &mut Tx,
     user_id: &str,
@@ -553,58 +600,54 @@ async fn insert_bookmarks(
     tag_ids: &HashMap<String, String>,
 ) -> AppResult<()> {
     let now = Ts::now();
-    let mut folder_links: Vec<(String, String)> = Vec::new();
-    let mut tag_links: Vec<(String, String)> = Vec::new();
+    let sqlite = matches!(tx, Tx::Sqlite(_));
+    let mut folder_links: Vec<(&str, &str)> = Vec::new();
+    let mut tag_links: Vec<(&str, &str)> = Vec::new();
     // The new ids, in ascending order: the primary-key index and the link tables' keys then grow
     // at their end instead of at random places all over the file (ids stay random UUIDs).
-    let mut new_ids: Vec<String> = (0..ready.len()).map(|_| db::new_id()).collect();
-    new_ids.sort_unstable();
-    let mut new_ids = new_ids.into_iter();
-    // Chunks of one size share one prepared statement (every value is a parameter, NULLs too);
-    // a huge multi-row statement would be compiled afresh for each chunk.
-    for chunk in ready.chunks(50) {
-        let mut p = Params::new();
-        // Values shared by every row are bound once and referenced by each.
-        let owner = p.push(user_id);
-        let updated = p.push(now);
-        let mut values = Vec::with_capacity(chunk.len());
-        for r in chunk {
-            let id = new_ids.next().unwrap_or_else(db::new_id);
-            let mut tag_names: Vec<&str> = r.tags.iter().map(String::as_str).collect();
-            tag_names.sort_unstable();
-            values.push(format!(
-                "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 'default', {})",
-                p.push(id.as_str()),
-                owner,
-                p.push(r.title.as_str()),
-                p.push(r.url.as_str()),
-                p.push(r.slug.clone()),
-                p.push(r.description.clone()),
-                p.push(r.forwarding),
-                p.push(r.pinned),
-                p.push(r.access_count),
-                p.push(r.last_accessed_at),
-                p.push(r.created_at),
-                updated,
-                p.push(tag_names.join(" ")),
-            ));
-            for f in &r.folders {
-                if let Some(fid) = folder_ids.get(f) {
-                    folder_links.push((id.clone(), fid.clone()));
-                }
-            }
-            for t in &r.tags {
-                if let Some(tid) = tag_ids.get(t) {
-                    tag_links.push((id.clone(), tid.clone()));
-                }
+    let mut ids: Vec<String> = (0..ready.len()).map(|_| db::new_id()).collect();
+    ids.sort_unstable();
+    for (r, id) in ready.iter().zip(&ids) {
+        for f in &r.folders {
+            if let Some(fid) = folder_ids.get(f) {
+                folder_links.push((id, fid));
             }
         }
-        let sql = format!(
-            "INSERT INTO bookmarks (id, user_id, title, url, slug, description, forwarding_enabled, pinned, access_count, \
-             last_accessed_at, created_at, updated_at, tenant_id, tag_names) VALUES {}",
-            values.join(", ")
-        );
-        let res = with_tx!(tx, c => crate::bind_params_owned!(sqlx::query(&sql), p)
+        for t in &r.tags {
+            if let Some(tid) = tag_ids.get(t) {
+                tag_links.push((id, tid));
+            }
+        }
+    }
+    for (chunk, chunk_ids) in ready.chunks(IMPORT_CHUNK).zip(ids.chunks(IMPORT_CHUNK)) {
+        let rows: Vec<NewRow> = chunk
+            .iter()
+            .zip(chunk_ids)
+            .map(|(r, id)| {
+                let mut tag_names: Vec<&str> = r.tags.iter().map(String::as_str).collect();
+                tag_names.sort_unstable();
+                NewRow {
+                    id,
+                    title: &r.title,
+                    url: &r.url,
+                    slug: r.slug.as_deref(),
+                    description: r.description.as_deref(),
+                    forwarding_enabled: r.forwarding,
+                    pinned: r.pinned,
+                    access_count: r.access_count,
+                    last_accessed_at: r.last_accessed_at,
+                    created_at: r.created_at,
+                    tag_names: tag_names.join(" "),
+                }
+            })
+            .collect();
+        let json = to_json(&rows)?;
+        let sql = if sqlite {
+            INSERT_BOOKMARKS_SQLITE
+        } else {
+            INSERT_BOOKMARKS_POSTGRES
+        };
+        let res = with_tx!(tx, c => sqlx::query(sql).bind(json).bind(user_id).bind(now)
             .execute(c).await.map(|r| r.rows_affected()));
         if let Err(e) = res {
             if db::is_unique_violation(&e) {
@@ -622,17 +665,16 @@ async fn insert_bookmarks(
         ("bookmark_folders", "folder_id", &folder_links),
         ("bookmark_tags", "tag_id", &tag_links),
     ] {
-        for chunk in links.chunks(250) {
-            let mut p = Params::new();
-            let values: Vec<String> = chunk
-                .iter()
-                .map(|(b, x)| format!("({}, {})", p.push(b.as_str()), p.push(x.as_str())))
-                .collect();
-            let sql = format!(
-                "INSERT INTO {table} (bookmark_id, {col}) VALUES {}",
-                values.join(", ")
-            );
-            with_tx!(tx, c => crate::bind_params_owned!(sqlx::query(&sql), p).execute(c).await?.rows_affected());
+        let sql = if sqlite {
+            INSERT_LINKS_SQLITE
+        } else {
+            INSERT_LINKS_POSTGRES
+        }
+        .replace("{table}", table)
+        .replace("{col}", col);
+        for chunk in links.chunks(IMPORT_CHUNK * 2) {
+            let json = to_json(&chunk)?;
+            with_tx!(tx, c => sqlx::query(&sql).bind(json).execute(c).await?.rows_affected());
         }
     }
     Ok(())
