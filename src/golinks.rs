@@ -37,8 +37,25 @@ pub struct GoRequest {
     pub query: Option<String>,
 }
 
+impl GoRequest {
+    /// Just the slug: nothing to substitute or append.
+    pub fn is_bare(&self) -> bool {
+        self.rest.is_empty() && self.query.is_none()
+    }
+}
+
 /// Parses the raw (still percent-encoded) path after `/go/`. `Err` for an invalid slug.
 pub fn parse(raw: &str, query: Option<&str>) -> Result<GoRequest, &'static str> {
+    let query = query.filter(|q| !q.is_empty()).map(str::to_string);
+    // The usual case: just a slug, nothing encoded.
+    if !raw.bytes().any(|b| matches!(b, b'%' | b'/' | b'+')) && is_valid_slug(raw) {
+        return Ok(GoRequest {
+            slug: raw.to_string(),
+            rest: Vec::new(),
+            words: false,
+            query,
+        });
+    }
     let mut segments = raw.split('/');
     let first = percent_decode_str(segments.next().unwrap_or(""))
         .decode_utf8_lossy()
@@ -62,7 +79,7 @@ pub fn parse(raw: &str, query: Option<&str>) -> Result<GoRequest, &'static str> 
         slug,
         rest,
         words: is_words,
-        query: query.filter(|q| !q.is_empty()).map(str::to_string),
+        query,
     })
 }
 
@@ -100,13 +117,13 @@ const VALUE: &AsciiSet = &SEGMENT
     .add(b')')
     .add(b'*');
 
-/// Where a candidate sends this request: its URL as stored when nothing is added (already
-/// validated when the link table was loaded), else [`target`].
-pub fn target_for(c: &Candidate, req: &GoRequest) -> Option<String> {
-    if req.rest.is_empty() && req.query.is_none() && !c.url.contains("%s") && !c.url.contains("{path}") {
-        return c.url_ok.then(|| c.url.clone());
+/// Where a link sends this request: its URL as stored when nothing is added (already validated
+/// when the link table was loaded), else [`target`].
+pub fn target_for(link: &Link, req: &GoRequest) -> Option<String> {
+    if req.is_bare() && link.plain {
+        return Some(link.url().to_string());
     }
-    target(&c.url, req)
+    target(link.url(), req)
 }
 
 /// The URL to send the visitor to.
@@ -169,6 +186,24 @@ pub struct Candidate {
     pub url_ok: bool,
 }
 
+/// What the in-memory link table keeps of a forwarding bookmark: just enough to forward.
+#[derive(Debug)]
+pub struct Link {
+    pub id: Box<str>,
+    /// The stored URL, in a shared buffer (forwarding to it copies nothing).
+    pub url: bytes::Bytes,
+    /// The stored URL passed validation (checked once, when the table is loaded).
+    pub url_ok: bool,
+    /// Valid and without placeholders: a bare request goes to `url` as it is.
+    pub plain: bool,
+}
+
+impl Link {
+    pub fn url(&self) -> &str {
+        std::str::from_utf8(&self.url).unwrap_or("")
+    }
+}
+
 impl Candidate {
     /// "Personal" for own bookmarks, else the owner's name.
     pub fn workspace(&self, viewer: &str) -> String {
@@ -198,21 +233,31 @@ pub async fn candidates(db: &Db, user_id: &str, slug: &str) -> AppResult<Vec<Can
     let found: Vec<Candidate> =
         with_db!(db, pool => sqlx::query_as(&exact).bind(user_id).bind(slug).fetch_all(pool).await?);
     if !found.is_empty() {
-        return Ok(found);
+        return Ok(checked(found));
     }
     let folded = format!(
         "SELECT {CANDIDATE_COLUMNS} FROM bookmarks b JOIN users u ON u.id = b.user_id \
          WHERE b.slug IS NOT NULL AND LOWER(b.slug) = LOWER($2) AND b.forwarding_enabled = TRUE AND {readable} \
          ORDER BY b.created_at, b.id"
     );
-    Ok(with_db!(db, pool => sqlx::query_as(&folded).bind(user_id).bind(slug).fetch_all(pool).await?))
+    let found: Vec<Candidate> =
+        with_db!(db, pool => sqlx::query_as(&folded).bind(user_id).bind(slug).fetch_all(pool).await?);
+    Ok(checked(found))
+}
+
+fn checked(mut list: Vec<Candidate>) -> Vec<Candidate> {
+    for c in &mut list {
+        c.url_ok = validate_url("url", &c.url).is_ok();
+    }
+    list
 }
 
 /// How a slug resolves for a user.
 #[derive(Debug, Clone)]
 pub enum Resolution {
-    Found(Arc<Candidate>),
-    Choose(Vec<Arc<Candidate>>),
+    Found(Arc<Link>),
+    /// Several bookmarks match: [`candidates`] lists them for the chooser.
+    Choose,
     Missing,
 }
 
@@ -283,19 +328,25 @@ pub async fn forget(db: &Db, user_id: &str, slug: &str) -> AppResult<bool> {
 pub struct UserLinks {
     loaded: Instant,
     generation: u64,
-    exact: HashMap<String, Vec<Arc<Candidate>>>,
-    folded: HashMap<String, Vec<Arc<Candidate>>>,
-    prefs: HashMap<String, String>,
+    exact: HashMap<Box<str>, Vec<Arc<Link>>>,
+    folded: HashMap<Box<str>, Vec<Arc<Link>>>,
+    prefs: HashMap<Box<str>, Box<str>>,
 }
 
 impl UserLinks {
     /// The same rules as [`resolve`]: a remembered choice still matching the slug, else exact
     /// matches, else case-insensitive ones.
     pub fn resolve(&self, slug: &str) -> Resolution {
+        // The usual case first: no remembered choice, one exact match.
+        if !self.prefs.contains_key(slug) {
+            if let Some(list) = self.exact.get(slug).filter(|l| l.len() == 1) {
+                return Resolution::Found(list[0].clone());
+            }
+        }
         let lower = slug.to_lowercase();
-        let folded = self.folded.get(&lower);
+        let folded = self.folded.get(lower.as_str());
         if let (Some(pref), Some(list)) = (self.prefs.get(slug), folded) {
-            if let Some(c) = list.iter().find(|c| &c.id == pref) {
+            if let Some(c) = list.iter().find(|c| *c.id == **pref) {
                 return Resolution::Found(c.clone());
             }
         }
@@ -309,7 +360,7 @@ impl UserLinks {
         match list.len() {
             0 => Resolution::Missing,
             1 => Resolution::Found(list[0].clone()),
-            _ => Resolution::Choose(list.clone()),
+            _ => Resolution::Choose,
         }
     }
 }
@@ -319,7 +370,7 @@ pub const LINKS_TTL: Duration = Duration::from_secs(5);
 #[derive(Default)]
 pub struct LinkCache {
     generation: AtomicU64,
-    map: Mutex<HashMap<String, Arc<UserLinks>>>,
+    map: std::sync::RwLock<HashMap<String, Arc<UserLinks>>>,
     loading: tokio::sync::Mutex<()>,
     refreshing: Mutex<std::collections::HashSet<String>>,
 }
@@ -327,7 +378,7 @@ pub struct LinkCache {
 impl LinkCache {
     fn fresh(&self, user: &str) -> Option<Arc<UserLinks>> {
         let g = self.generation.load(Ordering::Acquire);
-        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
         map.get(user)
             .filter(|l| l.generation == g && l.loaded.elapsed() < LINKS_TTL)
             .cloned()
@@ -339,7 +390,7 @@ impl LinkCache {
     pub async fn links(self: &Arc<Self>, db: &Db, user: &str) -> AppResult<Arc<UserLinks>> {
         let g = self.generation.load(Ordering::Acquire);
         let current = {
-            let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            let map = self.map.read().unwrap_or_else(|e| e.into_inner());
             map.get(user).filter(|l| l.generation == g).cloned()
         };
         if let Some(l) = current {
@@ -373,31 +424,47 @@ impl LinkCache {
     async fn load(&self, db: &Db, user: &str) -> AppResult<Arc<UserLinks>> {
         let generation = self.generation.load(Ordering::Acquire);
         let sql = format!(
-            "SELECT {CANDIDATE_COLUMNS} FROM bookmarks b JOIN users u ON u.id = b.user_id \
+            "SELECT b.id, b.url, b.slug FROM bookmarks b \
              WHERE b.slug IS NOT NULL AND b.forwarding_enabled = TRUE AND b.id IN ({}) ORDER BY b.created_at, b.id",
             crate::bookmarks::readable_ids_sql("$1")
         );
-        let rows: Vec<Candidate> =
+        let rows: Vec<(String, String, String)> =
             with_db!(db, pool => sqlx::query_as(&sql).bind(user).fetch_all(pool).await?);
         let prefs: Vec<(String, String)> = with_db!(db, pool => sqlx::query_as(
             "SELECT slug, bookmark_id FROM slug_preferences WHERE user_id = $1").bind(user).fetch_all(pool).await?);
-        let mut exact: HashMap<String, Vec<Arc<Candidate>>> = HashMap::new();
-        let mut folded: HashMap<String, Vec<Arc<Candidate>>> = HashMap::new();
-        for mut c in rows {
-            let Some(slug) = c.slug.clone() else { continue };
-            c.url_ok = validate_url("url", &c.url).is_ok();
-            let c = Arc::new(c);
-            folded.entry(slug.to_lowercase()).or_default().push(c.clone());
-            exact.entry(slug).or_default().push(c);
+        let mut exact: HashMap<Box<str>, Vec<Arc<Link>>> = HashMap::with_capacity(rows.len());
+        let mut folded: HashMap<Box<str>, Vec<Arc<Link>>> = HashMap::with_capacity(rows.len());
+        for (i, (id, url, slug)) in rows.into_iter().enumerate() {
+            // A big table is built in slices, so the requests sharing this thread keep moving.
+            if i % 512 == 511 {
+                tokio::task::yield_now().await;
+            }
+            let url_ok = validate_url("url", &url).is_ok();
+            let link = Arc::new(Link {
+                id: id.into_boxed_str(),
+                plain: url_ok && !url.contains("%s") && !url.contains("{path}"),
+                url_ok,
+                url: bytes::Bytes::from(url),
+            });
+            folded
+                .entry(slug.to_lowercase().into_boxed_str())
+                .or_default()
+                .push(link.clone());
+            exact.entry(slug.into_boxed_str()).or_default().push(link);
         }
+        exact.shrink_to_fit();
+        folded.shrink_to_fit();
         let links = Arc::new(UserLinks {
             loaded: Instant::now(),
             generation,
             exact,
             folded,
-            prefs: prefs.into_iter().collect(),
+            prefs: prefs
+                .into_iter()
+                .map(|(s, b)| (s.into_boxed_str(), b.into_boxed_str()))
+                .collect(),
         });
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
         if map.len() > 10_000 {
             map.clear();
         }
@@ -410,60 +477,103 @@ impl LinkCache {
     }
 }
 
+const FLUSH_SQLITE: &str = "UPDATE bookmarks SET access_count = COALESCE(access_count, 0) + j.n, last_accessed_at = j.t \
+     FROM (SELECT value ->> '$.id' AS id, value ->> '$.n' AS n, value ->> '$.t' AS t FROM json_each($1)) AS j \
+     WHERE bookmarks.id = j.id";
+const FLUSH_POSTGRES: &str =
+    "UPDATE bookmarks SET access_count = COALESCE(bookmarks.access_count, 0) + j.n, last_accessed_at = j.t \
+     FROM jsonb_to_recordset($1::jsonb) AS j(id text, n integer, t timestamp) WHERE bookmarks.id = j.id";
+
 /// Access counts gathered in memory and written in batches (at least every second, and on
-/// graceful shutdown), so forwarding never waits for a database write.
-#[derive(Default)]
+/// graceful shutdown), so forwarding never waits for a database write. Each thread counts into
+/// its own shard: request threads never wait for each other here.
 pub struct AccessCounter {
-    pending: Mutex<HashMap<String, (i64, Ts)>>,
+    shards: Box<[Mutex<Visits>]>,
+}
+
+/// Per bookmark: visits not yet written, and the last one's time.
+type Visits = HashMap<String, (i64, std::time::SystemTime)>;
+
+const COUNTER_SHARDS: usize = 16;
+
+impl Default for AccessCounter {
+    fn default() -> Self {
+        AccessCounter {
+            shards: (0..COUNTER_SHARDS).map(|_| Mutex::default()).collect(),
+        }
+    }
+}
+
+fn thread_shard() -> usize {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        static SHARD: usize = (NEXT.fetch_add(1, Ordering::Relaxed) as usize) % COUNTER_SHARDS;
+    }
+    SHARD.with(|s| *s)
 }
 
 impl AccessCounter {
     pub fn hit(&self, bookmark_id: &str) {
-        let now = Ts::now();
-        let mut map = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        let e = map.entry(bookmark_id.to_string()).or_insert((0, now));
-        e.0 += 1;
-        e.1 = now;
+        let now = std::time::SystemTime::now();
+        let mut map = self.shards[thread_shard()]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match map.get_mut(bookmark_id) {
+            Some(e) => *e = (e.0 + 1, now),
+            None => {
+                map.insert(bookmark_id.to_string(), (1, now));
+            }
+        }
+    }
+
+    fn drain(&self) -> Visits {
+        let mut all = Visits::new();
+        for shard in self.shards.iter() {
+            let taken = std::mem::take(&mut *shard.lock().unwrap_or_else(|e| e.into_inner()));
+            for (id, (n, t)) in taken {
+                let e = all.entry(id).or_insert((0, t));
+                e.0 += n;
+                e.1 = e.1.max(t);
+            }
+        }
+        all
     }
 
     /// Writes what has gathered; on failure the counts are put back for the next attempt.
     pub async fn flush(&self, db: &Db) -> AppResult<usize> {
-        let batch: Vec<(String, (i64, Ts))> = {
-            let mut map = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            map.drain().collect()
-        };
+        let batch: Vec<(String, (i64, std::time::SystemTime))> = self.drain().into_iter().collect();
         if batch.is_empty() {
             return Ok(0);
         }
+        // One statement for the whole batch: the rows travel as one JSON array
+        // (`[{"id", "n", "t"}, …]`) that the database unpacks and joins on the primary key.
+        #[derive(Serialize)]
+        struct Row<'a> {
+            id: &'a str,
+            n: i64,
+            t: Ts,
+        }
+        let rows: Vec<Row> = batch
+            .iter()
+            .map(|(id, (n, t))| Row {
+                id,
+                n: *n,
+                t: Ts::from_system(*t),
+            })
+            .collect();
+        let json = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into());
         let result = async {
             let mut tx = db.begin().await?;
-            // One statement per few hundred bookmarks: CASE picks each row's increment and time.
-            for chunk in batch.chunks(300) {
-                let mut p = crate::db::params::Params::new();
-                let mut count_case = String::from("CASE id");
-                let mut time_case = String::from("CASE id");
-                let mut ids = Vec::with_capacity(chunk.len());
-                for (id, (n, at)) in chunk {
-                    let idp = p.push(id.as_str());
-                    let np = p.push(*n);
-                    let tp = p.push(*at);
-                    count_case.push_str(&format!(" WHEN {idp} THEN {np}"));
-                    time_case.push_str(&format!(" WHEN {idp} THEN {tp}"));
-                    ids.push(idp);
-                }
-                let sql = format!(
-                    "UPDATE bookmarks SET access_count = COALESCE(access_count, 0) + {count_case} ELSE 0 END, \
-                     last_accessed_at = {time_case} ELSE last_accessed_at END WHERE id IN ({})",
-                    ids.join(", ")
-                );
-                with_tx!(&mut tx, c => crate::bind_params!(sqlx::query(&sql), p).execute(c).await?.rows_affected());
-            }
+            with_tx!(&mut tx, c => sqlx::query(match db {
+                Db::Sqlite(_) => FLUSH_SQLITE,
+                Db::Postgres(_) => FLUSH_POSTGRES,
+            }).bind(&json).execute(c).await?.rows_affected());
             tx.commit().await?;
             Ok::<_, AppError>(())
         }
         .await;
         if let Err(e) = result {
-            let mut map = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            let mut map = self.shards[0].lock().unwrap_or_else(|e| e.into_inner());
             for (id, (n, at)) in batch {
                 let entry = map.entry(id).or_insert((0, at));
                 entry.0 += n;

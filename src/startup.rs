@@ -24,7 +24,7 @@ pub enum StartupError {
 
 pub struct Application {
     listener: TcpListener,
-    router: axum::Router,
+    front: crate::http::Front,
     state: AppState,
     addr: SocketAddr,
 }
@@ -69,10 +69,10 @@ impl Application {
             .map_err(|e| StartupError::Bind(addr, e))?;
         let addr = listener.local_addr().map_err(|e| StartupError::Bind(addr, e))?;
         let state = AppState::new(config, db);
-        let router = crate::http::router(state.clone());
+        let front = crate::http::Front::new(state.clone());
         Ok(Application {
             listener,
-            router,
+            front,
             state,
             addr,
         })
@@ -95,8 +95,7 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let flusher = tokio::spawn(flush_access_counts(self.state.clone()));
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, service)
+        let result = axum::serve(self.listener, self.front)
             .with_graceful_shutdown(shutdown)
             .await;
         housekeeping.abort();

@@ -32,6 +32,8 @@ pub struct Inner {
     fetcher: std::sync::OnceLock<crate::metadata::Fetcher>,
     /// At-rest encryption under `ENCRYPTION_KEY`.
     pub cipher: crate::crypto::Cipher,
+    /// The headers every go-link redirect carries ([`crate::http::redirect_headers`]).
+    pub redirect_headers: axum::http::HeaderMap,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
         AppState(Arc::new(Inner {
             fetcher: std::sync::OnceLock::new(),
             cipher: crate::crypto::Cipher::new(config.encryption_key),
+            redirect_headers: crate::http::redirect_headers(&config),
             config,
             db,
             started: std::time::Instant::now(),
@@ -110,30 +113,54 @@ impl CountCache {
     }
 }
 
-/// A fixed one-minute window per user for `/go` (in memory: it protects this instance).
+/// A fixed one-minute window per user for `/go` (in memory: it protects this instance). Counting
+/// is atomic under a shared read lock, so concurrent requests never wait for each other.
 #[derive(Default)]
 pub struct GoLimiter {
-    map: std::sync::Mutex<std::collections::HashMap<String, (i64, u32)>>,
+    map: std::sync::RwLock<std::collections::HashMap<String, Arc<GoWindow>>>,
+}
+
+#[derive(Default)]
+struct GoWindow {
+    minute: std::sync::atomic::AtomicI64,
+    count: std::sync::atomic::AtomicU32,
 }
 
 impl GoLimiter {
     /// `Err(seconds to wait)` when the user is over `limit` this minute (0 = no limit).
     pub fn check(&self, user: &str, limit: u32) -> Result<(), u64> {
+        use std::sync::atomic::Ordering;
         if limit == 0 {
             return Ok(());
         }
         let now = chrono::Utc::now().timestamp();
         let minute = now / 60;
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 100_000 {
-            map.retain(|_, (m, _)| *m == minute);
+        let found = self
+            .map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(user)
+            .cloned();
+        let window = match found {
+            Some(w) => w,
+            None => {
+                let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+                if map.len() > 100_000 {
+                    map.retain(|_, w| w.minute.load(Ordering::Relaxed) == minute);
+                }
+                map.entry(user.to_string()).or_default().clone()
+            }
+        };
+        let seen = window.minute.load(Ordering::Acquire);
+        if seen != minute
+            && window
+                .minute
+                .compare_exchange(seen, minute, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            window.count.store(0, Ordering::Release);
         }
-        let e = map.entry(user.to_string()).or_insert((minute, 0));
-        if e.0 != minute {
-            *e = (minute, 0);
-        }
-        e.1 += 1;
-        if e.1 > limit {
+        if window.count.fetch_add(1, Ordering::AcqRel) + 1 > limit {
             return Err((60 - now % 60).max(1) as u64);
         }
         Ok(())

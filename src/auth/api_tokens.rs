@@ -2,7 +2,6 @@
 //! SHA-256 hex of the whole token, the original's format, so its tokens keep working.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use base64::Engine;
 use rand::RngCore;
@@ -115,14 +114,25 @@ pub async fn authenticate(db: &Db, token: &str) -> AppResult<Option<(String, Opt
 /// Keeps `last_used_at` current without a write per request: at most one write per token a minute.
 #[derive(Default)]
 pub struct UsageTracker {
-    last_written: Mutex<HashMap<String, i64>>,
+    last_written: std::sync::RwLock<HashMap<String, i64>>,
 }
 
 impl UsageTracker {
     pub fn touch(&self, db: &Db, token_id: &str) {
         let now = chrono::Utc::now().timestamp();
+        // The usual case: written within the minute (a shared read, no waiting).
+        if let Some(t) = self
+            .last_written
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token_id)
         {
-            let mut map = self.last_written.lock().unwrap_or_else(|e| e.into_inner());
+            if now - t < 60 {
+                return;
+            }
+        }
+        {
+            let mut map = self.last_written.write().unwrap_or_else(|e| e.into_inner());
             match map.get(token_id) {
                 Some(t) if now - t < 60 => return,
                 _ => {

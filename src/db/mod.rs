@@ -75,11 +75,13 @@ impl Db {
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
                     .pragma("temp_store", "memory");
+                // SQLite writes one at a time, and reads gain nothing from more connections than
+                // cores; each connection keeps its own page and statement caches.
                 let pool = SqlitePoolOptions::new()
-                    .max_connections(8)
+                    .max_connections(4)
                     .min_connections(1)
-                    // Extra connections (and their page caches) go once a burst is over.
-                    .idle_timeout(Duration::from_secs(60))
+                    // Extra connections (and their caches) go once a burst is over.
+                    .idle_timeout(Duration::from_secs(30))
                     .acquire_timeout(Duration::from_secs(15))
                     .connect_with(opts)
                     .await

@@ -20,12 +20,16 @@ pub struct Ts(pub DateTime<Utc>);
 
 impl Ts {
     pub fn now() -> Ts {
-        // Millisecond precision, so a value survives a round trip through either backend unchanged.
-        let now = Utc::now();
+        Ts::from_system(std::time::SystemTime::now())
+    }
+
+    /// Millisecond precision, so a value survives a round trip through either backend unchanged.
+    pub fn from_system(t: std::time::SystemTime) -> Ts {
+        let t: DateTime<Utc> = t.into();
         Ts(Utc
-            .timestamp_millis_opt(now.timestamp_millis())
+            .timestamp_millis_opt(t.timestamp_millis())
             .single()
-            .unwrap_or(now))
+            .unwrap_or(t))
     }
 
     pub fn from_unix(secs: i64) -> Ts {

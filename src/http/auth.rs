@@ -2,6 +2,7 @@
 //! personal API token), admin checks, and the CSRF check for cookie-authenticated writes.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -119,16 +120,21 @@ async fn by_session_jwt(
 #[derive(Default)]
 pub struct AuthCache {
     generation: std::sync::atomic::AtomicU64,
-    map: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, u64, AuthUser)>>,
+    // Read-mostly: readers never wait for each other (a reader descheduled while holding it
+    // stalls nobody).
+    map: std::sync::RwLock<std::collections::HashMap<String, CachedAuth>>,
 }
+
+/// When it was cached, under which generation, and who.
+type CachedAuth = (std::time::Instant, u64, Arc<AuthUser>);
 
 pub const AUTH_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl AuthCache {
-    fn get(&self, key: &str) -> Option<AuthUser> {
+    fn get(&self, key: &str) -> Option<Arc<AuthUser>> {
         use std::sync::atomic::Ordering;
         let g = self.generation.load(Ordering::Acquire);
-        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
         map.get(key)
             .filter(|(at, gen, a)| {
                 *gen == g && at.elapsed() < AUTH_TTL && a.expires_at.is_none_or(|t| t > crate::db::Ts::now())
@@ -136,8 +142,8 @@ impl AuthCache {
             .map(|e| e.2.clone())
     }
 
-    fn put(&self, key: &str, gen: u64, a: &AuthUser) {
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+    fn put(&self, key: &str, gen: u64, a: &Arc<AuthUser>) {
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
         if map.len() > 20_000 {
             map.clear();
         }
@@ -155,7 +161,20 @@ impl AuthCache {
 
 /// Authenticates the request, if it carries credentials that are still good.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Option<AuthUser>, AppError> {
-    let jar = CookieJar::from_headers(headers);
+    Ok(authenticate_shared(state, headers).await?.map(|a| (*a).clone()))
+}
+
+/// [`authenticate`], sharing the cached principal instead of copying it (the go-link path).
+pub async fn authenticate_shared(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Arc<AuthUser>>, AppError> {
+    let has_cookie = headers.contains_key(header::COOKIE);
+    let jar = if has_cookie {
+        CookieJar::from_headers(headers)
+    } else {
+        CookieJar::new()
+    };
     let key = match (jar.get(cookies::SESSION), bearer(headers)) {
         (Some(c), b) => format!("c:{}|b:{}", c.value(), b.unwrap_or("")),
         (None, Some(b)) => format!("b:{b}"),
@@ -169,7 +188,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Optio
     }
     // Read the generation before the lookup: a write that lands meanwhile makes this entry stale.
     let gen = state.auth_cache.generation();
-    let found = authenticate_uncached(state, headers, &jar).await?;
+    let found = authenticate_uncached(state, headers, &jar).await?.map(Arc::new);
     if let Some(a) = &found {
         state.auth_cache.put(&key, gen, a);
     }

@@ -26,10 +26,9 @@ pub fn is_api_path(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/") || path.starts_with("/openapi.")
 }
 
-pub fn router(state: AppState) -> Router {
+fn router(state: AppState, headers: Arc<SecurityHeaders>) -> Router {
     let (api, openapi) = crate::api::router().split_for_parts();
     let openapi = Arc::new(crate::api::finish_openapi(openapi));
-    let headers = Arc::new(SecurityHeaders::new(&state));
 
     let mut app = Router::new()
         .merge(api)
@@ -142,15 +141,94 @@ async fn edge_layer(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> 
         }
         res = out;
     }
-    let headers = res.headers_mut();
-    headers.reserve(edge.headers.list.len());
-    for (k, v) in &edge.headers.list {
-        // One lookup per header (a handler's own value wins).
-        if let axum::http::header::Entry::Vacant(e) = headers.entry(k) {
-            e.insert(v.clone());
+    edge.headers.apply(res.headers_mut());
+    res
+}
+
+/// What `axum::serve` runs for each connection: `GET`/`HEAD /go/…` goes straight to the go-link
+/// handler — the hot path skips routing, request ids, the span and the edge layer, and gets the
+/// same security headers —, everything else passes the router and all its layers.
+#[derive(Clone)]
+pub struct Front {
+    router: Router,
+    state: AppState,
+    headers: Arc<SecurityHeaders>,
+}
+
+impl Front {
+    pub fn new(state: AppState) -> Front {
+        let headers = Arc::new(SecurityHeaders::new(&state));
+        Front {
+            router: router(state.clone(), headers.clone()),
+            state,
+            headers,
         }
     }
-    res
+
+    fn is_go(req: &Request) -> bool {
+        req.uri().path().starts_with("/go/") && (req.method() == Method::GET || req.method() == Method::HEAD)
+    }
+}
+
+/// Makes one [`FrontConn`] per accepted connection (with its peer address for [`ConnectInfo`]).
+impl<'a> tower::Service<axum::serve::IncomingStream<'a, tokio::net::TcpListener>> for Front {
+    type Response = FrontConn;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<FrontConn, std::convert::Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, conn: axum::serve::IncomingStream<'a, tokio::net::TcpListener>) -> Self::Future {
+        std::future::ready(Ok(FrontConn {
+            front: self.clone(),
+            peer: axum::extract::ConnectInfo(*conn.remote_addr()),
+        }))
+    }
+}
+
+#[derive(Clone)]
+pub struct FrontConn {
+    front: Front,
+    peer: axum::extract::ConnectInfo<std::net::SocketAddr>,
+}
+
+type BoxedResponse =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response, std::convert::Infallible>> + Send>>;
+
+impl tower::Service<Request> for FrontConn {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = futures_util::future::Either<
+        axum::routing::future::RouteFuture<std::convert::Infallible>,
+        BoxedResponse,
+    >;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        use futures_util::FutureExt;
+        if Front::is_go(&req) {
+            let (state, headers) = (self.front.state.clone(), self.front.headers.clone());
+            return futures_util::future::Either::Right(Box::pin(async move {
+                let answer =
+                    std::panic::AssertUnwindSafe(crate::web::go::serve(&state, req.headers(), req.uri()))
+                        .catch_unwind()
+                        .await;
+                let mut res = answer.unwrap_or_else(on_panic);
+                // Redirects carry their own (see [`redirect_headers`]).
+                if !res.status().is_redirection() {
+                    headers.apply(res.headers_mut());
+                }
+                Ok(res)
+            }));
+        }
+        req.extensions_mut().insert(self.peer);
+        futures_util::future::Either::Left(tower::Service::call(&mut self.front.router, req))
+    }
 }
 
 fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -166,11 +244,42 @@ async fn fallback(req: Request) -> Response {
     }
 }
 
+/// The headers of a go-link redirect (a body-less 302): no caching, no referrer passed on to the
+/// target, no sniffing, HSTS on HTTPS. The headers that only govern documents (CSP, framing,
+/// COOP/CORP, permissions) are left off: a browser renders nothing of a redirect. Built once and
+/// copied into each redirect, which costs no header-map lookups.
+pub fn redirect_headers(config: &crate::config::Config) -> axum::http::HeaderMap {
+    let mut h = axum::http::HeaderMap::with_capacity(6);
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if config.base_url.starts_with("https://") {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    h
+}
+
 struct SecurityHeaders {
     list: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl SecurityHeaders {
+    /// Adds the headers a response does not set itself (one map lookup per header).
+    fn apply(&self, headers: &mut axum::http::HeaderMap) {
+        headers.reserve(self.list.len());
+        for (k, v) in &self.list {
+            if let axum::http::header::Entry::Vacant(e) = headers.entry(k) {
+                e.insert(v.clone());
+            }
+        }
+    }
+
     fn new(state: &AppState) -> SecurityHeaders {
         let https = state.config.base_url.starts_with("https://");
         let mut csp = String::from(

@@ -5,19 +5,26 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use crate::golinks::{self, Resolution};
-use crate::http::auth::authenticate;
+use crate::http::auth::authenticate_shared;
 use crate::state::AppState;
 use crate::web::pages::{escape, page};
 
-fn redirect(location: &str) -> Response {
-    let mut res = StatusCode::FOUND.into_response();
-    if let Ok(v) = HeaderValue::from_str(location) {
-        res.headers_mut().insert(header::LOCATION, v);
+fn redirect(state: &AppState, location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(v) => redirect_to(state, v),
+        Err(_) => page(
+            StatusCode::BAD_REQUEST,
+            "Invalid redirect URL",
+            "<h1>Invalid redirect URL</h1>",
+        ),
     }
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res.headers_mut()
-        .insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+}
+
+fn redirect_to(state: &AppState, location: HeaderValue) -> Response {
+    let mut res = Response::new(axum::body::Body::empty());
+    *res.status_mut() = StatusCode::FOUND;
+    *res.headers_mut() = state.redirect_headers.clone();
+    res.headers_mut().insert(header::LOCATION, location);
     res
 }
 
@@ -31,7 +38,7 @@ fn login_redirect(state: &AppState, uri: &Uri) -> Response {
     } else {
         state.config.frontend_url.as_str()
     };
-    redirect(&format!("{front}/login?redirect={encoded}"))
+    redirect(state, &format!("{front}/login?redirect={encoded}"))
 }
 
 fn is_uuid(s: &str) -> bool {
@@ -45,11 +52,17 @@ fn is_uuid(s: &str) -> bool {
         })
 }
 
-pub async fn go(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+/// The route's handler (reached for other methods than GET/HEAD, which [`crate::http::Front`]
+/// sends to [`serve`] directly).
+pub async fn go(State(state): State<AppState>, req: axum::extract::Request) -> Response {
+    serve(&state, req.headers(), req.uri()).await
+}
+
+pub async fn serve(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Response {
     let raw = uri.path().strip_prefix("/go/").unwrap_or("");
-    let auth = match authenticate(&state, &headers).await {
+    let auth = match authenticate_shared(state, headers).await {
         Ok(Some(a)) => a,
-        Ok(None) => return login_redirect(&state, &uri),
+        Ok(None) => return login_redirect(state, uri),
         Err(e) => return crate::web::error_page(&e),
     };
     if let Err(wait) = state.go_limiter.check(auth.id(), state.config.go_rate_limit) {
@@ -76,7 +89,7 @@ pub async fn go(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> 
                 match golinks::target(&c.url, &req) {
                     Some(t) => {
                         state.access.hit(&c.id);
-                        redirect(&t)
+                        redirect(state, &t)
                     }
                     None => page(
                         StatusCode::BAD_REQUEST,
@@ -103,18 +116,30 @@ pub async fn go(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> 
         Err(e) => return crate::web::error_page(&e),
     };
     match resolution {
-        Resolution::Found(c) => match golinks::target_for(&c, &req) {
-            Some(t) => {
-                state.access.hit(&c.id);
-                redirect(&t)
+        Resolution::Found(c) => {
+            // A link without placeholders, asked for without extras: its stored URL, prepared
+            // as a header value when the link table was loaded.
+            let stored = (req.is_bare() && c.plain).then(|| c.url.clone());
+            let location = stored
+                .and_then(|b| HeaderValue::from_maybe_shared(b).ok())
+                .or_else(|| golinks::target_for(&c, &req).and_then(|t| HeaderValue::from_str(&t).ok()));
+            match location {
+                Some(v) => {
+                    state.access.hit(&c.id);
+                    redirect_to(state, v)
+                }
+                None => page(
+                    StatusCode::BAD_REQUEST,
+                    "Invalid redirect URL",
+                    "<h1>Invalid redirect URL</h1><p>The bookmark's address cannot be used for forwarding.</p>",
+                ),
             }
-            None => page(
-                StatusCode::BAD_REQUEST,
-                "Invalid redirect URL",
-                "<h1>Invalid redirect URL</h1><p>The bookmark's address cannot be used for forwarding.</p>",
-            ),
-        },
-        Resolution::Choose(list) => {
+        }
+        Resolution::Choose => {
+            let list = match golinks::candidates(&state.db, auth.id(), &req.slug).await {
+                Ok(list) => list,
+                Err(e) => return crate::web::error_page(&e),
+            };
             let slug = escape(&req.slug);
             let rows: String = list
                 .iter()
