@@ -477,13 +477,6 @@ pub async fn import(
         "import: checked"
     );
     let mut tx = db.begin().await?;
-    if let Tx::Sqlite(t) = &mut tx {
-        // Random (UUID) keys scatter a large import over the whole file: give this connection a
-        // bigger page cache for the transaction, back to the default afterwards.
-        sqlx::query("PRAGMA cache_size = -65536")
-            .execute(&mut **t)
-            .await?;
-    }
     let mut folder_ids = folders;
     let mut tag_ids = tags;
     let now = Ts::now();
@@ -534,9 +527,6 @@ pub async fn import(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "import: written"
     );
-    if let Tx::Sqlite(t) = &mut tx {
-        sqlx::query("PRAGMA cache_size = -2000").execute(&mut **t).await?;
-    }
     tx.commit().await?;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
