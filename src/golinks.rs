@@ -117,15 +117,6 @@ const VALUE: &AsciiSet = &SEGMENT
     .add(b')')
     .add(b'*');
 
-/// Where a link sends this request: its URL as stored when nothing is added (already validated
-/// when the link table was loaded), else [`target`].
-pub fn target_for(link: &Link, req: &GoRequest) -> Option<String> {
-    if req.is_bare() && link.plain {
-        return Some(link.url().to_string());
-    }
-    target(link.url(), req)
-}
-
 /// The URL to send the visitor to.
 pub fn target(url: &str, req: &GoRequest) -> Option<String> {
     let seg = |s: &String| utf8_percent_encode(s, SEGMENT).to_string();

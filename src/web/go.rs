@@ -122,7 +122,7 @@ pub async fn serve(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Response
             let stored = (req.is_bare() && c.plain).then(|| c.url.clone());
             let location = stored
                 .and_then(|b| HeaderValue::from_maybe_shared(b).ok())
-                .or_else(|| golinks::target_for(&c, &req).and_then(|t| HeaderValue::from_str(&t).ok()));
+                .or_else(|| golinks::target(c.url(), &req).and_then(|t| HeaderValue::from_str(&t).ok()));
             match location {
                 Some(v) => {
                     state.access.hit(&c.id);
