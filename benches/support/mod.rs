@@ -22,9 +22,7 @@ pub struct Bench {
 pub async fn start() -> Bench {
     // RUST_LOG=slugbase=debug prints the server's phase timings (e.g. of the import).
     if std::env::var_os("RUST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .try_init();
+        slugbase::telemetry::init(false);
     }
     let dir = tempfile::tempdir().unwrap();
     let mut env: HashMap<String, String> = HashMap::new();
