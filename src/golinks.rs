@@ -181,18 +181,10 @@ pub struct Candidate {
 #[derive(Debug)]
 pub struct Link {
     pub id: Box<str>,
-    /// The stored URL, in a shared buffer (forwarding to it copies nothing).
-    pub url: bytes::Bytes,
-    /// The stored URL passed validation (checked once, when the table is loaded).
-    pub url_ok: bool,
-    /// Valid and without placeholders: a bare request goes to `url` as it is.
-    pub plain: bool,
-}
-
-impl Link {
-    pub fn url(&self) -> &str {
-        std::str::from_utf8(&self.url).unwrap_or("")
-    }
+    pub url: Box<str>,
+    /// Valid, without placeholders and usable as a header as it is: a request without extras is
+    /// sent here. Prepared once, when the table is loaded; cloning it copies nothing.
+    pub location: Option<axum::http::HeaderValue>,
 }
 
 impl Candidate {
@@ -423,38 +415,14 @@ impl LinkCache {
             with_db!(db, pool => sqlx::query_as(&sql).bind(user).fetch_all(pool).await?);
         let prefs: Vec<(String, String)> = with_db!(db, pool => sqlx::query_as(
             "SELECT slug, bookmark_id FROM slug_preferences WHERE user_id = $1").bind(user).fetch_all(pool).await?);
-        let mut exact: HashMap<Box<str>, Vec<Arc<Link>>> = HashMap::with_capacity(rows.len());
-        let mut folded: HashMap<Box<str>, Vec<Arc<Link>>> = HashMap::with_capacity(rows.len());
-        for (i, (id, url, slug)) in rows.into_iter().enumerate() {
-            // A big table is built in slices, so the requests sharing this thread keep moving.
-            if i % 512 == 511 {
-                tokio::task::yield_now().await;
-            }
-            let url_ok = validate_url("url", &url).is_ok();
-            let link = Arc::new(Link {
-                id: id.into_boxed_str(),
-                plain: url_ok && !url.contains("%s") && !url.contains("{path}"),
-                url_ok,
-                url: bytes::Bytes::from(url),
-            });
-            folded
-                .entry(slug.to_lowercase().into_boxed_str())
-                .or_default()
-                .push(link.clone());
-            exact.entry(slug.into_boxed_str()).or_default().push(link);
-        }
-        exact.shrink_to_fit();
-        folded.shrink_to_fit();
-        let links = Arc::new(UserLinks {
-            loaded: Instant::now(),
-            generation,
-            exact,
-            folded,
-            prefs: prefs
-                .into_iter()
-                .map(|(s, b)| (s.into_boxed_str(), b.into_boxed_str()))
-                .collect(),
-        });
+        // Checking 10,000 URLs and building the maps takes milliseconds: not on a request thread.
+        let links = tokio::task::spawn_blocking(move || build_links(rows, prefs, generation))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "building the link table failed");
+                AppError::internal()
+            })?;
+        let links = Arc::new(links);
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
         if map.len() > 10_000 {
             map.clear();
@@ -465,6 +433,42 @@ impl LinkCache {
 
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+fn build_links(
+    rows: Vec<(String, String, String)>,
+    prefs: Vec<(String, String)>,
+    generation: u64,
+) -> UserLinks {
+    let mut exact: HashMap<Box<str>, Vec<Arc<Link>>> = HashMap::with_capacity(rows.len());
+    let mut folded: HashMap<Box<str>, Vec<Arc<Link>>> = HashMap::with_capacity(rows.len());
+    for (id, url, slug) in rows {
+        let plain = validate_url("url", &url).is_ok() && !url.contains("%s") && !url.contains("{path}");
+        let link = Arc::new(Link {
+            id: id.into_boxed_str(),
+            location: plain
+                .then(|| axum::http::HeaderValue::from_str(&url).ok())
+                .flatten(),
+            url: url.into_boxed_str(),
+        });
+        folded
+            .entry(slug.to_lowercase().into_boxed_str())
+            .or_default()
+            .push(link.clone());
+        exact.entry(slug.into_boxed_str()).or_default().push(link);
+    }
+    exact.shrink_to_fit();
+    folded.shrink_to_fit();
+    UserLinks {
+        loaded: Instant::now(),
+        generation,
+        exact,
+        folded,
+        prefs: prefs
+            .into_iter()
+            .map(|(s, b)| (s.into_boxed_str(), b.into_boxed_str()))
+            .collect(),
     }
 }
 
@@ -517,42 +521,28 @@ impl AccessCounter {
         }
     }
 
-    fn drain(&self) -> Visits {
-        let mut all = Visits::new();
-        for shard in self.shards.iter() {
-            let taken = std::mem::take(&mut *shard.lock().unwrap_or_else(|e| e.into_inner()));
-            for (id, (n, t)) in taken {
-                let e = all.entry(id).or_insert((0, t));
-                e.0 += n;
-                e.1 = e.1.max(t);
-            }
-        }
-        all
+    /// Takes every shard's visits (cheap: the maps are moved, not copied).
+    fn take(&self) -> Vec<Visits> {
+        self.shards
+            .iter()
+            .map(|shard| std::mem::take(&mut *shard.lock().unwrap_or_else(|e| e.into_inner())))
+            .filter(|v| !v.is_empty())
+            .collect()
     }
 
     /// Writes what has gathered; on failure the counts are put back for the next attempt.
     pub async fn flush(&self, db: &Db) -> AppResult<usize> {
-        let batch: Vec<(String, (i64, std::time::SystemTime))> = self.drain().into_iter().collect();
-        if batch.is_empty() {
+        let parts = self.take();
+        if parts.is_empty() {
             return Ok(0);
         }
-        // One statement for the whole batch: the rows travel as one JSON array
-        // (`[{"id", "n", "t"}, …]`) that the database unpacks and joins on the primary key.
-        #[derive(Serialize)]
-        struct Row<'a> {
-            id: &'a str,
-            n: i64,
-            t: Ts,
-        }
-        let rows: Vec<Row> = batch
-            .iter()
-            .map(|(id, (n, t))| Row {
-                id,
-                n: *n,
-                t: Ts::from_system(*t),
-            })
-            .collect();
-        let json = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into());
+        // Merging and encoding 10,000 visits takes milliseconds: not on a request thread.
+        let (batch, json) = tokio::task::spawn_blocking(move || encode_visits(parts))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "encoding access counts failed");
+                AppError::internal()
+            })?;
         let result = async {
             let mut tx = db.begin().await?;
             with_tx!(&mut tx, c => sqlx::query(match db {
@@ -573,6 +563,39 @@ impl AccessCounter {
         }
         Ok(batch.len())
     }
+}
+
+type Batch = Vec<(String, (i64, std::time::SystemTime))>;
+
+/// The shards' visits merged per bookmark, and as the flush statement's JSON parameter
+/// (`[{"id", "n", "t"}, …]`, which the database unpacks and joins on the primary key).
+fn encode_visits(parts: Vec<Visits>) -> (Batch, String) {
+    let mut parts = parts.into_iter();
+    let mut all = parts.next().unwrap_or_default();
+    for part in parts {
+        for (id, (n, t)) in part {
+            let e = all.entry(id).or_insert((0, t));
+            e.0 += n;
+            e.1 = e.1.max(t);
+        }
+    }
+    #[derive(Serialize)]
+    struct Row<'a> {
+        id: &'a str,
+        n: i64,
+        t: Ts,
+    }
+    let batch: Batch = all.into_iter().collect();
+    let rows: Vec<Row> = batch
+        .iter()
+        .map(|(id, (n, t))| Row {
+            id,
+            n: *n,
+            t: Ts::from_system(*t),
+        })
+        .collect();
+    let json = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into());
+    (batch, json)
 }
 
 #[cfg(test)]

@@ -119,10 +119,9 @@ pub async fn serve(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Response
         Resolution::Found(c) => {
             // A link without placeholders, asked for without extras: its stored URL, prepared
             // as a header value when the link table was loaded.
-            let stored = (req.is_bare() && c.plain).then(|| c.url.clone());
-            let location = stored
-                .and_then(|b| HeaderValue::from_maybe_shared(b).ok())
-                .or_else(|| golinks::target(c.url(), &req).and_then(|t| HeaderValue::from_str(&t).ok()));
+            let stored = c.location.as_ref().filter(|_| req.is_bare()).cloned();
+            let location =
+                stored.or_else(|| golinks::target(&c.url, &req).and_then(|t| HeaderValue::from_str(&t).ok()));
             match location {
                 Some(v) => {
                     state.access.hit(&c.id);
