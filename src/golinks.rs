@@ -12,7 +12,8 @@
 //! - `.` and `..` segments and empty segments (double slashes) are dropped, so the rest can never
 //!   climb out of the target's path. The request's query string is added to the target's.
 
-use std::collections::HashMap;
+// foldhash (randomly seeded) instead of SipHash: these maps are hashed several times per redirect.
+use hashbrown::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -122,7 +122,7 @@ pub struct AuthCache {
     generation: std::sync::atomic::AtomicU64,
     // Read-mostly: readers never wait for each other (a reader descheduled while holding it
     // stalls nobody).
-    map: std::sync::RwLock<std::collections::HashMap<String, CachedAuth>>,
+    map: std::sync::RwLock<hashbrown::HashMap<String, CachedAuth>>,
 }
 
 /// When it was cached, under which generation, and who.

@@ -78,12 +78,15 @@ pub async fn serve(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Response
     }
 
     // /go/<slug>/remember/<bookmark id>: the "always use this" link of the chooser page.
-    let parts: Vec<&str> = raw.split('/').collect();
-    if parts.len() == 3 && parts[1] == "remember" && is_uuid(parts[2]) {
-        let Ok(req) = golinks::parse(parts[0], None) else {
+    let remembered = raw
+        .split_once('/')
+        .and_then(|(slug, rest)| Some((slug, rest.strip_prefix("remember/")?)))
+        .filter(|(_, id)| is_uuid(id));
+    if let Some((slug, id)) = remembered {
+        let Ok(req) = golinks::parse(slug, None) else {
             return page(StatusCode::BAD_REQUEST, "Invalid slug", "<h1>Invalid slug</h1>");
         };
-        return match golinks::remember(&state.db, auth.id(), &req.slug, parts[2]).await {
+        return match golinks::remember(&state.db, auth.id(), &req.slug, id).await {
             Ok(c) => {
                 state.invalidate_caches();
                 match golinks::target(&c.url, &req) {
