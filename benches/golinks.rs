@@ -1,7 +1,7 @@
 //! Go-link benchmark: the release `slugbase` binary (a child process, SQLite) with 10,000 go
 //! links, driven by `wrk` at concurrency 32 with an API token over random slugs (2 s warm-up, then
-//! 10 s measured); then a bare
-//! hyper server that answers every request with a 302, on the same machine in the same run.
+//! 10 s measured); then a bare hyper server that answers every request with a 302, the same way,
+//! on the same machine in the same run.
 //! Prints requests/s, p50/p99 latency, their ratio, and the server's resident memory idle and
 //! under load.
 //!
