@@ -171,6 +171,15 @@ impl IntoResponse for AppError {
 #[derive(Clone, Copy, Debug)]
 pub struct RenderedError;
 
+/// Runs CPU-heavy work (hashing, parsing, building tables) on a blocking thread, off the request
+/// threads; a panic there becomes a 500.
+pub async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        tracing::error!(error = %e, "work on a blocking thread failed");
+        AppError::internal()
+    })
+}
+
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> AppError {
         match &e {

@@ -417,12 +417,7 @@ impl LinkCache {
         let prefs: Vec<(String, String)> = with_db!(db, pool => sqlx::query_as(
             "SELECT slug, bookmark_id FROM slug_preferences WHERE user_id = $1").bind(user).fetch_all(pool).await?);
         // Checking 10,000 URLs and building the maps takes milliseconds: not on a request thread.
-        let links = tokio::task::spawn_blocking(move || build_links(rows, prefs, generation))
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "building the link table failed");
-                AppError::internal()
-            })?;
+        let links = crate::error::off_thread(move || build_links(rows, prefs, generation)).await?;
         let links = Arc::new(links);
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
         if map.len() > 10_000 {
@@ -538,12 +533,7 @@ impl AccessCounter {
             return Ok(0);
         }
         // Merging and encoding 10,000 visits takes milliseconds: not on a request thread.
-        let (batch, json) = tokio::task::spawn_blocking(move || encode_visits(parts))
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "encoding access counts failed");
-                AppError::internal()
-            })?;
+        let (batch, json) = crate::error::off_thread(move || encode_visits(parts)).await?;
         let result = async {
             let mut tx = db.begin().await?;
             with_tx!(&mut tx, c => sqlx::query(match db {

@@ -11,13 +11,16 @@ const DEFAULT_LEVELS: &str = "info,sqlx=warn,tower_http=warn";
 /// `RUST_LOG` as a list of `level` and `target=level` (`info,slugbase=debug`). A plain target
 /// list needs no regular-expression engine in the binary, unlike tracing's `EnvFilter`.
 fn levels() -> Targets {
-    match std::env::var("RUST_LOG") {
-        Ok(v) if !v.trim().is_empty() => Targets::from_str(&v).unwrap_or_else(|e| {
-            eprintln!("RUST_LOG={v:?} is not a list of level and target=level ({e}); using {DEFAULT_LEVELS}");
-            Targets::from_str(DEFAULT_LEVELS).unwrap_or_default()
-        }),
-        _ => Targets::from_str(DEFAULT_LEVELS).unwrap_or_default(),
+    let wanted = std::env::var("RUST_LOG").ok().filter(|v| !v.trim().is_empty());
+    if let Some(v) = wanted {
+        match Targets::from_str(&v) {
+            Ok(t) => return t,
+            Err(e) => eprintln!(
+                "RUST_LOG={v:?} is not a list of level and target=level ({e}); using {DEFAULT_LEVELS}"
+            ),
+        }
     }
+    Targets::from_str(DEFAULT_LEVELS).unwrap_or_default()
 }
 
 pub fn init(json: bool) {

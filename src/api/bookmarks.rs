@@ -319,9 +319,7 @@ fn sniff(name: Option<&str>, content_type: Option<&str>, data: &str) -> Format {
 async fn parse_off_thread(
     parse: impl FnOnce() -> AppResult<Vec<transfer::ImportItem>> + Send + 'static,
 ) -> AppResult<Vec<transfer::ImportItem>> {
-    tokio::task::spawn_blocking(parse)
-        .await
-        .map_err(|_| AppError::internal())?
+    crate::error::off_thread(parse).await?
 }
 
 fn parse_items(format: Format, data: &str) -> AppResult<Vec<transfer::ImportItem>> {

@@ -22,9 +22,7 @@ fn argon2() -> Argon2<'static> {
 /// Hashes on a blocking thread (Argon2 takes tens of milliseconds by design).
 pub async fn hash(password: &str) -> AppResult<String> {
     let password = password.to_owned();
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
-        .await
-        .map_err(|_| AppError::internal())?
+    crate::error::off_thread(move || hash_blocking(&password)).await?
 }
 
 pub fn hash_blocking(password: &str) -> AppResult<String> {
