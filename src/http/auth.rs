@@ -85,13 +85,17 @@ impl AuthUser {
     }
 }
 
+/// The credential of `Authorization: Bearer <credential>` (scheme in any case). Read as bytes:
+/// every go-link request passes here, and no session JWT or API token has non-ASCII characters
+/// (one that did would match nothing).
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = v.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
+    let v = headers.get(header::AUTHORIZATION)?.as_bytes();
+    let (scheme, token) = v.split_at_checked(6)?;
+    let token = token.strip_prefix(b" ")?;
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        return None;
+    }
+    Some(std::str::from_utf8(token).ok()?.trim()).filter(|t| !t.is_empty())
 }
 
 async fn by_session_jwt(
@@ -117,12 +121,52 @@ async fn by_session_jwt(
 /// Principals by credential, kept for a few seconds. Every state-changing request on this
 /// instance (logout, revocation, password or MFA change, disabling a user …) clears it, so those
 /// take effect at once here; other instances sharing the database see them within [`AUTH_TTL`].
+///
+/// Keyed by the credential as the client sent it, looked up without building a key: the
+/// go-link path asks on every redirect.
 #[derive(Default)]
 pub struct AuthCache {
     generation: std::sync::atomic::AtomicU64,
     // Read-mostly: readers never wait for each other (a reader descheduled while holding it
     // stalls nobody).
-    map: std::sync::RwLock<hashbrown::HashMap<String, CachedAuth>>,
+    map: std::sync::RwLock<Credentials>,
+}
+
+/// Bearer-only, cookie-only, and (rare) both: `cookie` NUL `bearer`.
+#[derive(Default)]
+struct Credentials {
+    bearer: hashbrown::HashMap<Box<str>, CachedAuth>,
+    cookie: hashbrown::HashMap<Box<str>, CachedAuth>,
+}
+
+/// What a request authenticates with, as the cache's key.
+#[derive(Clone, Copy)]
+enum Credential<'a> {
+    Bearer(&'a str),
+    Cookie(&'a str),
+    Both(&'a str, &'a str),
+}
+
+impl Credentials {
+    fn get(&self, c: Credential<'_>) -> Option<&CachedAuth> {
+        match c {
+            Credential::Bearer(b) => self.bearer.get(b),
+            Credential::Cookie(k) => self.cookie.get(k),
+            Credential::Both(k, b) => self.cookie.get(format!("{k}\0{b}").as_str()),
+        }
+    }
+
+    fn put(&mut self, c: Credential<'_>, entry: CachedAuth) {
+        if self.bearer.len() + self.cookie.len() > 20_000 {
+            self.bearer.clear();
+            self.cookie.clear();
+        }
+        match c {
+            Credential::Bearer(b) => self.bearer.insert(b.into(), entry),
+            Credential::Cookie(k) => self.cookie.insert(k.into(), entry),
+            Credential::Both(k, b) => self.cookie.insert(format!("{k}\0{b}").into(), entry),
+        };
+    }
 }
 
 /// When it was cached, under which generation, and who.
@@ -131,7 +175,7 @@ type CachedAuth = (std::time::Instant, u64, Arc<AuthUser>);
 pub const AUTH_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl AuthCache {
-    fn get(&self, key: &str) -> Option<Arc<AuthUser>> {
+    fn get(&self, key: Credential<'_>) -> Option<Arc<AuthUser>> {
         use std::sync::atomic::Ordering;
         let g = self.generation.load(Ordering::Acquire);
         let map = self.map.read().unwrap_or_else(|e| e.into_inner());
@@ -142,12 +186,9 @@ impl AuthCache {
             .map(|e| e.2.clone())
     }
 
-    fn put(&self, key: &str, gen: u64, a: &Arc<AuthUser>) {
+    fn put(&self, key: Credential<'_>, gen: u64, a: &Arc<AuthUser>) {
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 20_000 {
-            map.clear();
-        }
-        map.insert(key.to_string(), (std::time::Instant::now(), gen, a.clone()));
+        map.put(key, (std::time::Instant::now(), gen, a.clone()));
     }
 
     fn generation(&self) -> u64 {
@@ -176,21 +217,21 @@ pub async fn authenticate_shared(
         CookieJar::new()
     };
     let key = match (jar.get(cookies::SESSION), bearer(headers)) {
-        (Some(c), b) => format!("c:{}|b:{}", c.value(), b.unwrap_or("")),
-        (None, Some(b)) => format!("b:{b}"),
+        (Some(c), Some(b)) => Credential::Both(c.value(), b),
+        (Some(c), None) => Credential::Cookie(c.value()),
+        (None, Some(b)) => Credential::Bearer(b),
         (None, None) => return Ok(None),
     };
-    if let Some(a) = state.auth_cache.get(&key) {
-        if let Some(id) = &a.token_id {
-            state.token_usage.touch(&state.db, id);
-        }
+    // A cached principal is not re-recorded as a token use: the entry lives at most
+    // [`AUTH_TTL`], and the lookup that replaces it records the use (at most a write a minute).
+    if let Some(a) = state.auth_cache.get(key) {
         return Ok(Some(a));
     }
     // Read the generation before the lookup: a write that lands meanwhile makes this entry stale.
     let gen = state.auth_cache.generation();
     let found = authenticate_uncached(state, headers, &jar).await?.map(Arc::new);
     if let Some(a) = &found {
-        state.auth_cache.put(&key, gen, a);
+        state.auth_cache.put(key, gen, a);
     }
     Ok(found)
 }
@@ -326,4 +367,27 @@ pub fn csrf_refusal(state: &AppState, req: &Request) -> Option<Response> {
 /// Whether the method can change state.
 pub fn is_write(m: &Method) -> bool {
     !(m == Method::GET || m == Method::HEAD || m == Method::OPTIONS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bearer_of(value: &str) -> Option<String> {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, value.parse().unwrap());
+        bearer(&h).map(str::to_string)
+    }
+
+    #[test]
+    fn bearer_credentials() {
+        assert_eq!(bearer_of("Bearer sb_abc").as_deref(), Some("sb_abc"));
+        assert_eq!(bearer_of("bEaReR  sb_abc ").as_deref(), Some("sb_abc"));
+        assert_eq!(bearer_of("Bearer "), None);
+        assert_eq!(bearer_of("Bearer"), None);
+        assert_eq!(bearer_of("Bearerx sb_abc"), None);
+        assert_eq!(bearer_of("Basic dXNlcjpwYXNz"), None);
+        assert_eq!(bearer_of("Bearer\tsb_abc"), None);
+        assert_eq!(bearer_of(""), None);
+    }
 }
