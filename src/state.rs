@@ -32,7 +32,8 @@ pub struct Inner {
     fetcher: std::sync::OnceLock<crate::metadata::Fetcher>,
     /// At-rest encryption under `ENCRYPTION_KEY`.
     pub cipher: crate::crypto::Cipher,
-    /// The headers every go-link redirect carries ([`crate::http::redirect_headers`]).
+    /// The headers every go-link redirect carries ([`crate::http::redirect_headers`]); only
+    /// `web::go::redirect_to` copies it, always replacing the placeholder `Location`.
     pub redirect_headers: axum::http::HeaderMap,
 }
 

@@ -247,9 +247,11 @@ async fn fallback(req: Request) -> Response {
 /// The headers of a go-link redirect (a body-less 302): no caching, no referrer passed on to the
 /// target, no sniffing, HSTS on HTTPS. The headers that only govern documents (CSP, framing,
 /// COOP/CORP, permissions) are left off: a browser renders nothing of a redirect. Built once and
-/// copied into each redirect, which costs no header-map lookups.
+/// copied into each redirect, which costs no header-map lookups; it holds a placeholder
+/// `Location` that each redirect replaces (so the copy never grows).
 pub fn redirect_headers(config: &crate::config::Config) -> axum::http::HeaderMap {
     let mut h = axum::http::HeaderMap::with_capacity(6);
+    h.insert(header::LOCATION, HeaderValue::from_static("/"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(
