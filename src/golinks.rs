@@ -416,8 +416,18 @@ impl LinkCache {
             with_db!(db, pool => sqlx::query_as(&sql).bind(user).fetch_all(pool).await?);
         let prefs: Vec<(String, String)> = with_db!(db, pool => sqlx::query_as(
             "SELECT slug, bookmark_id FROM slug_preferences WHERE user_id = $1").bind(user).fetch_all(pool).await?);
+        // The table this one replaces: its links are reused where unchanged, so a periodic reload
+        // checks only URLs it has not seen.
+        let previous = self
+            .map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(user)
+            .cloned();
         // Checking 10,000 URLs and building the maps takes milliseconds: not on a request thread.
-        let links = crate::error::off_thread(move || build_links(rows, prefs, generation)).await?;
+        let links =
+            crate::error::off_thread(move || build_links(rows, prefs, generation, previous.as_deref()))
+                .await?;
         let links = Arc::new(links);
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
         if map.len() > 10_000 {
@@ -436,18 +446,28 @@ fn build_links(
     rows: Vec<(String, String, String)>,
     prefs: Vec<(String, String)>,
     generation: u64,
+    previous: Option<&UserLinks>,
 ) -> UserLinks {
     let mut exact: HashMap<Box<str>, Vec<Arc<Link>>> = HashMap::with_capacity(rows.len());
     let mut folded: HashMap<Box<str>, Vec<Arc<Link>>> = HashMap::with_capacity(rows.len());
     for (id, url, slug) in rows {
-        let plain = validate_url("url", &url).is_ok() && !url.contains("%s") && !url.contains("{path}");
-        let link = Arc::new(Link {
-            id: id.into_boxed_str(),
-            location: plain
-                .then(|| axum::http::HeaderValue::from_str(&url).ok())
-                .flatten(),
-            url: url.into_boxed_str(),
-        });
+        let same = previous
+            .and_then(|p| p.exact.get(slug.as_str()))
+            .and_then(|list| list.iter().find(|l| *l.id == *id && *l.url == *url));
+        let link = match same {
+            Some(l) => l.clone(),
+            None => {
+                let plain =
+                    validate_url("url", &url).is_ok() && !url.contains("%s") && !url.contains("{path}");
+                Arc::new(Link {
+                    id: id.into_boxed_str(),
+                    location: plain
+                        .then(|| axum::http::HeaderValue::from_str(&url).ok())
+                        .flatten(),
+                    url: url.into_boxed_str(),
+                })
+            }
+        };
         folded
             .entry(slug.to_lowercase().into_boxed_str())
             .or_default()
