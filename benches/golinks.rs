@@ -26,6 +26,21 @@ fn rss_of(pid: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The kernel's timer frequency, when it tells (`/proc/config.gz`): with wrk's two threads and the
+/// server's two busy on two cores, a runnable thread can wait up to a tick for a core, so the
+/// tick bounds how low either server's p99 can go.
+fn kernel_hz() -> Option<u32> {
+    let out = Command::new("sh")
+        .args(["-c", "zcat /proc/config.gz 2>/dev/null | grep '^CONFIG_HZ='"])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .strip_prefix("CONFIG_HZ=")?
+        .parse()
+        .ok()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -201,6 +216,14 @@ fn main() {
         );
         println!("ratio (slugbase / bare): {:.2}", ours.rps / bare.rps.max(1.0));
         println!("slugbase resident memory: idle {idle:.1} MiB, peak under load {under_load:.1} MiB");
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        match kernel_hz() {
+            Some(hz) => println!(
+                "machine: {cores} cores, kernel timer {hz} Hz (a runnable thread may wait up to {:.1} ms for a core)",
+                1000.0 / hz as f64
+            ),
+            None => println!("machine: {cores} cores, kernel timer frequency unknown"),
+        }
     });
     let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
     let _ = child.wait();
