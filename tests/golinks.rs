@@ -297,6 +297,13 @@ async fn thousand_forwards_counted_after_graceful_stop(app: TestApp) {
     let count: i64 = slugbase::with_db!(&db, pool => sqlx::query_scalar::<_, i64>(
         "SELECT CAST(access_count AS BIGINT) FROM bookmarks WHERE id = $1").bind(&id).fetch_one(pool).await.unwrap());
     assert_eq!(count, 1000, "every forward counted, none lost at shutdown");
+    let last: Option<slugbase::db::Ts> = slugbase::with_db!(&db, pool => sqlx::query_scalar(
+        "SELECT last_accessed_at FROM bookmarks WHERE id = $1").bind(&id).fetch_one(pool).await.unwrap());
+    let age = slugbase::db::Ts::now().unix() - last.expect("last access recorded").unix();
+    assert!(
+        (0..300).contains(&age),
+        "last access is the latest forward's time (age {age} s)"
+    );
     db.close().await;
 }
 
