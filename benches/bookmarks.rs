@@ -46,14 +46,13 @@ const WORDS: &[&str] = &[
     "travel",
 ];
 
-fn main() {
+fn main() -> support::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
-        .build()
-        .unwrap();
+        .build()?;
     rt.block_on(async {
-        let mut b = support::start().await;
+        let mut b = support::start().await?;
         // Deterministic pseudo-random data.
         let mut seed: u64 = 42;
         let mut rnd = move |n: usize| {
@@ -78,7 +77,7 @@ fn main() {
                 "created_at": format!("2025-{:02}-{:02}T{:02}:{:02}:{:02}.000Z", 1 + i % 12, 1 + i % 28, i % 24, i % 60, (i / 60) % 60),
             }));
         }
-        let payload = serde_json::to_vec(&json!({"bookmarks": items})).unwrap();
+        let payload = serde_json::to_vec(&json!({"bookmarks": items}))?;
         println!("import payload: {:.1} MiB, {N} bookmarks", payload.len() as f64 / 1048576.0);
         let started = std::time::Instant::now();
         // Bearer requests come from a client without the session cookie (no CSRF needed).
@@ -88,11 +87,12 @@ fn main() {
             .header("content-type", "application/json")
             .body(payload)
             .send()
-            .await
-            .unwrap();
+            .await?;
         let elapsed = started.elapsed();
-        let v: Value = res.json().await.unwrap();
-        assert_eq!(v["success"], N, "{}", v["message"]);
+        let v: Value = res.json().await?;
+        if v["success"] != N {
+            return Err(format!("import of {N} answered {v}").into());
+        }
         println!(
             "import: {N} bookmarks in {:.2} s ({:.0} bookmarks/s)",
             elapsed.as_secs_f64(),
@@ -104,13 +104,12 @@ fn main() {
         // Each run is preceded by a 3-second warm-up (caches filled as in steady use).
         let list = tokio::task::spawn_blocking({
             let (base, auth) = (base.clone(), auth.clone());
-            move || {
-                support::wrk(&format!("{base}/api/bookmarks"), 32, 3, None, Some(&auth));
+            move || -> support::Result<support::WrkResult> {
+                support::wrk(&format!("{base}/api/bookmarks"), 32, 3, None, Some(&auth))?;
                 support::wrk(&format!("{base}/api/bookmarks"), 32, 10, None, Some(&auth))
             }
         })
-        .await
-        .unwrap();
+        .await??;
         println!(
             "list (first page of 50, total {N}), concurrency 32: {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, non-2xx {}",
             list.rps, list.p50_ms, list.p99_ms, list.non2xx
@@ -123,13 +122,12 @@ fn main() {
         );
         let search = tokio::task::spawn_blocking({
             let (base, auth) = (base.clone(), auth.clone());
-            move || {
-                support::wrk(&format!("{base}/api/bookmarks"), 32, 3, Some(&script), Some(&auth));
+            move || -> support::Result<support::WrkResult> {
+                support::wrk(&format!("{base}/api/bookmarks"), 32, 3, Some(&script), Some(&auth))?;
                 support::wrk(&format!("{base}/api/bookmarks"), 32, 10, Some(&script), Some(&auth))
             }
         })
-        .await
-        .unwrap();
+        .await??;
         println!(
             "search (3-letter prefixes, first page), concurrency 32: {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, non-2xx {}",
             search.rps, search.p50_ms, search.p99_ms, search.non2xx
@@ -137,24 +135,24 @@ fn main() {
         // Issue 7's case: 10,000 more bookmarks shared with the bench user (through a shared folder
         // of another user), listed with scope=all.
         let admin = b.client.clone();
-        let csrf: Value = admin.get(format!("{base}/api/csrf-token")).send().await.unwrap().json().await.unwrap();
-        let csrf = csrf["csrfToken"].as_str().unwrap().to_string();
+        let csrf: Value = admin.get(format!("{base}/api/csrf-token")).send().await?.json().await?;
+        let csrf = support::text(&csrf, "csrfToken")?.to_string();
         admin
             .post(format!("{base}/api/admin/users"))
             .header("X-CSRF-Token", &csrf)
             .json(&json!({"email": "sharer@example.com", "name": "Sharer", "password": "Sharer-Passw0rd!"}))
             .send()
-            .await
-            .unwrap();
-        let sharer = reqwest::Client::builder().cookie_store(true).build().unwrap();
+            .await?
+            .error_for_status()?;
+        let sharer = reqwest::Client::builder().cookie_store(true).build()?;
         sharer
             .post(format!("{base}/api/auth/login"))
             .json(&json!({"email": "sharer@example.com", "password": "Sharer-Passw0rd!"}))
             .send()
-            .await
-            .unwrap();
-        let c2: Value = sharer.get(format!("{base}/api/csrf-token")).send().await.unwrap().json().await.unwrap();
-        let c2 = c2["csrfToken"].as_str().unwrap().to_string();
+            .await?
+            .error_for_status()?;
+        let c2: Value = sharer.get(format!("{base}/api/csrf-token")).send().await?.json().await?;
+        let c2 = support::text(&c2, "csrfToken")?.to_string();
         let shared: Vec<Value> = (0..10_000)
             .map(|i| json!({"title": format!("shared {} {i}", WORDS[i % WORDS.len()]), "url": format!("https://shared.example.com/{i}"),
                             "folder_names": ["For bench"], "created_at": format!("2026-02-01T00:{:02}:{:02}.000Z", (i / 60) % 60, i % 60)}))
@@ -164,41 +162,39 @@ fn main() {
             .header("X-CSRF-Token", &c2)
             .json(&json!({"bookmarks": shared}))
             .send()
-            .await
-            .unwrap();
-        let folders: Value = sharer.get(format!("{base}/api/folders")).send().await.unwrap().json().await.unwrap();
-        let me: Value = admin.get(format!("{base}/api/auth/me")).send().await.unwrap().json().await.unwrap();
+            .await?
+            .error_for_status()?;
+        let folders: Value = sharer.get(format!("{base}/api/folders")).send().await?.json().await?;
+        let me: Value = admin.get(format!("{base}/api/auth/me")).send().await?.json().await?;
         sharer
-            .put(format!("{base}/api/folders/{}", folders[0]["id"].as_str().unwrap()))
+            .put(format!("{base}/api/folders/{}", support::text(&folders[0], "id")?))
             .header("X-CSRF-Token", &c2)
             .json(&json!({"user_ids": [me["id"]]}))
             .send()
-            .await
-            .unwrap();
+            .await?
+            .error_for_status()?;
         let check: Value = reqwest::Client::new()
             .get(format!("{base}/api/bookmarks?scope=all&limit=1"))
             .bearer_auth(&b.token)
             .send()
-            .await
-            .unwrap()
+            .await?
             .json()
-            .await
-            .unwrap();
+            .await?;
         println!("scope=all total: {} (100,000 own + 10,000 shared)", check["total"]);
         let all = tokio::task::spawn_blocking({
             let (base, auth) = (base.clone(), auth.clone());
-            move || {
-                support::wrk(&format!("{base}/api/bookmarks?scope=all"), 32, 3, None, Some(&auth));
+            move || -> support::Result<support::WrkResult> {
+                support::wrk(&format!("{base}/api/bookmarks?scope=all"), 32, 3, None, Some(&auth))?;
                 support::wrk(&format!("{base}/api/bookmarks?scope=all"), 32, 10, None, Some(&auth))
             }
         })
-        .await
-        .unwrap();
+        .await??;
         println!(
             "list scope=all (first page of 50, total 110000), concurrency 32: {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, non-2xx {}",
             all.rps, all.p50_ms, all.p99_ms, all.non2xx
         );
         println!("resident memory after the runs: {:.1} MiB", support::rss_mib());
         b.stop().await;
-    });
+        Ok(())
+    })
 }

@@ -41,12 +41,8 @@ fn kernel_hz() -> Option<u32> {
         .ok()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+fn free_port() -> support::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 fn script() -> String {
@@ -65,13 +61,13 @@ async fn bare_302(listener: tokio::net::TcpListener) {
         };
         tokio::spawn(async move {
             let svc = service_fn(|_req: hyper::Request<hyper::body::Incoming>| async {
-                Ok::<_, Infallible>(
-                    hyper::Response::builder()
-                        .status(302)
-                        .header("location", "https://example.com/")
-                        .body(String::new())
-                        .unwrap(),
-                )
+                let mut res = hyper::Response::new(String::new());
+                *res.status_mut() = hyper::StatusCode::FOUND;
+                res.headers_mut().insert(
+                    hyper::header::LOCATION,
+                    hyper::header::HeaderValue::from_static("https://example.com/"),
+                );
+                Ok::<_, Infallible>(res)
             });
             let _ = http1::Builder::new()
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
@@ -80,9 +76,9 @@ async fn bare_302(listener: tokio::net::TcpListener) {
     }
 }
 
-fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+fn main() -> support::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let port = free_port()?;
     let mut child = Command::new(env!("CARGO_BIN_EXE_slugbase"))
         .arg("serve")
         .current_dir(dir.path())
@@ -106,16 +102,23 @@ fn main() {
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("release binary");
+        .map_err(|e| format!("cannot start the release binary: {e}"))?;
     let pid = child.id();
+    // The server is stopped whatever happened to the run.
+    let result = run(pid, port);
+    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let _ = child.wait();
+    result
+}
+
+fn run(pid: u32, port: u16) -> support::Result<()> {
     let base = format!("http://127.0.0.1:{port}");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
-        .build()
-        .unwrap();
+        .build()?;
     rt.block_on(async {
-        let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        let client = reqwest::Client::builder().cookie_store(true).build()?;
         for _ in 0..100 {
             if client.get(format!("{base}/api/health")).send().await.is_ok() {
                 break;
@@ -126,20 +129,18 @@ fn main() {
             .post(format!("{base}/api/auth/setup"))
             .json(&json!({"email": "bench@example.com", "name": "Bench", "password": "Bench-Passw0rd!"}))
             .send()
-            .await
-            .unwrap();
-        let csrf: Value = client.get(format!("{base}/api/csrf-token")).send().await.unwrap().json().await.unwrap();
+            .await?
+            .error_for_status()?;
+        let csrf: Value = client.get(format!("{base}/api/csrf-token")).send().await?.json().await?;
         let t: Value = client
             .post(format!("{base}/api/tokens"))
-            .header("X-CSRF-Token", csrf["csrfToken"].as_str().unwrap())
+            .header("X-CSRF-Token", support::text(&csrf, "csrfToken")?)
             .json(&json!({"name": "bench"}))
             .send()
-            .await
-            .unwrap()
+            .await?
             .json()
-            .await
-            .unwrap();
-        let token = t["token"].as_str().unwrap().to_string();
+            .await?;
+        let token = support::text(&t, "token")?.to_string();
         let items: Vec<Value> = (0..SLUGS)
             .map(|i| json!({"title": format!("Link {i}"), "url": format!("https://site{}.example.com/page/{i}", i % 97),
                             "slug": format!("s{i}"), "forwarding_enabled": true}))
@@ -150,12 +151,12 @@ fn main() {
             .bearer_auth(&token)
             .json(&json!({"bookmarks": items}))
             .send()
-            .await
-            .unwrap()
+            .await?
             .json()
-            .await
-            .unwrap();
-        assert_eq!(v["success"], SLUGS, "{v}");
+            .await?;
+        if v["success"] != SLUGS {
+            return Err(format!("import of {SLUGS} answered {v}").into());
+        }
         tokio::time::sleep(Duration::from_secs(2)).await;
         let idle = rss_of(pid);
 
@@ -167,7 +168,7 @@ fn main() {
             std::thread::spawn(move || {
                 while sampling.load(std::sync::atomic::Ordering::Relaxed) {
                     let r = rss_of(pid);
-                    let mut p = peak.lock().unwrap();
+                    let mut p = peak.lock().unwrap_or_else(|e| e.into_inner());
                     if r > *p {
                         *p = r;
                     }
@@ -179,30 +180,28 @@ fn main() {
         let auth = format!("Authorization: Bearer {token}");
         let ours = tokio::task::spawn_blocking({
             let base = base.clone();
-            move || {
+            move || -> support::Result<support::WrkResult> {
                 // Both servers get 2 s of the same load first (the first requests wait for the
                 // 10,000-link table to be built); only the following 10 s are measured.
-                support::wrk(&base, 32, 2, Some(&script()), Some(&auth));
+                support::wrk(&base, 32, 2, Some(&script()), Some(&auth))?;
                 support::wrk(&base, 32, 10, Some(&script()), Some(&auth))
             }
         })
-        .await
-        .unwrap();
+        .await??;
         sampling.store(false, std::sync::atomic::Ordering::Relaxed);
-        sampler.join().unwrap();
-        let under_load = *peak.lock().unwrap();
+        sampler.join().map_err(|_| "the memory sampler panicked")?;
+        let under_load = *peak.lock().unwrap_or_else(|e| e.into_inner());
 
         // A request that did not answer 302 would show as non-2xx/3xx.
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let bare_base = format!("http://{}", listener.local_addr().unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let bare_base = format!("http://{}", listener.local_addr()?);
         // The bare server gets this process's two worker threads, as slugbase has its own two.
         let bare_task = tokio::spawn(bare_302(listener));
-        let bare = tokio::task::spawn_blocking(move || {
-            support::wrk(&bare_base, 32, 2, Some(&script()), None);
+        let bare = tokio::task::spawn_blocking(move || -> support::Result<support::WrkResult> {
+            support::wrk(&bare_base, 32, 2, Some(&script()), None)?;
             support::wrk(&bare_base, 32, 10, Some(&script()), None)
         })
-            .await
-            .unwrap();
+        .await??;
         bare_task.abort();
 
         println!("go links: {SLUGS} slugs, random slug per request, API token, concurrency 32, 10 s after 2 s warm-up");
@@ -224,7 +223,6 @@ fn main() {
             ),
             None => println!("machine: {cores} cores, kernel timer frequency unknown"),
         }
-    });
-    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
-    let _ = child.wait();
+        Ok(())
+    })
 }

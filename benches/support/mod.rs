@@ -7,6 +7,17 @@ use std::process::Command;
 use serde_json::{json, Value};
 use slugbase::{Application, Config};
 
+/// A benchmark step that failed: the run stops with its message (no panic, no partial figures).
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// A string field of a JSON answer, or an error naming the field and the answer.
+pub fn text<'a>(v: &'a Value, key: &str) -> Result<&'a str> {
+    v[key]
+        .as_str()
+        .ok_or_else(|| format!("no string \"{key}\" in {v}").into())
+}
+
 pub struct Bench {
     pub base: String,
     pub token: String,
@@ -19,12 +30,12 @@ pub struct Bench {
 
 /// Starts the server on SQLite, or on a fresh PostgreSQL database when `BENCH_DATABASE_URL`
 /// names a server; runs setup and creates an API token.
-pub async fn start() -> Bench {
+pub async fn start() -> Result<Bench> {
     // RUST_LOG=slugbase=debug prints the server's phase timings (e.g. of the import).
     if std::env::var_os("RUST_LOG").is_some() {
         slugbase::telemetry::init(false);
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir()?;
     let mut env: HashMap<String, String> = HashMap::new();
     for (k, v) in [
         ("HOST", "127.0.0.1"),
@@ -46,15 +57,14 @@ pub async fn start() -> Bench {
         Ok(admin) if !admin.is_empty() => {
             use sqlx::Connection;
             let name = format!("sbbench_{}", std::process::id());
-            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+            let mut conn = sqlx::PgConnection::connect(&admin).await?;
             let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 .execute(&mut conn)
                 .await;
             sqlx::query(&format!("CREATE DATABASE {name}"))
                 .execute(&mut conn)
-                .await
-                .unwrap();
-            let mut url = url::Url::parse(&admin).unwrap();
+                .await?;
+            let mut url = url::Url::parse(&admin)?;
             url.set_path(&name);
             env.insert("DB_TYPE".into(), "postgresql".into());
             env.insert("DATABASE_URL".into(), url.to_string());
@@ -68,7 +78,8 @@ pub async fn start() -> Bench {
             println!("database: SQLite");
         }
     }
-    let app = Application::build(Config::from_env(&env).unwrap()).await.unwrap();
+    let app =
+        Application::build(Config::from_env(&env).map_err(|e| format!("configuration: {e:?}"))?).await?;
     let base = format!("http://{}", app.local_addr());
     let state = app.state().clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -79,41 +90,38 @@ pub async fn start() -> Bench {
             })
             .await;
     });
-    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let client = reqwest::Client::builder().cookie_store(true).build()?;
     let res = client
         .post(format!("{base}/api/auth/setup"))
         .json(&json!({"email": "bench@example.com", "name": "Bench", "password": "Bench-Passw0rd!"}))
         .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+        .await?;
+    if res.status() != 200 {
+        return Err(format!("setup answered {}", res.status()).into());
+    }
     let csrf: Value = client
         .get(format!("{base}/api/csrf-token"))
         .send()
-        .await
-        .unwrap()
+        .await?
         .json()
-        .await
-        .unwrap();
+        .await?;
     let t: Value = client
         .post(format!("{base}/api/tokens"))
-        .header("X-CSRF-Token", csrf["csrfToken"].as_str().unwrap())
+        .header("X-CSRF-Token", text(&csrf, "csrfToken")?)
         .json(&json!({"name": "bench"}))
         .send()
-        .await
-        .unwrap()
+        .await?
         .json()
-        .await
-        .unwrap();
-    Bench {
+        .await?;
+    Ok(Bench {
         base,
-        token: t["token"].as_str().unwrap().to_string(),
+        token: text(&t, "token")?.to_string(),
         client,
         state,
         _dir: dir,
         shutdown: Some(tx),
         handle: Some(handle),
-    }
+    })
 }
 
 impl Bench {
@@ -148,8 +156,14 @@ fn ms(v: &str) -> f64 {
 }
 
 /// Runs `wrk` (Debian package `wrk`) with 2 threads and `connections` connections for `secs`.
-pub fn wrk(url: &str, connections: u32, secs: u32, script: Option<&str>, header: Option<&str>) -> WrkResult {
-    let dir = tempfile::tempdir().unwrap();
+pub fn wrk(
+    url: &str,
+    connections: u32,
+    secs: u32,
+    script: Option<&str>,
+    header: Option<&str>,
+) -> Result<WrkResult> {
+    let dir = tempfile::tempdir()?;
     let mut cmd = Command::new("wrk");
     cmd.args([
         "-t2",
@@ -162,19 +176,21 @@ pub fn wrk(url: &str, connections: u32, secs: u32, script: Option<&str>, header:
     }
     if let Some(s) = script {
         let p = dir.path().join("script.lua");
-        std::fs::write(&p, s).unwrap();
-        cmd.args(["-s", p.to_str().unwrap()]);
+        std::fs::write(&p, s)?;
+        cmd.arg("-s").arg(&p);
     }
     cmd.arg(url);
-    let out = cmd.output().expect("wrk is installed (apt-get install wrk)");
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run wrk ({e}); install it: apt-get install wrk"))?;
+    let output = String::from_utf8_lossy(&out.stdout).to_string();
     let mut r = WrkResult {
         rps: 0.0,
         p50_ms: 0.0,
         p99_ms: 0.0,
         non2xx: 0,
     };
-    for line in text.lines() {
+    for line in output.lines() {
         let l = line.trim();
         if let Some(v) = l.strip_prefix("Requests/sec:") {
             r.rps = v.trim().parse().unwrap_or(0.0);
@@ -187,9 +203,13 @@ pub fn wrk(url: &str, connections: u32, secs: u32, script: Option<&str>, header:
         }
     }
     if r.rps == 0.0 {
-        eprintln!("wrk output:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+        return Err(format!(
+            "wrk measured nothing at {url}:\n{output}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
     }
-    r
+    Ok(r)
 }
 
 /// Resident memory of this process in MiB (from /proc).
