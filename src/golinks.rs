@@ -360,12 +360,19 @@ pub struct LinkCache {
 }
 
 impl LinkCache {
+    /// The user's table as stored, whatever its age or generation.
+    fn stored(&self, user: &str) -> Option<Arc<UserLinks>> {
+        self.map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(user)
+            .cloned()
+    }
+
     fn fresh(&self, user: &str) -> Option<Arc<UserLinks>> {
         let g = self.generation.load(Ordering::Acquire);
-        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
-        map.get(user)
+        self.stored(user)
             .filter(|l| l.generation == g && l.loaded.elapsed() < LINKS_TTL)
-            .cloned()
     }
 
     /// The user's link table. Missing, or outdated by a write: loaded now (one loader at a time,
@@ -373,10 +380,7 @@ impl LinkCache {
     /// while one background task reloads it, so no request waits for the reload.
     pub async fn links(self: &Arc<Self>, db: &Db, user: &str) -> AppResult<Arc<UserLinks>> {
         let g = self.generation.load(Ordering::Acquire);
-        let current = {
-            let map = self.map.read().unwrap_or_else(|e| e.into_inner());
-            map.get(user).filter(|l| l.generation == g).cloned()
-        };
+        let current = self.stored(user).filter(|l| l.generation == g);
         if let Some(l) = current {
             if l.loaded.elapsed() >= LINKS_TTL
                 && self
@@ -418,12 +422,7 @@ impl LinkCache {
             "SELECT slug, bookmark_id FROM slug_preferences WHERE user_id = $1").bind(user).fetch_all(pool).await?);
         // The table this one replaces: its links are reused where unchanged, so a periodic reload
         // checks only URLs it has not seen.
-        let previous = self
-            .map
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(user)
-            .cloned();
+        let previous = self.stored(user);
         // Checking 10,000 URLs and building the maps takes milliseconds: not on a request thread.
         let links =
             crate::error::off_thread(move || build_links(rows, prefs, generation, previous.as_deref()))

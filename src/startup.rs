@@ -127,7 +127,8 @@ async fn housekeeping(state: AppState) {
     let mut n: u64 = 0;
     loop {
         tick.tick().await;
-        crate::telemetry::release_free_memory();
+        // Trimming the heap can take milliseconds: not on a thread that serves requests.
+        let _ = crate::error::off_thread(crate::telemetry::release_free_memory).await;
         n += 1;
         if n % 20 != 1 {
             continue;

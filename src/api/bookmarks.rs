@@ -419,8 +419,9 @@ pub async fn import(
     };
     tracing::debug!(entries = items.len(), "import: parsed");
     let report = transfer::import(&state.db, auth.id(), items, opts).await;
-    // A large import leaves freed memory behind; give it back now rather than at the next tick.
-    crate::telemetry::release_free_memory();
+    // A large import leaves freed memory behind; give it back now rather than at the next tick
+    // (on a blocking thread: trimming the heap is no work for a request thread).
+    drop(tokio::task::spawn_blocking(crate::telemetry::release_free_memory));
     let report = report?;
     if report.success > 0 && !report.dry_run {
         record(
