@@ -434,6 +434,35 @@ async fn expired_token_is_refused(app: TestApp) {
     assert_eq!(me_with_bearer(&app, &token).await, 401);
 }
 
+/// A token removed behind this instance's back (another instance sharing the database, or the
+/// admin CLI) stops working within the auth cache's lifetime even while it is in steady use: the
+/// background re-check of a busy credential drops it rather than keeping it alive.
+async fn token_removed_elsewhere_stops_working_in_use(app: TestApp) {
+    setup_admin(&app).await;
+    let (_, v) = body(app.post_json("/api/tokens", json!({"name": "elsewhere"})).await).await;
+    let token = v["token"].as_str().unwrap().to_string();
+    assert_eq!(me_with_bearer(&app, &token).await, 200);
+    with_db!(&app.state.db, pool => sqlx::query("DELETE FROM api_tokens").execute(pool).await.unwrap().rows_affected());
+    let removed = std::time::Instant::now();
+    let limit = slugbase::http::auth::AUTH_TTL + std::time::Duration::from_secs(1);
+    loop {
+        let status = me_with_bearer(&app, &token).await;
+        if status == 401 {
+            break;
+        }
+        assert_eq!(status, 200);
+        assert!(
+            removed.elapsed() < limit,
+            "a removed token was still accepted {:?} later",
+            removed.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for _ in 0..3 {
+        assert_eq!(me_with_bearer(&app, &token).await, 401, "stays refused");
+    }
+}
+
 async fn per_account_lockout(app: TestApp) {
     setup_admin(&app).await;
     create_user(&app, "bob@example.com", "Bob-Passw0rd!").await;
@@ -752,6 +781,7 @@ on_both_backends!(
     password_change_ends_old_sessions,
     api_tokens_list_limit_and_revoke,
     expired_token_is_refused,
+    token_removed_elsewhere_stops_working_in_use,
     per_account_lockout,
     unknown_email_and_wrong_password_look_alike,
     bcrypt_hash_is_upgraded_at_login,

@@ -123,7 +123,9 @@ async fn by_session_jwt(
 /// take effect at once here; other instances sharing the database see them within [`AUTH_TTL`].
 ///
 /// Keyed by the credential as the client sent it, looked up without building a key: the
-/// go-link path asks on every redirect.
+/// go-link path asks on every redirect. A credential in steady use is re-checked ahead of its
+/// expiry by one background lookup (see [`AUTH_REFRESH_AFTER`]), so its requests never all miss
+/// at once and queue for the database.
 #[derive(Default)]
 pub struct AuthCache {
     generation: std::sync::atomic::AtomicU64,
@@ -156,6 +158,14 @@ impl Credentials {
         }
     }
 
+    fn remove(&mut self, c: Credential<'_>) {
+        match c {
+            Credential::Bearer(b) => self.bearer.remove(b),
+            Credential::Cookie(k) => self.cookie.remove(k),
+            Credential::Both(k, b) => self.cookie.remove(format!("{k}\0{b}").as_str()),
+        };
+    }
+
     fn put(&mut self, c: Credential<'_>, entry: CachedAuth) {
         if self.bearer.len() + self.cookie.len() > 20_000 {
             self.bearer.clear();
@@ -169,26 +179,54 @@ impl Credentials {
     }
 }
 
-/// When it was cached, under which generation, and who.
-type CachedAuth = (std::time::Instant, u64, Arc<AuthUser>);
+/// When it was cached, under which generation, who, and whether a background re-check of it
+/// has started.
+struct CachedAuth {
+    at: std::time::Instant,
+    generation: u64,
+    user: Arc<AuthUser>,
+    refreshing: std::sync::atomic::AtomicBool,
+}
 
 pub const AUTH_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// The first request that finds a principal this old starts one background re-check (the
+/// principal still answers meanwhile: it is within [`AUTH_TTL`]); the re-check replaces the
+/// entry, or drops it if the credential is no longer good.
+pub const AUTH_REFRESH_AFTER: std::time::Duration = std::time::Duration::from_secs(4);
+
 impl AuthCache {
-    fn get(&self, key: Credential<'_>) -> Option<Arc<AuthUser>> {
+    /// The cached principal, and whether this caller should start its re-check.
+    fn get(&self, key: Credential<'_>) -> Option<(Arc<AuthUser>, bool)> {
         use std::sync::atomic::Ordering;
         let g = self.generation.load(Ordering::Acquire);
         let map = self.map.read().unwrap_or_else(|e| e.into_inner());
-        map.get(key)
-            .filter(|(at, gen, a)| {
-                *gen == g && at.elapsed() < AUTH_TTL && a.expires_at.is_none_or(|t| t > crate::db::Ts::now())
-            })
-            .map(|e| e.2.clone())
+        let e = map.get(key)?;
+        let age = e.at.elapsed();
+        let good =
+            e.generation == g && age < AUTH_TTL && e.user.expires_at.is_none_or(|t| t > crate::db::Ts::now());
+        if !good {
+            return None;
+        }
+        let refresh = age >= AUTH_REFRESH_AFTER && !e.refreshing.swap(true, Ordering::AcqRel);
+        Some((e.user.clone(), refresh))
     }
 
     fn put(&self, key: Credential<'_>, gen: u64, a: &Arc<AuthUser>) {
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
-        map.put(key, (std::time::Instant::now(), gen, a.clone()));
+        map.put(
+            key,
+            CachedAuth {
+                at: std::time::Instant::now(),
+                generation: gen,
+                user: a.clone(),
+                refreshing: false.into(),
+            },
+        );
+    }
+
+    fn remove(&self, key: Credential<'_>) {
+        self.map.write().unwrap_or_else(|e| e.into_inner()).remove(key);
     }
 
     fn generation(&self) -> u64 {
@@ -210,21 +248,16 @@ pub async fn authenticate_shared(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<Arc<AuthUser>>, AppError> {
-    let has_cookie = headers.contains_key(header::COOKIE);
-    let jar = if has_cookie {
-        CookieJar::from_headers(headers)
-    } else {
-        CookieJar::new()
-    };
-    let key = match (jar.get(cookies::SESSION), bearer(headers)) {
-        (Some(c), Some(b)) => Credential::Both(c.value(), b),
-        (Some(c), None) => Credential::Cookie(c.value()),
-        (None, Some(b)) => Credential::Bearer(b),
-        (None, None) => return Ok(None),
+    let jar = session_jar(headers);
+    let Some(key) = credential(&jar, headers) else {
+        return Ok(None);
     };
     // A cached principal is not re-recorded as a token use: the entry lives at most
     // [`AUTH_TTL`], and the lookup that replaces it records the use (at most a write a minute).
-    if let Some(a) = state.auth_cache.get(key) {
+    if let Some((a, refresh)) = state.auth_cache.get(key) {
+        if refresh {
+            refresh_in_background(state, headers);
+        }
         return Ok(Some(a));
     }
     // Read the generation before the lookup: a write that lands meanwhile makes this entry stale.
@@ -234,6 +267,49 @@ pub async fn authenticate_shared(
         state.auth_cache.put(key, gen, a);
     }
     Ok(found)
+}
+
+fn session_jar(headers: &HeaderMap) -> CookieJar {
+    if headers.contains_key(header::COOKIE) {
+        CookieJar::from_headers(headers)
+    } else {
+        CookieJar::new()
+    }
+}
+
+fn credential<'a>(jar: &'a CookieJar, headers: &'a HeaderMap) -> Option<Credential<'a>> {
+    Some(match (jar.get(cookies::SESSION), bearer(headers)) {
+        (Some(c), Some(b)) => Credential::Both(c.value(), b),
+        (Some(c), None) => Credential::Cookie(c.value()),
+        (None, Some(b)) => Credential::Bearer(b),
+        (None, None) => return None,
+    })
+}
+
+/// Re-checks a cached credential off the request: replaces its entry, or drops it when the
+/// credential is no longer good. On a database error the entry is left to expire, and the next
+/// request looks it up itself (and reports the error).
+fn refresh_in_background(state: &AppState, headers: &HeaderMap) {
+    let mut sent = HeaderMap::new();
+    for v in headers.get_all(header::COOKIE) {
+        sent.append(header::COOKIE, v.clone());
+    }
+    if let Some(v) = headers.get(header::AUTHORIZATION) {
+        sent.insert(header::AUTHORIZATION, v.clone());
+    }
+    let state = state.clone();
+    tokio::spawn(async move {
+        let jar = session_jar(&sent);
+        let Some(key) = credential(&jar, &sent) else {
+            return;
+        };
+        let gen = state.auth_cache.generation();
+        match authenticate_uncached(&state, &sent, &jar).await {
+            Ok(Some(a)) => state.auth_cache.put(key, gen, &Arc::new(a)),
+            Ok(None) => state.auth_cache.remove(key),
+            Err(e) => tracing::warn!(error = %e, "could not re-check a cached credential"),
+        }
+    });
 }
 
 async fn authenticate_uncached(
