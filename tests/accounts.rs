@@ -463,6 +463,33 @@ async fn token_removed_elsewhere_stops_working_in_use(app: TestApp) {
     }
 }
 
+/// Requests that arrive together with a credential not yet cached share one lookup: each of them
+/// gets the right answer, for a good token and for a bad one, and a revocation is not answered by
+/// a lookup that started before it.
+async fn concurrent_first_requests_share_a_lookup(app: TestApp) {
+    setup_admin(&app).await;
+    let (_, v) = body(app.post_json("/api/tokens", json!({"name": "burst"})).await).await;
+    let token = v["token"].as_str().unwrap().to_string();
+    let id = v["id"].as_str().unwrap().to_string();
+    let bad = format!("{}0", &token[..token.len() - 1]);
+    let bad = if bad == token {
+        format!("{}1", &token[..token.len() - 1])
+    } else {
+        bad
+    };
+    let answers = futures_util::future::join_all(
+        (0..32).map(|i| me_with_bearer(&app, if i % 2 == 0 { &token } else { &bad })),
+    )
+    .await;
+    for (i, status) in answers.iter().enumerate() {
+        assert_eq!(*status, if i % 2 == 0 { 200 } else { 401 }, "request {i}");
+    }
+    let res = app.delete(&format!("/api/tokens/{id}")).await;
+    assert_eq!(res.status(), 200);
+    let answers = futures_util::future::join_all((0..16).map(|_| me_with_bearer(&app, &token))).await;
+    assert!(answers.iter().all(|s| *s == 401), "revoked: {answers:?}");
+}
+
 async fn per_account_lockout(app: TestApp) {
     setup_admin(&app).await;
     create_user(&app, "bob@example.com", "Bob-Passw0rd!").await;
@@ -782,6 +809,7 @@ on_both_backends!(
     api_tokens_list_limit_and_revoke,
     expired_token_is_refused,
     token_removed_elsewhere_stops_working_in_use,
+    concurrent_first_requests_share_a_lookup,
     per_account_lockout,
     unknown_email_and_wrong_password_look_alike,
     bcrypt_hash_is_upgraded_at_login,

@@ -124,15 +124,35 @@ async fn by_session_jwt(
 ///
 /// Keyed by the credential as the client sent it, looked up without building a key: the
 /// go-link path asks on every redirect. A credential in steady use is re-checked ahead of its
-/// expiry by one background lookup (see [`AUTH_REFRESH_AFTER`]), so its requests never all miss
-/// at once and queue for the database.
+/// expiry by one background lookup (see [`AUTH_REFRESH_AFTER`]), and the requests that find a
+/// credential missing share one lookup, so a burst never queues on the database.
 #[derive(Default)]
 pub struct AuthCache {
     generation: std::sync::atomic::AtomicU64,
     // Read-mostly: readers never wait for each other (a reader descheduled while holding it
     // stalls nobody).
     map: std::sync::RwLock<Credentials>,
+    /// Lookups under way, by credential, with the generation they started in: later requests
+    /// with the same credential wait for the first one's answer instead of asking the database
+    /// too — unless a write has landed since it started (a revocation must not be answered by a
+    /// lookup that began before it).
+    lookups: std::sync::Mutex<Lookups>,
 }
+
+/// Lookups under way, by credential.
+type Lookups = std::collections::HashMap<Box<str>, InFlight>;
+
+struct InFlight {
+    /// The cache generation it started in.
+    generation: u64,
+    lookup: Arc<Lookup>,
+    /// Requests taking part.
+    requests: usize,
+}
+
+/// One credential's lookup: its principal (`None`: not a good credential). A lookup that failed
+/// leaves it empty, and the next waiter tries itself.
+type Lookup = tokio::sync::OnceCell<Option<Arc<AuthUser>>>;
 
 /// Bearer-only, cookie-only, and (rare) both: `cookie` NUL `bearer`.
 #[derive(Default)]
@@ -147,6 +167,18 @@ enum Credential<'a> {
     Bearer(&'a str),
     Cookie(&'a str),
     Both(&'a str, &'a str),
+}
+
+impl Credential<'_> {
+    /// An owned key for the map of lookups under way (built only on a cache miss).
+    fn owned(self) -> Box<str> {
+        match self {
+            Credential::Bearer(b) => format!("b {b}"),
+            Credential::Cookie(k) => format!("c {k}"),
+            Credential::Both(k, b) => format!("c {k}\0{b}"),
+        }
+        .into()
+    }
 }
 
 impl Credentials {
@@ -229,12 +261,62 @@ impl AuthCache {
         self.map.write().unwrap_or_else(|e| e.into_inner()).remove(key);
     }
 
+    /// Joins the lookup under way for this credential in generation `gen`, or starts one.
+    fn lookup(&self, key: Box<str>, gen: u64) -> Flight<'_> {
+        let mut lookups = self.lookups.lock().unwrap_or_else(|e| e.into_inner());
+        let lookup = match lookups.get_mut(&key) {
+            Some(f) if f.generation == gen => {
+                f.requests += 1;
+                f.lookup.clone()
+            }
+            _ => {
+                let lookup = Arc::new(Lookup::new());
+                let f = InFlight {
+                    generation: gen,
+                    lookup: lookup.clone(),
+                    requests: 1,
+                };
+                lookups.insert(key.clone(), f);
+                lookup
+            }
+        };
+        Flight {
+            cache: self,
+            key,
+            lookup,
+        }
+    }
+
     fn generation(&self) -> u64 {
         self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+/// A request's part in a lookup. When the last request in it is done (or dropped, say by a
+/// client that went away), the lookup is forgotten, unless a newer one has taken its place.
+struct Flight<'a> {
+    cache: &'a AuthCache,
+    key: Box<str>,
+    lookup: Arc<Lookup>,
+}
+
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
+        let mut lookups = self.cache.lookups.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(f) = lookups
+            .get_mut(&self.key)
+            .filter(|f| Arc::ptr_eq(&f.lookup, &self.lookup))
+        else {
+            return;
+        };
+        f.requests = f.requests.saturating_sub(1);
+        if f.requests == 0 {
+            lookups.remove(&self.key);
+        }
     }
 }
 
@@ -260,13 +342,21 @@ pub async fn authenticate_shared(
         }
         return Ok(Some(a));
     }
-    // Read the generation before the lookup: a write that lands meanwhile makes this entry stale.
+    // Read the generation before the lookup: a write that lands meanwhile makes this entry
+    // stale, and later requests start their own lookup.
     let gen = state.auth_cache.generation();
-    let found = authenticate_uncached(state, headers, &jar).await?.map(Arc::new);
-    if let Some(a) = &found {
-        state.auth_cache.put(key, gen, a);
-    }
-    Ok(found)
+    let flight = state.auth_cache.lookup(key.owned(), gen);
+    flight
+        .lookup
+        .get_or_try_init(|| async {
+            let found = authenticate_uncached(state, headers, &jar).await?.map(Arc::new);
+            if let Some(a) = &found {
+                state.auth_cache.put(key, gen, a);
+            }
+            Ok::<_, AppError>(found)
+        })
+        .await
+        .cloned()
 }
 
 fn session_jar(headers: &HeaderMap) -> CookieJar {
@@ -453,6 +543,35 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::AUTHORIZATION, value.parse().unwrap());
         bearer(&h).map(str::to_string)
+    }
+
+    #[test]
+    fn lookups_are_shared_per_generation_and_forgotten_with_their_last_request() {
+        let cache = AuthCache::default();
+        let count = |c: &AuthCache| c.lookups.lock().unwrap().len();
+        let a = cache.lookup("b sb_x".into(), 1);
+        let b = cache.lookup("b sb_x".into(), 1);
+        assert!(
+            Arc::ptr_eq(&a.lookup, &b.lookup),
+            "same credential, same generation: shared"
+        );
+        let other = cache.lookup("b sb_y".into(), 1);
+        assert!(!Arc::ptr_eq(&a.lookup, &other.lookup));
+        drop(other);
+        assert_eq!(count(&cache), 1);
+        drop(a);
+        assert_eq!(count(&cache), 1, "b still waits");
+        // A write since: a new lookup takes the old one's place.
+        let c = cache.lookup("b sb_x".into(), 2);
+        assert!(!Arc::ptr_eq(&b.lookup, &c.lookup));
+        drop(b);
+        assert_eq!(
+            count(&cache),
+            1,
+            "the old lookup's last request leaves the new one alone"
+        );
+        drop(c);
+        assert_eq!(count(&cache), 0);
     }
 
     #[test]
