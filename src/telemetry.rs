@@ -47,11 +47,18 @@ pub fn init(json: bool) {
 
 /// glibc gives each thread that allocates its own arena by default; with a runtime and database
 /// threads that multiplies idle memory. Two arenas are plenty for this server.
+///
+/// Large blocks (128 KiB and up: request bodies, an import's rows, the visit flush's batch) always
+/// get their own mapping, returned to the system when freed. By default glibc raises that
+/// threshold after the first such block is freed, and later large blocks land in the heap, where
+/// small long-lived allocations made meanwhile can pin their pages: after a 10,000-link import
+/// 5 servers in 48 stayed at 17–18 MiB instead of ~13.5 MiB, trimming or not (none in 40 since).
 pub fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator tuning; called before any thread is started.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
     }
 }
 
