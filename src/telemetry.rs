@@ -52,7 +52,8 @@ pub fn init(json: bool) {
 /// get their own mapping, returned to the system when freed. By default glibc raises that
 /// threshold after the first such block is freed, and later large blocks land in the heap, where
 /// small long-lived allocations made meanwhile can pin their pages: after a 10,000-link import
-/// 5 servers in 48 stayed at 17–18 MiB instead of ~13.5 MiB, trimming or not (none in 40 since).
+/// 6 servers in 45 stayed at 16.4–18.1 MiB instead of ~13.5 MiB, trimming or not (none in 40
+/// since).
 pub fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator tuning; called before any thread is started.
