@@ -40,7 +40,7 @@ enum UserCommand {
 }
 
 pub fn main() -> ExitCode {
-    crate::telemetry::limit_malloc_arenas();
+    crate::telemetry::tune_allocator();
     let cli = Cli::parse();
     let env = process_env();
     let config = match Config::from_env(&env) {

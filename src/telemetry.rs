@@ -54,7 +54,7 @@ pub fn init(json: bool) {
 /// small long-lived allocations made meanwhile can pin their pages: after a 10,000-link import
 /// 6 servers in 45 stayed at 16.4–18.1 MiB instead of ~13.5 MiB, trimming or not (none in 40
 /// since).
-pub fn limit_malloc_arenas() {
+pub fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator tuning; called before any thread is started.
     unsafe {
