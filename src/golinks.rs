@@ -509,10 +509,26 @@ const FLUSH_POSTGRES: &str =
 /// its own shard: request threads never wait for each other here.
 pub struct AccessCounter {
     shards: Box<[Mutex<Visits>]>,
+    /// Visits counted by bookmark id: a forward that did not come from a link table, and a
+    /// failed flush's, put back for the next attempt.
+    by_id: Mutex<ById>,
 }
 
-/// Per bookmark: visits not yet written, and the last one's time.
-type Visits = HashMap<String, (i64, std::time::SystemTime)>;
+/// A link's visits not yet written, and the last one's time.
+struct Visit {
+    link: Arc<Link>,
+    n: i64,
+    at: std::time::SystemTime,
+}
+
+/// Keyed by the link's address (the entry holds the link, so the address cannot be reused while
+/// it is there): a visit hashes one word and compares nothing, where a key of the bookmark id
+/// meant hashing 36 bytes and comparing them with a string elsewhere in memory. The same
+/// bookmark can appear under two addresses (a reload replaced its link); the flush merges them.
+type Visits = HashMap<usize, Visit>;
+
+/// Per bookmark id: visits not yet written, and the last one's time.
+type ById = HashMap<String, (i64, std::time::SystemTime)>;
 
 const COUNTER_SHARDS: usize = 16;
 
@@ -520,6 +536,7 @@ impl Default for AccessCounter {
     fn default() -> Self {
         AccessCounter {
             shards: (0..COUNTER_SHARDS).map(|_| Mutex::default()).collect(),
+            by_id: Mutex::default(),
         }
     }
 }
@@ -533,37 +550,59 @@ fn thread_shard() -> usize {
 }
 
 impl AccessCounter {
-    pub fn hit(&self, bookmark_id: &str) {
+    /// One forward to a link of a link table.
+    pub fn hit(&self, link: &Arc<Link>) {
         let now = std::time::SystemTime::now();
         let mut map = self.shards[thread_shard()]
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        match map.get_mut(bookmark_id) {
-            Some(e) => *e = (e.0 + 1, now),
+        match map.get_mut(&(Arc::as_ptr(link) as usize)) {
+            Some(v) => {
+                v.n += 1;
+                v.at = now;
+            }
             None => {
-                map.insert(bookmark_id.to_string(), (1, now));
+                map.insert(
+                    Arc::as_ptr(link) as usize,
+                    Visit {
+                        link: link.clone(),
+                        n: 1,
+                        at: now,
+                    },
+                );
             }
         }
     }
 
+    /// One forward to a bookmark known only by id.
+    pub fn hit_id(&self, bookmark_id: &str) {
+        let now = std::time::SystemTime::now();
+        let mut map = self.by_id.lock().unwrap_or_else(|e| e.into_inner());
+        let e = map.entry_ref(bookmark_id).or_insert((0, now));
+        *e = (e.0 + 1, now);
+    }
+
     /// Takes every shard's visits (cheap: the maps are moved, not copied).
-    fn take(&self) -> Vec<Visits> {
-        self.shards
+    fn take(&self) -> (Vec<Visits>, ById) {
+        let parts = self
+            .shards
             .iter()
             .map(|shard| std::mem::take(&mut *shard.lock().unwrap_or_else(|e| e.into_inner())))
             .filter(|v| !v.is_empty())
-            .collect()
+            .collect();
+        let by_id = std::mem::take(&mut *self.by_id.lock().unwrap_or_else(|e| e.into_inner()));
+        (parts, by_id)
     }
 
     /// Writes what has gathered; on failure the counts are put back for the next attempt.
     pub async fn flush(&self, db: &Db) -> AppResult<usize> {
-        let parts = self.take();
-        if parts.is_empty() {
+        let (parts, by_id) = self.take();
+        if parts.is_empty() && by_id.is_empty() {
             return Ok(0);
         }
         // Merging and encoding 10,000 visits takes milliseconds: not on a request thread.
         let keyed = matches!(db, Db::Sqlite(_));
-        let (batch, json) = crate::error::off_thread(move || encode_visits(parts, keyed)).await?;
+        let (batch, json) = crate::error::off_thread(move || encode_visits(parts, by_id, keyed)).await?;
         let result = async {
             let mut tx = db.begin().await?;
             with_tx!(&mut tx, c => sqlx::query(match db {
@@ -575,10 +614,11 @@ impl AccessCounter {
         }
         .await;
         if let Err(e) = result {
-            let mut map = self.shards[0].lock().unwrap_or_else(|e| e.into_inner());
+            let mut map = self.by_id.lock().unwrap_or_else(|e| e.into_inner());
             for (id, (n, at)) in batch {
                 let entry = map.entry(id).or_insert((0, at));
                 entry.0 += n;
+                entry.1 = entry.1.max(at);
             }
             return Err(e);
         }
@@ -591,14 +631,13 @@ type Batch = Vec<(String, (i64, std::time::SystemTime))>;
 /// The shards' visits merged per bookmark, and as the flush statement's JSON parameter, which the
 /// database unpacks and joins on the primary key: `{"<id>": [n, "t"], …}` when `keyed` (SQLite),
 /// else `[{"id", "n", "t"}, …]` (PostgreSQL's `jsonb_to_recordset`).
-fn encode_visits(parts: Vec<Visits>, keyed: bool) -> (Batch, String) {
-    let mut parts = parts.into_iter();
-    let mut all = parts.next().unwrap_or_default();
+fn encode_visits(parts: Vec<Visits>, by_id: ById, keyed: bool) -> (Batch, String) {
+    let mut all = by_id;
     for part in parts {
-        for (id, (n, t)) in part {
-            let e = all.entry(id).or_insert((0, t));
-            e.0 += n;
-            e.1 = e.1.max(t);
+        for v in part.into_values() {
+            let e = all.entry_ref(&*v.link.id).or_insert((0, v.at));
+            e.0 += v.n;
+            e.1 = e.1.max(v.at);
         }
     }
     // In key order: SQLite then walks its primary-key index front to back instead of jumping
@@ -645,17 +684,37 @@ mod tests {
         parse(raw, q).unwrap()
     }
 
+    fn link(id: &str) -> Arc<Link> {
+        Arc::new(Link {
+            id: id.into(),
+            url: "https://example.com/".into(),
+            location: None,
+        })
+    }
+
+    fn visits(list: &[(&Arc<Link>, i64, std::time::SystemTime)]) -> Visits {
+        list.iter()
+            .map(|(l, n, at)| {
+                let visit = Visit {
+                    link: (*l).clone(),
+                    n: *n,
+                    at: *at,
+                };
+                (Arc::as_ptr(l) as usize, visit)
+            })
+            .collect()
+    }
+
     #[test]
     fn visit_batches() {
         let at = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let later = at + Duration::from_millis(1500);
-        let mut a = Visits::default();
-        a.insert("b1".into(), (2, at));
-        let mut b = Visits::default();
-        b.insert("b1".into(), (3, later));
-        b.insert("b2".into(), (1, at));
-        b.insert("b0".into(), (1, at));
-        let (batch, json) = encode_visits(vec![a.clone(), b.clone()], true);
+        // "b1" twice: in two shards, and under two links (a reload replaced it).
+        let (b1, b1_reloaded, b2) = (link("b1"), link("b1"), link("b2"));
+        let a = visits(&[(&b1, 2, at)]);
+        let b = visits(&[(&b1, 3, later), (&b1_reloaded, 4, at), (&b2, 1, at)]);
+        let by_id = ById::from_iter([("b0".to_string(), (1, at)), ("b2".to_string(), (2, later))]);
+        let (batch, json) = encode_visits(vec![a, b], by_id, true);
         let ids: Vec<&str> = batch.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(ids, ["b0", "b1", "b2"], "in key order");
         let at_key = |k: &str| json.find(&format!("\"{k}\"")).unwrap();
@@ -664,17 +723,38 @@ mod tests {
             "{json}"
         );
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-        assert_eq!(v["b1"][0], 5, "shards merged: {json}");
+        assert_eq!(v["b1"][0], 9, "shards and links merged: {json}");
+        let ts = |t| serde_json::to_value(Ts::from_system(t)).unwrap();
+        assert_eq!(v["b1"][1], ts(later), "latest visit kept");
         assert_eq!(
-            v["b1"][1],
-            serde_json::to_value(Ts::from_system(later)).unwrap(),
-            "latest visit kept"
+            (v["b2"][0].clone(), v["b2"][1].clone()),
+            (3.into(), ts(later)),
+            "by id merged"
         );
-        assert_eq!(v["b2"][0], 1);
-        let (_, json) = encode_visits(vec![a, b], false);
+        assert_eq!(v["b0"][0], 1);
+
+        let b = visits(&[(&b1, 3, later)]);
+        let (_, json) = encode_visits(vec![b], ById::default(), false);
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-        let b1 = v.as_array().unwrap().iter().find(|r| r["id"] == "b1").unwrap();
-        assert_eq!(b1["n"], 5);
+        assert_eq!(v[0]["id"], "b1");
+        assert_eq!(v[0]["n"], 3);
+    }
+
+    #[test]
+    fn counter_counts_per_link_and_by_id() {
+        let counter = AccessCounter::default();
+        let (l1, l2) = (link("b1"), link("b2"));
+        for _ in 0..3 {
+            counter.hit(&l1);
+        }
+        counter.hit(&l2);
+        counter.hit_id("b1");
+        let (parts, by_id) = counter.take();
+        let (batch, _) = encode_visits(parts, by_id, true);
+        let counts: Vec<(&str, i64)> = batch.iter().map(|(id, (n, _))| (id.as_str(), *n)).collect();
+        assert_eq!(counts, [("b1", 4), ("b2", 1)]);
+        let (parts, by_id) = counter.take();
+        assert!(parts.is_empty() && by_id.is_empty(), "taken once");
     }
 
     #[test]

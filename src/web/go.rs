@@ -91,7 +91,7 @@ pub async fn serve(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Response
                 state.invalidate_caches();
                 match golinks::target(&c.url, &req) {
                     Some(t) => {
-                        state.access.hit(&c.id);
+                        state.access.hit_id(&c.id);
                         redirect(state, &t)
                     }
                     None => page(
@@ -127,7 +127,7 @@ pub async fn serve(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Response
                 stored.or_else(|| golinks::target(&c.url, &req).and_then(|t| HeaderValue::from_str(&t).ok()));
             match location {
                 Some(v) => {
-                    state.access.hit(&c.id);
+                    state.access.hit(&c);
                     redirect_to(state, v)
                 }
                 None => page(
