@@ -236,10 +236,11 @@ fn checked(mut list: Vec<Candidate>) -> Vec<Candidate> {
     list
 }
 
-/// How a slug resolves for a user.
+/// How a slug resolves for a user: the link is borrowed from the table, so resolving touches no
+/// shared reference count.
 #[derive(Debug, Clone)]
-pub enum Resolution {
-    Found(Arc<Link>),
+pub enum Resolution<'a> {
+    Found(&'a Arc<Link>),
     /// Several bookmarks match: [`candidates`] lists them for the chooser.
     Choose,
     Missing,
@@ -320,18 +321,18 @@ pub struct UserLinks {
 impl UserLinks {
     /// The same rules as [`resolve`]: a remembered choice still matching the slug, else exact
     /// matches, else case-insensitive ones.
-    pub fn resolve(&self, slug: &str) -> Resolution {
+    pub fn resolve(&self, slug: &str) -> Resolution<'_> {
         // The usual case first: no remembered choice, one exact match.
         if !self.prefs.contains_key(slug) {
             if let Some(list) = self.exact.get(slug).filter(|l| l.len() == 1) {
-                return Resolution::Found(list[0].clone());
+                return Resolution::Found(&list[0]);
             }
         }
         let lower = slug.to_lowercase();
         let folded = self.folded.get(lower.as_str());
         if let (Some(pref), Some(list)) = (self.prefs.get(slug), folded) {
             if let Some(c) = list.iter().find(|c| *c.id == **pref) {
-                return Resolution::Found(c.clone());
+                return Resolution::Found(c);
             }
         }
         let list = match self.exact.get(slug) {
@@ -343,7 +344,7 @@ impl UserLinks {
         };
         match list.len() {
             0 => Resolution::Missing,
-            1 => Resolution::Found(list[0].clone()),
+            1 => Resolution::Found(&list[0]),
             _ => Resolution::Choose,
         }
     }

@@ -114,10 +114,11 @@ pub async fn serve(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Response
                 "<h1>Invalid slug</h1><p>Slugs contain only letters, digits, hyphens and underscores.</p>",
             ),
         };
-    let resolution = match state.go_cache.links(&state.db, auth.id()).await {
-        Ok(links) => links.resolve(&req.slug),
+    let links = match state.go_cache.links(&state.db, auth.id()).await {
+        Ok(links) => links,
         Err(e) => return crate::web::error_page(&e),
     };
+    let resolution = links.resolve(&req.slug);
     match resolution {
         Resolution::Found(c) => {
             // A link without placeholders, asked for without extras: its stored URL, prepared
@@ -127,7 +128,7 @@ pub async fn serve(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Response
                 stored.or_else(|| golinks::target(&c.url, &req).and_then(|t| HeaderValue::from_str(&t).ok()));
             match location {
                 Some(v) => {
-                    state.access.hit(&c);
+                    state.access.hit(c);
                     redirect_to(state, v)
                 }
                 None => page(
