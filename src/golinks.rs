@@ -526,6 +526,13 @@ struct Visit {
     at: std::time::SystemTime,
 }
 
+impl Visit {
+    fn add(&mut self, n: i64, at: std::time::SystemTime) {
+        self.n += n;
+        self.at = self.at.max(at);
+    }
+}
+
 /// Keyed by the link's address (the entry holds the link, so the address cannot be reused while
 /// it is there): a visit hashes one word and compares nothing, where a key of the bookmark id
 /// meant hashing 36 bytes and comparing them with a string elsewhere in memory. The same
@@ -561,22 +568,13 @@ impl AccessCounter {
         let mut map = self.shards[thread_shard()]
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        match map.get_mut(&(Arc::as_ptr(link) as usize)) {
-            Some(v) => {
-                v.n += 1;
-                v.at = now;
-            }
-            None => {
-                map.insert(
-                    Arc::as_ptr(link) as usize,
-                    Visit {
-                        link: link.clone(),
-                        n: 1,
-                        at: now,
-                    },
-                );
-            }
-        }
+        map.entry(Arc::as_ptr(link) as usize)
+            .or_insert_with(|| Visit {
+                link: link.clone(),
+                n: 0,
+                at: now,
+            })
+            .add(1, now);
     }
 
     /// One forward to a bookmark known only by id.
@@ -635,13 +633,10 @@ impl AccessCounter {
     fn put_back(&self, parts: Vec<Visits>, by_id: ById) {
         let mut shard = self.shards[0].lock().unwrap_or_else(|e| e.into_inner());
         for (key, v) in parts.into_iter().flatten() {
-            match shard.get_mut(&key) {
-                Some(e) => {
-                    e.n += v.n;
-                    e.at = e.at.max(v.at);
-                }
-                None => {
-                    shard.insert(key, v);
+            match shard.entry(key) {
+                hashbrown::hash_map::Entry::Occupied(mut e) => e.get_mut().add(v.n, v.at),
+                hashbrown::hash_map::Entry::Vacant(e) => {
+                    e.insert(v);
                 }
             }
         }
