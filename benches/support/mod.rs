@@ -138,6 +138,7 @@ impl Bench {
 pub struct WrkResult {
     pub rps: f64,
     pub p50_ms: f64,
+    pub p90_ms: f64,
     pub p99_ms: f64,
     pub non2xx: u64,
 }
@@ -187,6 +188,7 @@ pub fn wrk(
     let mut r = WrkResult {
         rps: 0.0,
         p50_ms: 0.0,
+        p90_ms: 0.0,
         p99_ms: 0.0,
         non2xx: 0,
     };
@@ -196,6 +198,8 @@ pub fn wrk(
             r.rps = v.trim().parse().unwrap_or(0.0);
         } else if let Some(v) = l.strip_prefix("50%") {
             r.p50_ms = ms(v);
+        } else if let Some(v) = l.strip_prefix("90%") {
+            r.p90_ms = ms(v);
         } else if let Some(v) = l.strip_prefix("99%") {
             r.p99_ms = ms(v);
         } else if let Some(v) = l.strip_prefix("Non-2xx or 3xx responses:") {
