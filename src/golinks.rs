@@ -356,6 +356,9 @@ impl UserLinks {
 
 pub const LINKS_TTL: Duration = Duration::from_secs(5);
 
+/// A table not used for this long is let go of (see [`LinkCache::take_idle`]).
+pub const LINKS_IDLE: Duration = Duration::from_secs(30);
+
 #[derive(Default)]
 pub struct LinkCache {
     generation: AtomicU64,
@@ -449,6 +452,26 @@ impl LinkCache {
 
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Takes out the tables not used for [`LINKS_IDLE`] (a table in use is reloaded every
+    /// [`LINKS_TTL`], so its load time tells), for the caller to let go of off the request
+    /// threads: an idle server holds no go-link tables (10,000 links are a few MiB), and a user
+    /// coming back gets theirs loaded again on the first forward.
+    pub fn take_idle(&self) -> Vec<Arc<UserLinks>> {
+        let mut idle = Vec::new();
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, links| {
+            let keep = links.loaded.elapsed() < LINKS_IDLE;
+            if !keep {
+                idle.push(links.clone());
+            }
+            keep
+        });
+        if map.is_empty() {
+            map.shrink_to_fit();
+        }
+        idle
     }
 }
 
@@ -880,5 +903,31 @@ mod tests {
         );
         // The result must stay an http(s) URL.
         assert!(target("%s", &go("x/javascript:alert(1)", None)).is_none());
+    }
+
+    #[test]
+    fn idle_tables_are_taken_out() {
+        let cache = LinkCache::default();
+        let table = |age: u64| {
+            let row = (
+                "b1".to_string(),
+                "https://example.com/".to_string(),
+                "s1".to_string(),
+            );
+            let mut links = build_links(vec![row], Vec::new(), 0, None);
+            links.loaded = Instant::now().checked_sub(Duration::from_secs(age)).unwrap();
+            Arc::new(links)
+        };
+        {
+            let mut map = cache.map.write().unwrap();
+            map.insert("used".into(), table(4));
+            map.insert("idle".into(), table(LINKS_IDLE.as_secs() + 1));
+        }
+        let idle = cache.take_idle();
+        assert_eq!(idle.len(), 1);
+        assert!(matches!(idle[0].resolve("s1"), Resolution::Found(l) if &*l.id == "b1"));
+        assert!(cache.stored("idle").is_none());
+        assert!(cache.stored("used").is_some());
+        assert!(cache.take_idle().is_empty());
     }
 }

@@ -120,15 +120,22 @@ async fn flush_access_counts(state: AppState) {
     }
 }
 
-/// Periodic clean-up: expired sessions and old rate-limit windows (every 10 minutes), freed heap
-/// memory back to the system (every 30 seconds).
+/// Periodic clean-up: expired sessions and old rate-limit windows (every 10 minutes); go-link
+/// tables not used lately and freed heap memory back to the system (every 30 seconds).
 async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
     let mut n: u64 = 0;
     loop {
         tick.tick().await;
-        // Trimming the heap can take milliseconds: not on a thread that serves requests.
-        let _ = crate::error::off_thread(crate::telemetry::release_free_memory).await;
+        // Go-link tables nobody used lately are let go of first, so their memory goes back too;
+        // freeing them and trimming the heap take milliseconds: not on a thread that serves
+        // requests.
+        let idle_tables = state.go_cache.take_idle();
+        let _ = crate::error::off_thread(move || {
+            drop(idle_tables);
+            crate::telemetry::release_free_memory();
+        })
+        .await;
         n += 1;
         if n % 20 != 1 {
             continue;
