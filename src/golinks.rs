@@ -178,15 +178,33 @@ pub struct Candidate {
     pub url_ok: bool,
 }
 
-/// What the in-memory link table keeps of a forwarding bookmark: just enough to forward.
-#[derive(Debug)]
-pub struct Link {
-    pub id: Box<str>,
-    pub url: Box<str>,
-    /// Valid, without placeholders and usable as a header as it is: a request without extras is
-    /// sent here. Prepared once, when the table is loaded; cloning it copies nothing.
-    pub location: Option<axum::http::HeaderValue>,
+/// Where a string sits in a link table's text.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    at: u32,
+    len: u32,
 }
+
+/// What the in-memory link table keeps of a forwarding bookmark, just enough to forward: its
+/// strings sit in the table's one text, the record only says where.
+#[derive(Debug)]
+struct Rec {
+    id: Span,
+    url: Span,
+    slug: Span,
+    /// The slug lower-cased (the slug's own span when that changes nothing).
+    lower: Span,
+    /// The next link with the same slug, and with the same lower-cased slug where that differs
+    /// from the slug ([`NONE`] ends a chain).
+    next_exact: u32,
+    next_folded: u32,
+    /// Valid, without placeholders and usable as a `Location` header as it is: a request without
+    /// extras is sent straight there.
+    plain: bool,
+}
+
+/// The end of a chain of links.
+const NONE: u32 = u32::MAX;
 
 impl Candidate {
     /// "Personal" for own bookmarks, else the owner's name.
@@ -236,11 +254,11 @@ fn checked(mut list: Vec<Candidate>) -> Vec<Candidate> {
     list
 }
 
-/// How a slug resolves for a user: the link is borrowed from the table, so resolving touches no
-/// shared reference count.
-#[derive(Debug, Clone)]
-pub enum Resolution<'a> {
-    Found(&'a Arc<Link>),
+/// How a slug resolves for a user: a link is named by its place in the user's table (see
+/// [`UserLinks::url`] and friends), so resolving copies nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    Found(u32),
     /// Several bookmarks match: [`candidates`] lists them for the chooser.
     Choose,
     Missing,
@@ -306,51 +324,117 @@ pub async fn forget(db: &Db, user_id: &str, slug: &str) -> AppResult<bool> {
     Ok(n > 0)
 }
 
-/// The links one slug names: almost always one, kept in place of a pointer to a list (one memory
-/// access fewer per redirect).
-type Slot = smallvec::SmallVec<[Arc<Link>; 1]>;
-
 /// Everything a user's go links can resolve to, loaded with two queries and kept for a moment:
 /// resolving a slug is then a lookup in memory. Any state-changing request on this instance
 /// makes it outdated at once; changes made through other instances show within about
 /// [`LINKS_TTL`] (plus one reload).
+///
+/// Flat, for memory and for the cache: one text holds every id, URL and slug; a record per link
+/// says where its strings are; the two indexes hold record numbers. 10,000 links take ~1.3 MiB
+/// (a map of `Arc`ed links with boxed keys took ~4.5 MiB), and a lookup compares the slug where
+/// the link's URL also lies.
 pub struct UserLinks {
     loaded: Instant,
     generation: u64,
-    exact: HashMap<Box<str>, Slot>,
-    folded: HashMap<Box<str>, Slot>,
+    text: Box<str>,
+    recs: Box<[Rec]>,
+    hasher: hashbrown::DefaultHashBuilder,
+    /// The first link of each slug.
+    exact: hashbrown::HashTable<u32>,
+    /// The first link of each lower-cased slug, among the links whose slug changes when
+    /// lower-cased ("GH" under "gh"): with `exact`'s links of "gh" itself, what a
+    /// case-insensitive match finds.
+    folded: hashbrown::HashTable<u32>,
     prefs: HashMap<Box<str>, Box<str>>,
 }
 
 impl UserLinks {
+    fn str(&self, span: Span) -> &str {
+        &self.text[span.at as usize..(span.at + span.len) as usize]
+    }
+
+    fn rec(&self, link: u32) -> &Rec {
+        &self.recs[link as usize]
+    }
+
+    /// The bookmark id of a link of this table.
+    pub fn id(&self, link: u32) -> &str {
+        self.str(self.rec(link).id)
+    }
+
+    pub fn url(&self, link: u32) -> &str {
+        self.str(self.rec(link).url)
+    }
+
+    /// The URL can be sent as a `Location` header as it is (valid, no placeholders).
+    pub fn is_plain(&self, link: u32) -> bool {
+        self.rec(link).plain
+    }
+
+    /// The first link filed under `key` in `index`, where `key_of` says which string of a link
+    /// the index files it under.
+    fn first(&self, index: &hashbrown::HashTable<u32>, key: &str, key_of: fn(&Rec) -> Span) -> u32 {
+        use std::hash::BuildHasher;
+        index
+            .find(self.hasher.hash_one(key), |&i| {
+                self.str(key_of(self.rec(i))) == key
+            })
+            .copied()
+            .unwrap_or(NONE)
+    }
+
+    fn chain(&self, first: u32, next: fn(&Rec) -> u32) -> impl Iterator<Item = u32> + Clone + '_ {
+        std::iter::successors((first != NONE).then_some(first), move |&i| {
+            let n = next(self.rec(i));
+            (n != NONE).then_some(n)
+        })
+    }
+
     /// The same rules as [`resolve`]: a remembered choice still matching the slug, else exact
     /// matches, else case-insensitive ones.
-    pub fn resolve(&self, slug: &str) -> Resolution<'_> {
+    pub fn resolve(&self, slug: &str) -> Resolution {
+        let exact = self.first(&self.exact, slug, |r| r.slug);
         // The usual case first: no remembered choice, one exact match.
-        if !self.prefs.contains_key(slug) {
-            if let Some(list) = self.exact.get(slug).filter(|l| l.len() == 1) {
-                return Resolution::Found(&list[0]);
-            }
+        if exact != NONE && self.rec(exact).next_exact == NONE && !self.prefs.contains_key(slug) {
+            return Resolution::Found(exact);
         }
+        // Case-insensitive matches: the links whose slug is the lower-cased one itself, and those
+        // filed under it because their slug changes when lower-cased.
         let lower = slug.to_lowercase();
-        let folded = self.folded.get(lower.as_str());
-        if let (Some(pref), Some(list)) = (self.prefs.get(slug), folded) {
-            if let Some(c) = list.iter().find(|c| *c.id == **pref) {
-                return Resolution::Found(c);
+        let same = if lower == slug {
+            exact
+        } else {
+            self.first(&self.exact, &lower, |r| r.slug)
+        };
+        let other = self.first(&self.folded, &lower, |r| r.lower);
+        let folded = self
+            .chain(same, |r| r.next_exact)
+            .chain(self.chain(other, |r| r.next_folded));
+        if let Some(pref) = self.prefs.get(slug) {
+            if let Some(i) = folded.clone().find(|&i| self.id(i) == &**pref) {
+                return Resolution::Found(i);
             }
         }
-        let list = match self.exact.get(slug) {
-            Some(l) if !l.is_empty() => l,
-            _ => match folded {
-                Some(l) => l,
-                None => return Resolution::Missing,
-            },
-        };
-        match list.len() {
-            0 => Resolution::Missing,
-            1 => Resolution::Found(&list[0]),
-            _ => Resolution::Choose,
+        fn pick(mut links: impl Iterator<Item = u32>) -> Resolution {
+            match (links.next(), links.next()) {
+                (None, _) => Resolution::Missing,
+                (Some(i), None) => Resolution::Found(i),
+                _ => Resolution::Choose,
+            }
         }
+        if exact != NONE {
+            pick(self.chain(exact, |r| r.next_exact))
+        } else {
+            pick(folded)
+        }
+    }
+
+    /// Whether a link with this slug, id and URL was found plain in this table: a reload checks
+    /// only the URLs it has not seen.
+    fn known_plain(&self, slug: &str, id: &str, url: &str) -> Option<bool> {
+        self.chain(self.first(&self.exact, slug, |r| r.slug), |r| r.next_exact)
+            .find(|&i| self.id(i) == id && self.url(i) == url)
+            .map(|i| self.is_plain(i))
     }
 }
 
@@ -481,37 +565,77 @@ fn build_links(
     generation: u64,
     previous: Option<&UserLinks>,
 ) -> UserLinks {
-    let mut exact: HashMap<Box<str>, Slot> = HashMap::with_capacity(rows.len());
-    let mut folded: HashMap<Box<str>, Slot> = HashMap::with_capacity(rows.len());
-    for (id, url, slug) in rows {
-        let same = previous
-            .and_then(|p| p.exact.get(slug.as_str()))
-            .and_then(|list| list.iter().find(|l| *l.id == *id && *l.url == *url));
-        let link = match same {
-            Some(l) => l.clone(),
-            None => {
-                let plain =
-                    validate_url("url", &url).is_ok() && !url.contains("%s") && !url.contains("{path}");
-                Arc::new(Link {
-                    id: id.into_boxed_str(),
-                    location: plain
-                        .then(|| axum::http::HeaderValue::from_str(&url).ok())
-                        .flatten(),
-                    url: url.into_boxed_str(),
-                })
+    use hashbrown::hash_table::Entry;
+    use std::hash::BuildHasher;
+    let hasher = hashbrown::DefaultHashBuilder::default();
+    let mut text = String::with_capacity(rows.iter().map(|(i, u, s)| i.len() + u.len() + s.len()).sum());
+    let mut recs: Vec<Rec> = Vec::with_capacity(rows.len());
+    let mut exact: hashbrown::HashTable<u32> = hashbrown::HashTable::with_capacity(rows.len());
+    let mut folded: hashbrown::HashTable<u32> = hashbrown::HashTable::new();
+    let mut put = |s: &str| {
+        let span = Span {
+            at: text.len() as u32,
+            len: s.len() as u32,
+        };
+        text.push_str(s);
+        span
+    };
+    let mut spans = Vec::with_capacity(rows.len());
+    for (id, url, slug) in &rows {
+        let plain = previous
+            .and_then(|p| p.known_plain(slug, id, url))
+            .unwrap_or_else(|| {
+                validate_url("url", url).is_ok()
+                    && !url.contains("%s")
+                    && !url.contains("{path}")
+                    && axum::http::HeaderValue::from_str(url).is_ok()
+            });
+        let (slug_span, url_span, id_span) = (put(slug), put(url), put(id));
+        let lower = slug.to_lowercase();
+        let lower_span = if lower == *slug { slug_span } else { put(&lower) };
+        spans.push((id_span, url_span, slug_span, lower_span, plain));
+    }
+    for (id_span, url_span, slug_span, lower_span, plain) in spans {
+        let idx = recs.len() as u32;
+        let at = |span: Span| &text[span.at as usize..(span.at + span.len) as usize];
+        // Each chain starts with the newest link and points to the one before.
+        let file = |index: &mut hashbrown::HashTable<u32>, key: Span, key_of: fn(&Rec) -> Span| {
+            let k = at(key);
+            match index.entry(
+                hasher.hash_one(k),
+                |&i| at(key_of(&recs[i as usize])) == k,
+                |&i| hasher.hash_one(at(key_of(&recs[i as usize]))),
+            ) {
+                Entry::Occupied(mut e) => std::mem::replace(e.get_mut(), idx),
+                Entry::Vacant(e) => {
+                    e.insert(idx);
+                    NONE
+                }
             }
         };
-        folded
-            .entry(slug.to_lowercase().into_boxed_str())
-            .or_default()
-            .push(link.clone());
-        exact.entry(slug.into_boxed_str()).or_default().push(link);
+        let next_exact = file(&mut exact, slug_span, |r| r.slug);
+        let next_folded = if lower_span.at == slug_span.at {
+            NONE
+        } else {
+            file(&mut folded, lower_span, |r| r.lower)
+        };
+        recs.push(Rec {
+            id: id_span,
+            url: url_span,
+            slug: slug_span,
+            lower: lower_span,
+            next_exact,
+            next_folded,
+            plain,
+        });
     }
-    exact.shrink_to_fit();
-    folded.shrink_to_fit();
+    drop(rows);
     UserLinks {
         loaded: Instant::now(),
         generation,
+        text: text.into_boxed_str(),
+        recs: recs.into_boxed_slice(),
+        hasher,
         exact,
         folded,
         prefs: prefs
@@ -544,7 +668,8 @@ pub struct AccessCounter {
 
 /// A link's visits not yet written, and the last one's time.
 struct Visit {
-    link: Arc<Link>,
+    table: Arc<UserLinks>,
+    link: u32,
     n: i64,
     at: std::time::SystemTime,
 }
@@ -556,11 +681,12 @@ impl Visit {
     }
 }
 
-/// Keyed by the link's address (the entry holds the link, so the address cannot be reused while
-/// it is there): a visit hashes one word and compares nothing, where a key of the bookmark id
-/// meant hashing 36 bytes and comparing them with a string elsewhere in memory. The same
-/// bookmark can appear under two addresses (a reload replaced its link); the flush merges them.
-type Visits = HashMap<usize, Visit>;
+/// Keyed by the link's table's address and its place there (the entry holds the table, so the
+/// address cannot be reused while it is there): a visit hashes two words and compares nothing,
+/// where a key of the bookmark id meant hashing 36 bytes and comparing them with a string
+/// elsewhere in memory. The same bookmark can appear under two tables (a reload replaced one);
+/// the flush merges them.
+type Visits = HashMap<(usize, u32), Visit>;
 
 /// Per bookmark id: visits not yet written, and the last one's time.
 type ById = HashMap<String, (i64, std::time::SystemTime)>;
@@ -586,14 +712,15 @@ fn thread_shard() -> usize {
 
 impl AccessCounter {
     /// One forward to a link of a link table.
-    pub fn hit(&self, link: &Arc<Link>) {
+    pub fn hit(&self, table: &Arc<UserLinks>, link: u32) {
         let now = std::time::SystemTime::now();
         let mut map = self.shards[thread_shard()]
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        map.entry(Arc::as_ptr(link) as usize)
+        map.entry((Arc::as_ptr(table) as usize, link))
             .or_insert_with(|| Visit {
-                link: link.clone(),
+                table: table.clone(),
+                link,
                 n: 0,
                 at: now,
             })
@@ -647,7 +774,7 @@ impl AccessCounter {
             self.put_back(parts, by_id);
             return Err(e);
         }
-        // Letting go of 10,000 links and two large maps: not on a request thread either.
+        // Letting go of the maps (and perhaps replaced tables): not on a request thread either.
         tokio::task::spawn_blocking(move || drop((parts, by_id)));
         Ok(rows)
     }
@@ -686,7 +813,7 @@ fn encode_visits(parts: &[Visits], by_id: &ById, keyed: bool) -> (usize, String)
         parts
             .iter()
             .flat_map(|p| p.values())
-            .map(|v| (&*v.link.id, v.n, v.at)),
+            .map(|v| (v.table.id(v.link), v.n, v.at)),
     );
     rows.extend(by_id.iter().map(|(id, (n, at))| (id.as_str(), *n, *at)));
     // In key order: SQLite then walks its primary-key index front to back instead of jumping
@@ -740,23 +867,25 @@ mod tests {
         parse(raw, q).unwrap()
     }
 
-    fn link(id: &str) -> Arc<Link> {
-        Arc::new(Link {
-            id: id.into(),
-            url: "https://example.com/".into(),
-            location: None,
-        })
+    /// A table of links to example.com, each with its id as slug.
+    fn table(ids: &[&str]) -> Arc<UserLinks> {
+        let rows = ids
+            .iter()
+            .map(|id| (id.to_string(), "https://example.com/".to_string(), id.to_string()))
+            .collect();
+        Arc::new(build_links(rows, Vec::new(), 0, None))
     }
 
-    fn visits(list: &[(&Arc<Link>, i64, std::time::SystemTime)]) -> Visits {
+    fn visits(list: &[(&Arc<UserLinks>, u32, i64, std::time::SystemTime)]) -> Visits {
         list.iter()
-            .map(|(l, n, at)| {
+            .map(|(t, link, n, at)| {
                 let visit = Visit {
-                    link: (*l).clone(),
+                    table: (*t).clone(),
+                    link: *link,
                     n: *n,
                     at: *at,
                 };
-                (Arc::as_ptr(l) as usize, visit)
+                ((Arc::as_ptr(t) as usize, *link), visit)
             })
             .collect()
     }
@@ -765,10 +894,10 @@ mod tests {
     fn visit_batches() {
         let at = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let later = at + Duration::from_millis(1500);
-        // "b1" twice: in two shards, and under two links (a reload replaced it).
-        let (b1, b1_reloaded, b2) = (link("b1"), link("b1"), link("b2"));
-        let a = visits(&[(&b1, 2, at)]);
-        let b = visits(&[(&b1, 3, later), (&b1_reloaded, 4, at), (&b2, 1, at)]);
+        // "b1" twice: in two shards, and under two tables (a reload replaced one).
+        let (old, new) = (table(&["b1", "b2"]), table(&["b1"]));
+        let a = visits(&[(&old, 0, 2, at)]);
+        let b = visits(&[(&old, 0, 3, later), (&new, 0, 4, at), (&old, 1, 1, at)]);
         let by_id = ById::from_iter([("b0".to_string(), (1, at)), ("b2".to_string(), (2, later))]);
         let (rows, json) = encode_visits(&[a, b], &by_id, true);
         assert_eq!(rows, 3);
@@ -788,7 +917,7 @@ mod tests {
         );
         assert_eq!(v["b0"][0], 1);
 
-        let b = visits(&[(&b1, 3, later)]);
+        let b = visits(&[(&old, 0, 3, later)]);
         let (_, json) = encode_visits(&[b], &ById::default(), false);
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v[0]["id"], "b1");
@@ -798,11 +927,11 @@ mod tests {
     #[test]
     fn counter_counts_per_link_and_by_id() {
         let counter = AccessCounter::default();
-        let (l1, l2) = (link("b1"), link("b2"));
+        let t = table(&["b1", "b2"]);
         for _ in 0..3 {
-            counter.hit(&l1);
+            counter.hit(&t, 0);
         }
-        counter.hit(&l2);
+        counter.hit(&t, 1);
         counter.hit_id("b1");
         let counts = |json: &str| {
             let v: serde_json::Value = serde_json::from_str(json).unwrap();
@@ -819,7 +948,7 @@ mod tests {
         assert!(again.is_empty() && again_by_id.is_empty(), "taken once");
 
         // A failed flush puts its visits back, merged with those counted meanwhile.
-        counter.hit(&l1);
+        counter.hit(&t, 0);
         counter.put_back(parts, by_id);
         let (parts, by_id) = counter.take();
         let (rows, json) = encode_visits(&parts, &by_id, true);
@@ -925,9 +1054,83 @@ mod tests {
         }
         let idle = cache.take_idle();
         assert_eq!(idle.len(), 1);
-        assert!(matches!(idle[0].resolve("s1"), Resolution::Found(l) if &*l.id == "b1"));
+        assert!(matches!(idle[0].resolve("s1"), Resolution::Found(l) if idle[0].id(l) == "b1"));
         assert!(cache.stored("idle").is_none());
         assert!(cache.stored("used").is_some());
         assert!(cache.take_idle().is_empty());
+    }
+
+    #[test]
+    fn resolving_in_the_table() {
+        let url = "https://example.com/";
+        let rows = |list: &[(&str, &str, &str)]| {
+            list.iter()
+                .map(|(id, url, slug)| (id.to_string(), url.to_string(), slug.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let list = [
+            ("a1", url, "gh"),
+            ("a2", url, "GH"),
+            ("a3", url, "Docs"),
+            ("a4", url, "dup"),
+            ("a5", url, "dup"),
+            ("a6", "https://example.com/?q=%s", "q"),
+        ];
+        let prefs = vec![
+            ("Gh".to_string(), "a2".to_string()),
+            ("x".to_string(), "a1".to_string()),
+        ];
+        let t = build_links(rows(&list), prefs, 0, None);
+        let found = |slug: &str| match t.resolve(slug) {
+            Resolution::Found(i) => Some(t.id(i).to_string()),
+            _ => None,
+        };
+        assert_eq!(found("gh").as_deref(), Some("a1"), "exact first");
+        assert_eq!(found("GH").as_deref(), Some("a2"), "exact first");
+        assert_eq!(
+            found("Gh").as_deref(),
+            Some("a2"),
+            "remembered among the case-insensitive"
+        );
+        assert_eq!(found("docs").as_deref(), Some("a3"), "case-insensitive");
+        assert_eq!(found("DOCS").as_deref(), Some("a3"), "case-insensitive");
+        assert_eq!(t.resolve("dup"), Resolution::Choose);
+        assert_eq!(
+            t.resolve("gH"),
+            Resolution::Choose,
+            "two case-insensitive matches"
+        );
+        assert_eq!(
+            t.resolve("x"),
+            Resolution::Missing,
+            "a choice alone resolves nothing"
+        );
+        assert_eq!(t.resolve("nope"), Resolution::Missing);
+        let q = match t.resolve("q") {
+            Resolution::Found(i) => i,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(t.url(q), "https://example.com/?q=%s");
+        assert!(!t.is_plain(q));
+        let a1 = match t.resolve("gh") {
+            Resolution::Found(i) => i,
+            other => panic!("{other:?}"),
+        };
+        assert!(t.is_plain(a1));
+
+        // A reload reuses what it knows, and sees what changed.
+        let mut changed = rows(&list);
+        changed[0].1 = "javascript:alert(1)".into();
+        changed[4].2 = "other".into();
+        let prefs = vec![("dup".to_string(), "a5".to_string())];
+        let r = build_links(changed, prefs, 1, Some(&t));
+        let found = |slug: &str| match r.resolve(slug) {
+            Resolution::Found(i) => Some((r.id(i).to_string(), r.is_plain(i))),
+            _ => None,
+        };
+        assert_eq!(found("gh"), Some(("a1".into(), false)), "new URL checked again");
+        assert_eq!(found("GH"), Some(("a2".into(), true)));
+        assert_eq!(found("dup"), Some(("a4".into(), true)), "one left");
+        assert_eq!(found("other"), Some(("a5".into(), true)));
     }
 }

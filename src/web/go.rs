@@ -121,14 +121,17 @@ pub async fn serve(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Response
     let resolution = links.resolve(&req.slug);
     match resolution {
         Resolution::Found(c) => {
-            // A link without placeholders, asked for without extras: its stored URL, prepared
-            // as a header value when the link table was loaded.
-            let stored = c.location.as_ref().filter(|_| req.is_bare()).cloned();
-            let location =
-                stored.or_else(|| golinks::target(&c.url, &req).and_then(|t| HeaderValue::from_str(&t).ok()));
+            // A link without placeholders, asked for without extras: its stored URL, checked
+            // when the link table was loaded.
+            let url = links.url(c);
+            let location = if links.is_plain(c) && req.is_bare() {
+                HeaderValue::from_str(url).ok()
+            } else {
+                golinks::target(url, &req).and_then(|t| HeaderValue::from_str(&t).ok())
+            };
             match location {
                 Some(v) => {
-                    state.access.hit(c);
+                    state.access.hit(&links, c);
                     redirect_to(state, v)
                 }
                 None => page(
