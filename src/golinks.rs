@@ -185,6 +185,22 @@ struct Span {
     len: u32,
 }
 
+impl Span {
+    /// Appends `s` to `text`, and says where it went.
+    fn put(text: &mut String, s: &str) -> Span {
+        let span = Span {
+            at: text.len() as u32,
+            len: s.len() as u32,
+        };
+        text.push_str(s);
+        span
+    }
+
+    fn of(self, text: &str) -> &str {
+        &text[self.at as usize..(self.at + self.len) as usize]
+    }
+}
+
 /// What the in-memory link table keeps of a forwarding bookmark, just enough to forward: its
 /// strings sit in the table's one text, the record only says where.
 #[derive(Debug)]
@@ -350,7 +366,7 @@ pub struct UserLinks {
 
 impl UserLinks {
     fn str(&self, span: Span) -> &str {
-        &self.text[span.at as usize..(span.at + span.len) as usize]
+        span.of(&self.text)
     }
 
     fn rec(&self, link: u32) -> &Rec {
@@ -572,39 +588,34 @@ fn build_links(
     let mut recs: Vec<Rec> = Vec::with_capacity(rows.len());
     let mut exact: hashbrown::HashTable<u32> = hashbrown::HashTable::with_capacity(rows.len());
     let mut folded: hashbrown::HashTable<u32> = hashbrown::HashTable::new();
-    let mut put = |s: &str| {
-        let span = Span {
-            at: text.len() as u32,
-            len: s.len() as u32,
-        };
-        text.push_str(s);
-        span
-    };
-    let mut spans = Vec::with_capacity(rows.len());
-    for (id, url, slug) in &rows {
+    for (id, url, slug) in rows {
         let plain = previous
-            .and_then(|p| p.known_plain(slug, id, url))
+            .and_then(|p| p.known_plain(&slug, &id, &url))
             .unwrap_or_else(|| {
-                validate_url("url", url).is_ok()
+                validate_url("url", &url).is_ok()
                     && !url.contains("%s")
                     && !url.contains("{path}")
-                    && axum::http::HeaderValue::from_str(url).is_ok()
+                    && axum::http::HeaderValue::from_str(&url).is_ok()
             });
-        let (slug_span, url_span, id_span) = (put(slug), put(url), put(id));
+        let (slug_span, url_span, id_span) = (
+            Span::put(&mut text, &slug),
+            Span::put(&mut text, &url),
+            Span::put(&mut text, &id),
+        );
         let lower = slug.to_lowercase();
-        let lower_span = if lower == *slug { slug_span } else { put(&lower) };
-        spans.push((id_span, url_span, slug_span, lower_span, plain));
-    }
-    for (id_span, url_span, slug_span, lower_span, plain) in spans {
+        let lower_span = if lower == slug {
+            slug_span
+        } else {
+            Span::put(&mut text, &lower)
+        };
         let idx = recs.len() as u32;
-        let at = |span: Span| &text[span.at as usize..(span.at + span.len) as usize];
         // Each chain starts with the newest link and points to the one before.
         let file = |index: &mut hashbrown::HashTable<u32>, key: Span, key_of: fn(&Rec) -> Span| {
-            let k = at(key);
+            let k = key.of(&text);
             match index.entry(
                 hasher.hash_one(k),
-                |&i| at(key_of(&recs[i as usize])) == k,
-                |&i| hasher.hash_one(at(key_of(&recs[i as usize]))),
+                |&i| key_of(&recs[i as usize]).of(&text) == k,
+                |&i| hasher.hash_one(key_of(&recs[i as usize]).of(&text)),
             ) {
                 Entry::Occupied(mut e) => std::mem::replace(e.get_mut(), idx),
                 Entry::Vacant(e) => {
@@ -629,7 +640,6 @@ fn build_links(
             plain,
         });
     }
-    drop(rows);
     UserLinks {
         loaded: Instant::now(),
         generation,
