@@ -286,14 +286,24 @@ where
                 "Expected a JSON body (Content-Type: application/json)",
             ));
         }
-        let bytes = read_body(req.into_body(), JSON_LIMIT).await?;
+        let bytes = read_body(req, JSON_LIMIT).await?;
         parse_json(&bytes).map(Json)
     }
 }
 
-/// Reads a whole body, refusing more than `limit` bytes with 413.
-pub async fn read_body(body: axum::body::Body, limit: usize) -> Result<axum::body::Bytes, AppError> {
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
+/// Reads a whole body, refusing more than `limit` bytes with 413. A declared `Content-Length`
+/// over the limit is refused before any of the body is read, so the client gets its answer
+/// while it is still sending instead of a connection closed under it.
+pub async fn read_body(req: axum::extract::Request, limit: usize) -> Result<axum::body::Bytes, AppError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(AppError::from_status(StatusCode::PAYLOAD_TOO_LARGE));
+    }
+    axum::body::to_bytes(req.into_body(), limit).await.map_err(|e| {
         let too_large = std::error::Error::source(&e)
             .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
             || e.to_string().contains("length limit");

@@ -414,7 +414,7 @@ pub async fn import(
                 "Send JSON, text/html (a browser bookmark file), text/csv, or a multipart upload",
             ));
         };
-        let bytes = crate::error::read_body(req.into_body(), limit).await?;
+        let bytes = crate::error::read_body(req, limit).await?;
         parse_off_thread(move || parse_items(format, &String::from_utf8_lossy(&bytes))).await?
     };
     tracing::debug!(entries = items.len(), "import: parsed");
