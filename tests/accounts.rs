@@ -442,8 +442,10 @@ async fn api_tokens_list_limit_and_revoke(app: TestApp) {
 
 async fn expired_token_is_refused(app: TestApp) {
     setup_admin(&app).await;
+    // Two seconds of life: enough for the first request on a busy CI machine.
+    let created = std::time::Instant::now();
     let soon = slugbase::db::Ts::now()
-        .plus(std::time::Duration::from_secs(1))
+        .plus(std::time::Duration::from_secs(2))
         .to_rfc3339();
     let (_, v) = body(
         app.post_json("/api/tokens", json!({"name": "brief", "expires_at": soon}))
@@ -452,7 +454,8 @@ async fn expired_token_is_refused(app: TestApp) {
     .await;
     let token = v["token"].as_str().unwrap().to_string();
     assert_eq!(me_with_bearer(&app, &token).await, 200);
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let expired = created + std::time::Duration::from_millis(2500);
+    tokio::time::sleep_until(expired.into()).await;
     assert_eq!(me_with_bearer(&app, &token).await, 401);
 }
 
