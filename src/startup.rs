@@ -101,9 +101,15 @@ impl Application {
         housekeeping.abort();
         flusher.abort();
         // In-flight requests are done: write the last go-link visits before closing.
-        if let Err(e) = self.state.access.flush(&self.state.db).await {
+        if let Err(e) = self
+            .state
+            .access
+            .flush(&self.state.db, &self.state.background)
+            .await
+        {
             tracing::error!(error = %e, "could not write the last access counts");
         }
+        self.state.background.reset().await;
         self.state.db.close().await;
         result
     }
@@ -114,7 +120,7 @@ async fn flush_access_counts(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         tick.tick().await;
-        if let Err(e) = state.access.flush(&state.db).await {
+        if let Err(e) = state.access.flush(&state.db, &state.background).await {
             tracing::warn!(error = %e, "could not write access counts; will retry");
         }
     }

@@ -23,6 +23,8 @@ pub struct Inner {
     pub go_cache: Arc<crate::golinks::LinkCache>,
     /// Go-link visits waiting to be written.
     pub access: crate::golinks::AccessCounter,
+    /// The connection for background writes and for noticing other writers (SQLite).
+    pub background: Arc<crate::db::Background>,
     /// Per-user `/go` rate limit windows.
     pub go_limiter: GoLimiter,
     /// Authenticated principals, cached for a moment.
@@ -68,6 +70,7 @@ impl AppState {
             responses: Default::default(),
             go_cache: Default::default(),
             access: Default::default(),
+            background: Default::default(),
             go_limiter: Default::default(),
             auth_cache: Default::default(),
         }))

@@ -307,6 +307,49 @@ async fn thousand_forwards_counted_after_graceful_stop(app: TestApp) {
     db.close().await;
 }
 
+/// A change written behind this instance's back (another instance, or another process on the
+/// same database file) reaches the forwards within the table's check interval while the table
+/// is in steady use; the instance's own visit writes in between do not hide it.
+async fn change_from_another_writer_shows_up(app: TestApp) {
+    sign_in_admin(&app).await;
+    bookmark(&app, "Docs", "https://docs.example/one", "docs", true).await;
+    assert_eq!(location(&go(&app, "/go/docs").await), "https://docs.example/one");
+    // Visits written once the table is loaded: on SQLite they must not count as another writer,
+    // and the change below must still count as one.
+    app.state
+        .access
+        .flush(&app.state.db, &app.state.background)
+        .await
+        .unwrap();
+    // The other writer: a connection of its own, outside the server.
+    slugbase::with_db!(&app.state.db, pool => {
+        use sqlx::{ConnectOptions, Connection};
+        let mut c = pool.connect_options().connect().await.unwrap();
+        sqlx::query("UPDATE bookmarks SET url = 'https://docs.example/two' WHERE slug = 'docs'")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        c.close().await.unwrap();
+    });
+    let mut forwards = 0;
+    let changed = std::time::Instant::now();
+    let limit = slugbase::golinks::LINKS_TTL + std::time::Duration::from_secs(3);
+    loop {
+        let now = location(&go(&app, "/go/docs").await);
+        if now == "https://docs.example/two" {
+            break;
+        }
+        assert_eq!(now, "https://docs.example/one");
+        forwards += 1;
+        assert!(
+            changed.elapsed() < limit,
+            "the old URL was still used {:?} ({forwards} forwards) after another writer changed it",
+            changed.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 async fn dashboard_stats(app: TestApp) {
     sign_in_admin(&app).await;
     let (_, t) = create(&app, "/api/tags", json!({"name": "dev"})).await;
@@ -321,7 +364,11 @@ async fn dashboard_stats(app: TestApp) {
     for _ in 0..3 {
         go(&app, "/go/used").await;
     }
-    app.state.access.flush(&app.state.db).await.unwrap();
+    app.state
+        .access
+        .flush(&app.state.db, &app.state.background)
+        .await
+        .unwrap();
     let (s, v) = app.get_json("/api/dashboard/stats").await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(
@@ -345,6 +392,7 @@ async fn dashboard_stats(app: TestApp) {
 }
 
 on_both_backends!(
+    change_from_another_writer_shows_up,
     forwarding_basics,
     search_box_and_parameterised_links,
     dot_segments_cannot_climb,

@@ -144,6 +144,54 @@ impl Db {
 }
 
 /// Whether the error is a unique-constraint violation (on either backend).
+/// A SQLite connection of the server's own, outside the pool, for its background writes (the
+/// go-link visits) and for asking whether anything else has written since: SQLite's
+/// `data_version` changes with the commits of every *other* connection, other processes
+/// included. With the server's own background writes on this connection, a change it reports is
+/// one worth reloading for. PostgreSQL has no such number: there it answers `None` and the
+/// visits go through the pool.
+#[derive(Default)]
+pub struct Background(tokio::sync::Mutex<Option<sqlx::SqliteConnection>>);
+
+impl Background {
+    /// The connection, opened on first use with the pool's settings.
+    pub async fn sqlite(
+        &self,
+        pool: &SqlitePool,
+    ) -> Result<tokio::sync::MappedMutexGuard<'_, sqlx::SqliteConnection>, sqlx::Error> {
+        let mut slot = self.0.lock().await;
+        if slot.is_none() {
+            *slot = Some(sqlx::SqliteConnection::connect_with(&pool.connect_options()).await?);
+        }
+        tokio::sync::MutexGuard::try_map(slot, Option::as_mut).map_err(|_| sqlx::Error::PoolClosed)
+    }
+
+    /// SQLite's `data_version` as this connection sees it; `None` for PostgreSQL.
+    pub async fn data_version(&self, db: &Db) -> Result<Option<i64>, sqlx::Error> {
+        let Db::Sqlite(pool) = db else {
+            return Ok(None);
+        };
+        let result = async {
+            let mut c = self.sqlite(pool).await?;
+            sqlx::query_scalar::<_, i64>("PRAGMA data_version")
+                .fetch_one(&mut *c)
+                .await
+        }
+        .await;
+        if result.is_err() {
+            self.reset().await;
+        }
+        result.map(Some)
+    }
+
+    /// Lets go of the connection after an error: the next use opens a new one.
+    pub async fn reset(&self) {
+        if let Some(c) = self.0.lock().await.take() {
+            let _ = c.close().await;
+        }
+    }
+}
+
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(d) => d.is_unique_violation(),

@@ -114,7 +114,11 @@ pub async fn serve(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Response
                 "<h1>Invalid slug</h1><p>Slugs contain only letters, digits, hyphens and underscores.</p>",
             ),
         };
-    let links = match state.go_cache.links(&state.db, auth.id()).await {
+    let links = match state
+        .go_cache
+        .links(&state.db, &state.background, auth.id())
+        .await
+    {
         Ok(links) => links,
         Err(e) => return crate::web::error_page(&e),
     };
