@@ -164,10 +164,30 @@ pub fn wrk(
     script: Option<&str>,
     header: Option<&str>,
 ) -> Result<WrkResult> {
+    wrk_on(None, 2, url, connections, secs, script, header)
+}
+
+/// [`wrk`] with `threads` threads, confined to the CPUs `cpus` (`taskset -c` syntax) if given.
+pub fn wrk_on(
+    cpus: Option<&str>,
+    threads: u32,
+    url: &str,
+    connections: u32,
+    secs: u32,
+    script: Option<&str>,
+    header: Option<&str>,
+) -> Result<WrkResult> {
     let dir = tempfile::tempdir()?;
-    let mut cmd = Command::new("wrk");
+    let mut cmd = match cpus {
+        Some(c) => {
+            let mut cmd = Command::new("taskset");
+            cmd.args(["-c", c, "wrk"]);
+            cmd
+        }
+        None => Command::new("wrk"),
+    };
     cmd.args([
-        "-t2",
+        &format!("-t{threads}"),
         &format!("-c{connections}"),
         &format!("-d{secs}s"),
         "--latency",
