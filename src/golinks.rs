@@ -892,16 +892,15 @@ impl AccessCounter {
 /// One bookmark's visits in a flush: id, count, last visit.
 type Row<'a> = (&'a str, i64, std::time::SystemTime);
 
-/// The visits merged per bookmark (sorted by id, so equal ids are neighbours: nothing is hashed
-/// or copied), and as the flush statement's JSON parameter, which the database unpacks and joins
-/// on the primary key: `{"<id>": [n, "t"], …}` when `keyed` (SQLite), else
-/// `[{"id", "n", "t"}, …]` (PostgreSQL's `jsonb_to_recordset`). Returns the number of bookmarks.
 /// Links per flush statement: a statement for 128 links keeps SQLite busy for about half a
 /// millisecond.
 const FLUSH_CHUNK: usize = 128;
 
-/// The visits merged per bookmark, in bookmark-id order, encoded as the flush statements'
-/// parameters: how many links, and one JSON text per [`FLUSH_CHUNK`] of them.
+/// The visits merged per bookmark (sorted by id, so equal ids are neighbours: nothing is hashed
+/// or copied), as the flush statements' JSON parameters, one per [`FLUSH_CHUNK`] links in id
+/// order, which the database unpacks and joins on the primary key: `{"<id>": [n, "t"], …}` when
+/// `keyed` (SQLite), else `[{"id", "n", "t"}, …]` (PostgreSQL's `jsonb_to_recordset`). Returns
+/// the number of bookmarks and the parameters.
 fn encode_visits(parts: &[Visits], by_id: &ById, keyed: bool) -> (usize, Vec<String>) {
     let mut rows: Vec<Row> = Vec::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + by_id.len());
     rows.extend(

@@ -143,7 +143,6 @@ impl Db {
     }
 }
 
-/// Whether the error is a unique-constraint violation (on either backend).
 /// A SQLite connection of the server's own, outside the pool, for its background writes (the
 /// go-link visits) and for asking whether anything else has written since: SQLite's
 /// `data_version` changes with the commits of every *other* connection, other processes
@@ -192,6 +191,7 @@ impl Background {
     }
 }
 
+/// Whether the error is a unique-constraint violation (on either backend).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(d) => d.is_unique_violation(),
