@@ -158,22 +158,10 @@ impl Drop for Proc {
     }
 }
 
-/// `program`, confined to the CPUs `cpus` (`taskset -c` syntax) if given.
-fn command_on(cpus: Option<&str>, program: &std::path::Path) -> Command {
-    match cpus {
-        Some(c) => {
-            let mut cmd = Command::new("taskset");
-            cmd.args(["-c", c]).arg(program);
-            cmd
-        }
-        None => Command::new(program),
-    }
-}
-
 /// The release binary on the database in `dir`. Its worker threads follow the cores it may use.
 fn start_slugbase(dir: &std::path::Path, cpus: Option<&str>) -> support::Result<Proc> {
     let port = free_port()?;
-    let child = command_on(cpus, std::path::Path::new(env!("CARGO_BIN_EXE_slugbase")))
+    let child = support::command_on(cpus, std::path::Path::new(env!("CARGO_BIN_EXE_slugbase")))
         .arg("serve")
         .current_dir(dir)
         .env_clear()
@@ -205,7 +193,7 @@ fn start_slugbase(dir: &std::path::Path, cpus: Option<&str>) -> support::Result<
 
 /// This program again, as the bare 302 server; it says its port on its first line.
 fn start_bare(cpus: Option<&str>) -> support::Result<Proc> {
-    let mut child = command_on(cpus, &std::env::current_exe()?)
+    let mut child = support::command_on(cpus, &std::env::current_exe()?)
         .arg(BARE_ARG)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -259,28 +247,7 @@ async fn wait_ready(base: &str) -> support::Result<()> {
 
 /// Sets up the instance and imports the links; returns the API token.
 async fn set_up(base: &str) -> support::Result<String> {
-    let client = reqwest::Client::builder().cookie_store(true).build()?;
-    client
-        .post(format!("{base}/api/auth/setup"))
-        .json(&json!({"email": "bench@example.com", "name": "Bench", "password": "Bench-Passw0rd!"}))
-        .send()
-        .await?
-        .error_for_status()?;
-    let csrf: Value = client
-        .get(format!("{base}/api/csrf-token"))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let t: Value = client
-        .post(format!("{base}/api/tokens"))
-        .header("X-CSRF-Token", support::text(&csrf, "csrfToken")?)
-        .json(&json!({"name": "bench"}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = support::text(&t, "token")?.to_string();
+    let (_, token) = support::sign_up(base).await?;
     let items: Vec<Value> = (0..SLUGS)
         .map(|i| json!({"title": format!("Link {i}"), "url": format!("https://site{}.example.com/page/{i}", i % 97),
                         "slug": format!("s{i}"), "forwarding_enabled": true}))

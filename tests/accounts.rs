@@ -190,8 +190,7 @@ async fn malformed_bodies_get_envelopes(app: TestApp) {
     // the server closing the connection).
     let answer = tokio::time::timeout(
         std::time::Duration::from_secs(10),
-        raw_request(
-            &app,
+        app.raw_request(
             "POST /api/auth/login HTTP/1.1\r\nContent-Type: application/json\r\n\
              Content-Length: 11534336\r\nConnection: close\r\n\r\n",
         ),
@@ -202,20 +201,6 @@ async fn malformed_bodies_get_envelopes(app: TestApp) {
     let body = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
     let v: Value = serde_json::from_str(body).unwrap();
     assert_eq!(v["code"], "PAYLOAD_TOO_LARGE", "{v}");
-}
-
-/// Sends `head` (request line and headers) as written and reads the whole
-/// answer until the server closes the connection.
-async fn raw_request(app: &TestApp, head: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let addr = app.base.trim_start_matches("http://");
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (line, rest) = head.split_once("\r\n").unwrap();
-    let req = format!("{line}\r\nHost: {addr}\r\n{rest}");
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).await.unwrap();
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 async fn original_client_flow_cookie_and_csrf(app: TestApp) {

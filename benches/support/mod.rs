@@ -90,6 +90,21 @@ pub async fn start() -> Result<Bench> {
             })
             .await;
     });
+    let (client, token) = sign_up(&base).await?;
+    Ok(Bench {
+        base,
+        token,
+        client,
+        state,
+        _dir: dir,
+        shutdown: Some(tx),
+        handle: Some(handle),
+    })
+}
+
+/// Sets up a fresh instance at `base` (the first admin) and creates an API token: the signed-in
+/// client (with its session cookie) and the token.
+pub async fn sign_up(base: &str) -> Result<(reqwest::Client, String)> {
     let client = reqwest::Client::builder().cookie_store(true).build()?;
     let res = client
         .post(format!("{base}/api/auth/setup"))
@@ -113,15 +128,20 @@ pub async fn start() -> Result<Bench> {
         .await?
         .json()
         .await?;
-    Ok(Bench {
-        base,
-        token: text(&t, "token")?.to_string(),
-        client,
-        state,
-        _dir: dir,
-        shutdown: Some(tx),
-        handle: Some(handle),
-    })
+    let token = text(&t, "token")?.to_string();
+    Ok((client, token))
+}
+
+/// `program`, confined to the CPUs `cpus` (`taskset -c` syntax) if given.
+pub fn command_on(cpus: Option<&str>, program: &std::path::Path) -> Command {
+    match cpus {
+        Some(c) => {
+            let mut cmd = Command::new("taskset");
+            cmd.args(["-c", c]).arg(program);
+            cmd
+        }
+        None => Command::new(program),
+    }
 }
 
 impl Bench {
@@ -178,14 +198,7 @@ pub fn wrk_on(
     header: Option<&str>,
 ) -> Result<WrkResult> {
     let dir = tempfile::tempdir()?;
-    let mut cmd = match cpus {
-        Some(c) => {
-            let mut cmd = Command::new("taskset");
-            cmd.args(["-c", c, "wrk"]);
-            cmd
-        }
-        None => Command::new("wrk"),
-    };
+    let mut cmd = command_on(cpus, std::path::Path::new("wrk"));
     cmd.args([
         &format!("-t{threads}"),
         &format!("-c{connections}"),

@@ -147,6 +147,21 @@ pub fn test_env(backend: Backend, db_url: &str, extra: &[(&str, &str)]) -> HashM
 }
 
 impl TestApp {
+    /// Sends `head` (a request line, then headers; `Host` is added) exactly as written over a
+    /// plain TCP connection, and reads the whole answer until the server closes it.
+    pub async fn raw_request(&self, head: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.base.trim_start_matches("http://");
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (line, rest) = head.split_once("\r\n").unwrap();
+        s.write_all(format!("{line}\r\nHost: {addr}\r\n{rest}").as_bytes())
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).await.unwrap();
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
     pub async fn spawn(backend: Backend) -> TestApp {
         Self::try_spawn(backend, &[]).await.expect("backend available")
     }
