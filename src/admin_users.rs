@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use crate::auth::password;
 use crate::db::params::Params;
 use crate::db::{Db, Ts};
-use crate::error::{AppError, AppResult};
+use crate::error::{Error, Result};
 use crate::users::{self, NewUser};
 use crate::{bind_params, with_db, with_tx};
 
@@ -46,7 +46,7 @@ pub async fn list(
     q: Option<&str>,
     limit: Option<i64>,
     offset: i64,
-) -> AppResult<(Vec<AdminUser>, i64)> {
+) -> Result<(Vec<AdminUser>, i64)> {
     let mut p = Params::new();
     let mut cond = "TRUE".to_string();
     if let Some(q) = q.map(str::trim).filter(|s| !s.is_empty()) {
@@ -66,17 +66,17 @@ pub async fn list(
     Ok((rows, total))
 }
 
-pub async fn get(db: &Db, id: &str) -> AppResult<Option<AdminUser>> {
+pub async fn get(db: &Db, id: &str) -> Result<Option<AdminUser>> {
     let sql = format!("SELECT {COLUMNS} FROM users u WHERE u.id = $1");
     Ok(with_db!(db, pool => sqlx::query_as::<_, AdminUser>(&sql).bind(id).fetch_optional(pool).await?))
 }
 
-pub fn not_found() -> AppError {
-    AppError::not_found("User not found")
+pub fn not_found() -> Error {
+    Error::not_found("User not found")
 }
 
-fn last_admin() -> AppError {
-    AppError::bad_request("Cannot remove the last admin").with_code("LAST_ADMIN")
+fn last_admin() -> Error {
+    Error::bad_request("Cannot remove the last admin").with_code("LAST_ADMIN")
 }
 
 pub struct CreateUser<'a> {
@@ -86,7 +86,7 @@ pub struct CreateUser<'a> {
     pub is_admin: bool,
 }
 
-pub async fn create(db: &Db, c: &CreateUser<'_>) -> AppResult<String> {
+pub async fn create(db: &Db, c: &CreateUser<'_>) -> Result<String> {
     let email = users::validate_email("email", c.email)?;
     let name = users::validate_name("name", c.name)?;
     let hash = match c.password.filter(|p| !p.is_empty()) {
@@ -125,7 +125,7 @@ pub struct UpdateUser {
 
 /// Applies an admin's changes in one transaction. Demoting or disabling the last active admin is
 /// refused; a new password, demotion-free disabling and e-mail changes end the user's sessions.
-pub async fn update(db: &Db, actor: &str, id: &str, u: &UpdateUser) -> AppResult<Vec<&'static str>> {
+pub async fn update(db: &Db, actor: &str, id: &str, u: &UpdateUser) -> Result<Vec<&'static str>> {
     let current = get(db, id).await?.ok_or_else(not_found)?;
     let email = match &u.email {
         Some(e) => Some(users::validate_email("email", e)?),
@@ -144,19 +144,19 @@ pub async fn update(db: &Db, actor: &str, id: &str, u: &UpdateUser) -> AppResult
     };
     if let Some(t) = &u.theme {
         if !users::THEMES.contains(&t.as_str()) {
-            return Err(AppError::invalid("theme", "Theme must be auto, light or dark"));
+            return Err(Error::invalid("theme", "Theme must be auto, light or dark"));
         }
     }
     if let Some(l) = &u.language {
         if l.is_empty() || l.len() > 10 {
-            return Err(AppError::invalid(
+            return Err(Error::invalid(
                 "language",
                 "Language must be a language code such as en or de",
             ));
         }
     }
     if u.disabled == Some(true) && id == actor {
-        return Err(AppError::bad_request("You cannot disable your own account").with_code("SELF_DISABLE"));
+        return Err(Error::bad_request("You cannot disable your own account").with_code("SELF_DISABLE"));
     }
     let mut fields = Vec::new();
     for (set, name) in [
@@ -173,7 +173,7 @@ pub async fn update(db: &Db, actor: &str, id: &str, u: &UpdateUser) -> AppResult
         }
     }
     if fields.is_empty() {
-        return Err(AppError::bad_request("No fields to update"));
+        return Err(Error::bad_request("No fields to update"));
     }
     let was_active_admin = current.is_admin.unwrap_or(false) && !current.disabled;
     let stays_active_admin =
@@ -188,7 +188,7 @@ pub async fn update(db: &Db, actor: &str, id: &str, u: &UpdateUser) -> AppResult
         .execute(c).await.map(|r| r.rows_affected()));
     if let Err(e) = res {
         if crate::db::is_unique_violation(&e) {
-            return Err(AppError::invalid("email", "User with this email already exists"));
+            return Err(Error::invalid("email", "User with this email already exists"));
         }
         return Err(e.into());
     }
@@ -209,9 +209,9 @@ pub async fn update(db: &Db, actor: &str, id: &str, u: &UpdateUser) -> AppResult
 }
 
 /// Deletes a user (and what they own). Not yourself, not the last admin.
-pub async fn delete(db: &Db, actor: &str, id: &str) -> AppResult<String> {
+pub async fn delete(db: &Db, actor: &str, id: &str) -> Result<String> {
     if id == actor {
-        return Err(AppError::bad_request("Cannot delete your own account").with_code("SELF_DELETE"));
+        return Err(Error::bad_request("Cannot delete your own account").with_code("SELF_DELETE"));
     }
     let user = get(db, id).await?.ok_or_else(not_found)?;
     let mut tx = db.begin().await?;

@@ -6,7 +6,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::db::{self, Db, Ts};
-use crate::error::AppResult;
+use crate::error::Result;
 use crate::with_db;
 
 /// Where a request came from, for audit events and rate limits.
@@ -77,7 +77,7 @@ pub struct Filter {
 }
 
 /// One page, newest first; the cursor is (created_at, id) of the last entry.
-pub async fn list(db: &Db, f: &Filter) -> AppResult<Vec<AuditEntry>> {
+pub async fn list(db: &Db, f: &Filter) -> Result<Vec<AuditEntry>> {
     // metadata is JSONB on PostgreSQL and text on SQLite: read it as text on both.
     let meta = if db.is_postgres() {
         "CAST(e.metadata AS TEXT)"

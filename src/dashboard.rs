@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 
 use crate::bookmarks::{has_incoming_shares, hydrate, readable_sql, BookmarkRow, BOOKMARK_COLUMNS};
 use crate::db::{Db, Ts};
-use crate::error::AppResult;
+use crate::error::Result;
 use crate::with_db;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,11 +52,11 @@ pub struct Stats {
     pub pinned_bookmarks: Vec<LinkItem>,
 }
 
-async fn scalar(db: &Db, sql: &str, user: &str) -> AppResult<i64> {
+async fn scalar(db: &Db, sql: &str, user: &str) -> Result<i64> {
     Ok(with_db!(db, pool => sqlx::query_scalar::<_, i64>(sql).bind(user).fetch_one(pool).await?))
 }
 
-pub async fn stats(db: &Db, user: &str) -> AppResult<Stats> {
+pub async fn stats(db: &Db, user: &str) -> Result<Stats> {
     let total_bookmarks = scalar(db, "SELECT COUNT(*) FROM bookmarks WHERE user_id = $1", user).await?;
     let total_folders = scalar(db, "SELECT COUNT(*) FROM folders WHERE user_id = $1", user).await?;
     let total_tags = scalar(db, "SELECT COUNT(*) FROM tags WHERE user_id = $1", user).await?;

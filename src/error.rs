@@ -1,11 +1,46 @@
-//! The one error type of the HTTP layer. Under `/api` it renders as the JSON envelope
-//! `{"error", "code", "details"?}`; web pages render it as an HTML page.
+//! The one error of the use cases: what kind of failure it is, a stable machine code
+//! (`INVALID_CODE`, `VALIDATION_ERROR` …), a human message and, for validation errors, the
+//! fields at fault. It knows nothing of HTTP: the JSON API (`http::error`) turns the kind into a
+//! status and the rest into the envelope `{"error", "code", "details"?}`; the pages turn it into
+//! an HTML page or a form's error messages.
 
 use std::borrow::Cow;
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+
+/// What kind of failure: decides the HTTP status at the edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The input is wrong (400).
+    BadRequest,
+    /// No (good) credentials (401).
+    Unauthorized,
+    /// Signed in, but not allowed (403).
+    Forbidden,
+    /// No such thing, or not visible to the caller (404).
+    NotFound,
+    /// The change conflicts with the current state (409).
+    Conflict,
+    /// The input is larger than allowed (413).
+    TooLarge,
+    /// The input is in a format we do not take (415).
+    UnsupportedMedia,
+    /// Rate limited; see [`Error::retry_after`] (429).
+    TooMany,
+    /// Our fault (500): logged, never explained to the client.
+    Internal,
+    /// Something we depend on (the database) is not answering (503).
+    Unavailable,
+    /// A server we asked on the user's behalf failed (502).
+    BadGateway,
+}
+
+impl Kind {
+    /// Whether the caller can fix it (the 4xx family).
+    pub fn is_client(self) -> bool {
+        !matches!(self, Kind::Internal | Kind::Unavailable | Kind::BadGateway)
+    }
+}
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
@@ -25,25 +60,27 @@ pub struct ErrorBody {
     pub details: Option<Vec<FieldError>>,
 }
 
-#[derive(Debug)]
-pub struct AppError {
-    pub status: StatusCode,
+#[derive(Debug, Clone)]
+pub struct Error {
+    pub kind: Kind,
     pub message: Cow<'static, str>,
     pub code: Cow<'static, str>,
     pub details: Option<Vec<FieldError>>,
+    /// For [`Kind::TooMany`]: seconds until a retry may succeed.
     pub retry_after: Option<u64>,
 }
 
-pub type AppResult<T> = Result<T, AppError>;
+/// `Result` with [`Error`] as the default error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-impl AppError {
+impl Error {
     pub fn new(
-        status: StatusCode,
+        kind: Kind,
         code: impl Into<Cow<'static, str>>,
         message: impl Into<Cow<'static, str>>,
-    ) -> AppError {
-        AppError {
-            status,
+    ) -> Error {
+        Error {
+            kind,
             message: message.into(),
             code: code.into(),
             details: None,
@@ -51,92 +88,77 @@ impl AppError {
         }
     }
 
-    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> AppError {
-        AppError::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Error {
+        Error::new(Kind::BadRequest, "BAD_REQUEST", message)
     }
 
     /// A 400 naming one field; `message` is also the envelope's `error` (the original's clients
     /// show that string).
-    pub fn invalid(field: &str, message: impl Into<Cow<'static, str>>) -> AppError {
+    pub fn invalid(field: &str, message: impl Into<Cow<'static, str>>) -> Error {
         let message = message.into();
-        AppError {
+        Error {
             details: Some(vec![FieldError {
                 field: field.to_string(),
                 message: message.to_string(),
             }]),
-            ..AppError::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", message)
+            ..Error::new(Kind::BadRequest, "VALIDATION_ERROR", message)
         }
     }
 
     /// A 400 for several fields; the first message becomes `error`.
-    pub fn validation(details: Vec<FieldError>) -> AppError {
+    pub fn validation(details: Vec<FieldError>) -> Error {
         let message = details
             .first()
             .map(|d| d.message.clone())
             .unwrap_or_else(|| "Validation failed".into());
-        AppError {
+        Error {
             details: Some(details),
-            ..AppError::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", message)
+            ..Error::new(Kind::BadRequest, "VALIDATION_ERROR", message)
         }
     }
 
-    pub fn unauthorized() -> AppError {
-        AppError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "Unauthorized")
+    pub fn unauthorized() -> Error {
+        Error::new(Kind::Unauthorized, "UNAUTHORIZED", "Unauthorized")
     }
 
-    pub fn forbidden() -> AppError {
-        AppError::new(StatusCode::FORBIDDEN, "FORBIDDEN", "Forbidden")
+    pub fn forbidden() -> Error {
+        Error::new(Kind::Forbidden, "FORBIDDEN", "Forbidden")
     }
 
-    pub fn not_found(message: impl Into<Cow<'static, str>>) -> AppError {
-        AppError::new(StatusCode::NOT_FOUND, "NOT_FOUND", message)
+    pub fn not_found(message: impl Into<Cow<'static, str>>) -> Error {
+        Error::new(Kind::NotFound, "NOT_FOUND", message)
     }
 
-    pub fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> AppError {
-        AppError::new(StatusCode::CONFLICT, code, message)
+    pub fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Error {
+        Error::new(Kind::Conflict, code, message)
     }
 
-    pub fn too_many(message: impl Into<Cow<'static, str>>, retry_after: u64) -> AppError {
-        AppError {
+    pub fn too_many(message: impl Into<Cow<'static, str>>, retry_after: u64) -> Error {
+        Error {
             retry_after: Some(retry_after.max(1)),
-            ..AppError::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", message)
+            ..Error::new(Kind::TooMany, "RATE_LIMITED", message)
         }
     }
 
-    pub fn internal() -> AppError {
-        AppError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL_ERROR",
-            "Internal server error",
-        )
+    pub fn too_large() -> Error {
+        Error::new(Kind::TooLarge, "PAYLOAD_TOO_LARGE", "Request body is too large")
     }
 
-    pub fn unavailable(message: impl Into<Cow<'static, str>>) -> AppError {
-        AppError::new(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", message)
+    pub fn unsupported_media(message: impl Into<Cow<'static, str>>) -> Error {
+        Error::new(Kind::UnsupportedMedia, "UNSUPPORTED_MEDIA_TYPE", message)
     }
 
-    pub fn with_code(mut self, code: &'static str) -> AppError {
+    pub fn internal() -> Error {
+        Error::new(Kind::Internal, "INTERNAL_ERROR", "Internal server error")
+    }
+
+    pub fn unavailable(message: impl Into<Cow<'static, str>>) -> Error {
+        Error::new(Kind::Unavailable, "SERVICE_UNAVAILABLE", message)
+    }
+
+    pub fn with_code(mut self, code: &'static str) -> Error {
         self.code = code.into();
         self
-    }
-
-    /// The envelope for a bare status code (used for answers produced outside our handlers).
-    pub fn from_status(status: StatusCode) -> AppError {
-        let (code, message) = match status {
-            StatusCode::BAD_REQUEST => ("BAD_REQUEST", "Bad request"),
-            StatusCode::UNAUTHORIZED => ("UNAUTHORIZED", "Unauthorized"),
-            StatusCode::FORBIDDEN => ("FORBIDDEN", "Forbidden"),
-            StatusCode::NOT_FOUND => ("NOT_FOUND", "Not found"),
-            StatusCode::METHOD_NOT_ALLOWED => ("METHOD_NOT_ALLOWED", "Method not allowed"),
-            StatusCode::PAYLOAD_TOO_LARGE => ("PAYLOAD_TOO_LARGE", "Request body is too large"),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("UNSUPPORTED_MEDIA_TYPE", "Unsupported content type"),
-            StatusCode::REQUEST_TIMEOUT => ("REQUEST_TIMEOUT", "Request timed out"),
-            StatusCode::TOO_MANY_REQUESTS => ("RATE_LIMITED", "Too many requests, please try again later."),
-            StatusCode::SERVICE_UNAVAILABLE => ("SERVICE_UNAVAILABLE", "Service unavailable"),
-            s if s.is_client_error() => ("BAD_REQUEST", "Bad request"),
-            _ => ("INTERNAL_ERROR", "Internal server error"),
-        };
-        AppError::new(status, code, message)
     }
 
     pub fn body(&self) -> ErrorBody {
@@ -148,204 +170,56 @@ impl AppError {
     }
 }
 
-impl std::fmt::Display for AppError {
+impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(f, "{:?} {}: {}", self.kind, self.code, self.message)
     }
 }
 
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let mut res = (self.status, axum::Json(self.body())).into_response();
-        if let Some(secs) = self.retry_after {
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-        }
-        res.extensions_mut().insert(RenderedError);
-        res
-    }
-}
-
-/// Marks a response whose body is already our envelope.
-#[derive(Clone, Copy, Debug)]
-pub struct RenderedError;
+impl std::error::Error for Error {}
 
 /// Runs CPU-heavy work (hashing, parsing, building tables) on a blocking thread, off the request
-/// threads; a panic there becomes a 500.
-pub async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+/// threads; a panic there becomes an internal error.
+pub async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(work).await.map_err(|e| {
         tracing::error!(error = %e, "work on a blocking thread failed");
-        AppError::internal()
+        Error::internal()
     })
 }
 
-impl From<sqlx::Error> for AppError {
-    fn from(e: sqlx::Error) -> AppError {
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Error {
         match &e {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 tracing::error!(error = %e, "database unavailable");
-                AppError::unavailable("Database unavailable")
+                Error::unavailable("Database unavailable")
             }
             _ => {
                 tracing::error!(error = %e, "database error");
-                AppError::internal()
+                Error::internal()
             }
         }
     }
 }
 
-impl From<anyhow::Error> for AppError {
-    fn from(e: anyhow::Error) -> AppError {
+impl From<anyhow::Error> for Error {
+    fn from(e: anyhow::Error) -> Error {
         tracing::error!(error = %e, "internal error");
-        AppError::internal()
+        Error::internal()
     }
-}
-
-impl From<axum::extract::rejection::JsonRejection> for AppError {
-    fn from(r: axum::extract::rejection::JsonRejection) -> AppError {
-        use axum::extract::rejection::JsonRejection as J;
-        match r {
-            J::MissingJsonContentType(_) => AppError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "UNSUPPORTED_MEDIA_TYPE",
-                "Expected a JSON body (Content-Type: application/json)",
-            ),
-            J::JsonSyntaxError(e) => AppError::new(
-                StatusCode::BAD_REQUEST,
-                "INVALID_JSON",
-                format!(
-                    "Malformed JSON: {}",
-                    e.body_text().rsplit(": ").next().unwrap_or("")
-                ),
-            ),
-            J::JsonDataError(e) => AppError::new(
-                StatusCode::BAD_REQUEST,
-                "VALIDATION_ERROR",
-                format!(
-                    "Invalid request body: {}",
-                    e.body_text().rsplit(": ").next().unwrap_or("")
-                ),
-            ),
-            J::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                AppError::from_status(StatusCode::PAYLOAD_TOO_LARGE)
-            }
-            other => AppError::new(other.status(), "BAD_REQUEST", "Bad request"),
-        }
-    }
-}
-
-impl From<axum_extra::extract::QueryRejection> for AppError {
-    fn from(r: axum_extra::extract::QueryRejection) -> AppError {
-        AppError::new(
-            StatusCode::BAD_REQUEST,
-            "VALIDATION_ERROR",
-            format!(
-                "Invalid query string: {}",
-                r.body_text().rsplit(": ").next().unwrap_or("")
-            ),
-        )
-    }
-}
-
-impl From<axum::extract::rejection::PathRejection> for AppError {
-    fn from(_: axum::extract::rejection::PathRejection) -> AppError {
-        AppError::not_found("Not found")
-    }
-}
-
-/// JSON body extractor (at most [`JSON_LIMIT`] bytes) whose rejections are our envelope.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Json<T>(pub T);
-
-/// The original's 10 MiB limit for JSON bodies (imports may be larger).
-pub const JSON_LIMIT: usize = 10 * 1024 * 1024;
-
-impl<T, S> axum::extract::FromRequest<S> for Json<T>
-where
-    T: serde::de::DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = AppError;
-
-    async fn from_request(req: axum::extract::Request, _state: &S) -> Result<Self, AppError> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(|m| {
-                let m = m.trim().to_ascii_lowercase();
-                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
-            })
-            .unwrap_or(false);
-        if !is_json {
-            return Err(AppError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "UNSUPPORTED_MEDIA_TYPE",
-                "Expected a JSON body (Content-Type: application/json)",
-            ));
-        }
-        let bytes = read_body(req, JSON_LIMIT).await?;
-        parse_json(&bytes).map(Json)
-    }
-}
-
-/// Reads a whole body, refusing more than `limit` bytes with 413. A declared `Content-Length`
-/// over the limit is refused before any of the body is read, so the client gets its answer
-/// while it is still sending instead of a connection closed under it.
-pub async fn read_body(req: axum::extract::Request, limit: usize) -> Result<axum::body::Bytes, AppError> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(AppError::from_status(StatusCode::PAYLOAD_TOO_LARGE));
-    }
-    axum::body::to_bytes(req.into_body(), limit).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-            || e.to_string().contains("length limit");
-        if too_large {
-            AppError::from_status(StatusCode::PAYLOAD_TOO_LARGE)
-        } else {
-            AppError::bad_request("Could not read the request body")
-        }
-    })
 }
 
 /// Parses JSON with messages that say what is wrong and where.
-pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| {
         use serde_json::error::Category;
         match e.classify() {
-            Category::Data => AppError::new(
-                StatusCode::BAD_REQUEST,
+            Category::Data => Error::new(
+                Kind::BadRequest,
                 "VALIDATION_ERROR",
                 format!("Invalid request body: {e}"),
             ),
-            _ => AppError::new(
-                StatusCode::BAD_REQUEST,
-                "INVALID_JSON",
-                format!("Malformed JSON: {e}"),
-            ),
+            _ => Error::new(Kind::BadRequest, "INVALID_JSON", format!("Malformed JSON: {e}")),
         }
     })
 }
-
-impl<T: Serialize> IntoResponse for Json<T> {
-    fn into_response(self) -> Response {
-        axum::Json(self.0).into_response()
-    }
-}
-
-/// `Query<T>` (repeated keys become lists) whose rejections are our envelope.
-#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
-#[from_request(via(axum_extra::extract::Query), rejection(AppError))]
-pub struct Query<T>(pub T);
-
-/// `Path<T>` whose rejections are our envelope.
-#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(AppError))]
-pub struct Path<T>(pub T);

@@ -8,7 +8,7 @@ use crate::bookmarks::model::{TeamRef, UserRef};
 use crate::bookmarks::write::{check_teams, check_users, double_option};
 use crate::db::params::Params;
 use crate::db::{self, Db, Ts};
-use crate::error::{AppError, AppResult};
+use crate::error::{Error, Result};
 use crate::users::sanitize_text;
 use crate::{bind_params, with_db, with_tx};
 
@@ -58,7 +58,7 @@ fn readable_sql(u: &str) -> String {
 const COLUMNS: &str = "f.id, f.user_id, f.tenant_id, f.name, f.icon, f.created_at, u.name AS owner_name, \
      u.email AS owner_email, (SELECT COUNT(*) FROM bookmark_folders bf WHERE bf.folder_id = f.id) AS bookmark_count";
 
-pub async fn readable(db: &Db, user_id: &str, folder_id: &str) -> AppResult<bool> {
+pub async fn readable(db: &Db, user_id: &str, folder_id: &str) -> Result<bool> {
     let sql = format!(
         "SELECT 1 FROM folders f WHERE f.id = $2 AND {}",
         readable_sql("$1")
@@ -75,7 +75,7 @@ pub struct ListOptions {
 }
 
 /// Readable folders; returns the page and the total.
-pub async fn list(db: &Db, user_id: &str, o: &ListOptions) -> AppResult<(Vec<Folder>, i64)> {
+pub async fn list(db: &Db, user_id: &str, o: &ListOptions) -> Result<(Vec<Folder>, i64)> {
     use crate::bookmarks::Scope;
     let mut p = Params::new();
     let u = p.push(user_id);
@@ -108,7 +108,7 @@ pub async fn list(db: &Db, user_id: &str, o: &ListOptions) -> AppResult<(Vec<Fol
     Ok((hydrate(db, user_id, rows).await?, total))
 }
 
-async fn hydrate(db: &Db, viewer: &str, rows: Vec<FolderRow>) -> AppResult<Vec<Folder>> {
+async fn hydrate(db: &Db, viewer: &str, rows: Vec<FolderRow>) -> Result<Vec<Folder>> {
     let mut out: Vec<Folder> = rows
         .into_iter()
         .map(|r| {
@@ -161,7 +161,7 @@ async fn hydrate(db: &Db, viewer: &str, rows: Vec<FolderRow>) -> AppResult<Vec<F
     Ok(out)
 }
 
-pub async fn get(db: &Db, user_id: &str, id: &str) -> AppResult<Option<Folder>> {
+pub async fn get(db: &Db, user_id: &str, id: &str) -> Result<Option<Folder>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM folders f JOIN users u ON u.id = f.user_id WHERE f.id = $2 AND {}",
         readable_sql("$1")
@@ -185,42 +185,36 @@ pub struct FolderInput {
     pub share_all_teams: Option<bool>,
 }
 
-pub fn validate_name(name: &str) -> AppResult<String> {
+pub fn validate_name(name: &str) -> Result<String> {
     let n = sanitize_text(name);
     if n.is_empty() {
-        return Err(AppError::invalid("name", "Name is required"));
+        return Err(Error::invalid("name", "Name is required"));
     }
     if n.chars().count() > 255 {
-        return Err(AppError::invalid(
-            "name",
-            "Name must be no more than 255 characters",
-        ));
+        return Err(Error::invalid("name", "Name must be no more than 255 characters"));
     }
     Ok(n)
 }
 
-fn validate_icon(icon: &Option<Option<String>>) -> AppResult<Option<Option<String>>> {
+fn validate_icon(icon: &Option<Option<String>>) -> Result<Option<Option<String>>> {
     match icon {
         None => Ok(None),
         Some(None) => Ok(Some(None)),
         Some(Some(i)) => {
             let i = i.trim();
             if i.chars().count() > 50 {
-                return Err(AppError::invalid(
-                    "icon",
-                    "Icon must be no more than 50 characters",
-                ));
+                return Err(Error::invalid("icon", "Icon must be no more than 50 characters"));
             }
             Ok(Some((!i.is_empty()).then(|| i.to_string())))
         }
     }
 }
 
-fn duplicate() -> AppError {
-    AppError::invalid("name", "Folder with this name already exists").with_code("DUPLICATE_NAME")
+fn duplicate() -> Error {
+    Error::invalid("name", "Folder with this name already exists").with_code("DUPLICATE_NAME")
 }
 
-async fn name_taken(db: &Db, user_id: &str, name: &str, except: &str) -> AppResult<bool> {
+async fn name_taken(db: &Db, user_id: &str, name: &str, except: &str) -> Result<bool> {
     let row: Option<String> = with_db!(db, pool => sqlx::query_scalar(
         "SELECT id FROM folders WHERE user_id = $1 AND name = $2 AND id <> $3")
         .bind(user_id).bind(name).bind(except).fetch_optional(pool).await?);
@@ -231,7 +225,7 @@ async fn shares(
     db: &Db,
     user_id: &str,
     input: &FolderInput,
-) -> AppResult<(Option<Vec<String>>, Option<Vec<String>>)> {
+) -> Result<(Option<Vec<String>>, Option<Vec<String>>)> {
     let teams = if input.share_all_teams == Some(true) {
         Some(check_teams(db, user_id, &[], true).await?)
     } else if let Some(t) = &input.team_ids {
@@ -251,7 +245,7 @@ async fn write_shares(
     folder_id: &str,
     teams: &Option<Vec<String>>,
     users: &Option<Vec<String>>,
-) -> AppResult<()> {
+) -> Result<()> {
     if let Some(teams) = teams {
         with_tx!(tx, c => sqlx::query("DELETE FROM folder_team_shares WHERE folder_id = $1")
             .bind(folder_id).execute(c).await?.rows_affected());
@@ -271,7 +265,7 @@ async fn write_shares(
     Ok(())
 }
 
-pub async fn create(db: &Db, user_id: &str, input: &FolderInput) -> AppResult<String> {
+pub async fn create(db: &Db, user_id: &str, input: &FolderInput) -> Result<String> {
     let name = validate_name(input.name.as_deref().unwrap_or(""))?;
     let icon = validate_icon(&input.icon)?.flatten();
     if name_taken(db, user_id, &name, "").await? {
@@ -293,14 +287,14 @@ pub async fn create(db: &Db, user_id: &str, input: &FolderInput) -> AppResult<St
     Ok(id)
 }
 
-async fn owned_name(db: &Db, user_id: &str, id: &str) -> AppResult<String> {
+async fn owned_name(db: &Db, user_id: &str, id: &str) -> Result<String> {
     let row: Option<String> = with_db!(db, pool => sqlx::query_scalar(
         "SELECT name FROM folders WHERE id = $1 AND user_id = $2").bind(id).bind(user_id).fetch_optional(pool).await?);
-    row.ok_or_else(|| AppError::not_found("Folder not found"))
+    row.ok_or_else(|| Error::not_found("Folder not found"))
 }
 
 /// Partial update by the owner (name and icon optional, unlike the original).
-pub async fn update(db: &Db, user_id: &str, id: &str, input: &FolderInput) -> AppResult<()> {
+pub async fn update(db: &Db, user_id: &str, id: &str, input: &FolderInput) -> Result<()> {
     owned_name(db, user_id, id).await?;
     let name = match &input.name {
         Some(n) => Some(validate_name(n)?),
@@ -328,7 +322,7 @@ pub async fn update(db: &Db, user_id: &str, id: &str, input: &FolderInput) -> Ap
 }
 
 /// Deletes the owner's folder (its bookmarks stay); returns its name.
-pub async fn delete(db: &Db, user_id: &str, id: &str) -> AppResult<String> {
+pub async fn delete(db: &Db, user_id: &str, id: &str) -> Result<String> {
     let name = owned_name(db, user_id, id).await?;
     with_db!(db, pool => sqlx::query("DELETE FROM folders WHERE id = $1 AND user_id = $2")
         .bind(id).bind(user_id).execute(pool).await?.rows_affected());
@@ -341,7 +335,7 @@ pub async fn search(
     user_id: &str,
     like: &str,
     limit: i64,
-) -> AppResult<Vec<(String, String, Option<String>)>> {
+) -> Result<Vec<(String, String, Option<String>)>> {
     let sql = format!(
         "SELECT f.id, f.name, f.icon FROM folders f WHERE LOWER(f.name) LIKE $2 ESCAPE '\\' AND {} \
          ORDER BY LOWER(f.name) LIMIT $3",

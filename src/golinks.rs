@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 
 use crate::bookmarks::{is_valid_slug, readable_sql, validate_url};
 use crate::db::{Db, Ts};
-use crate::error::{AppError, AppResult};
+use crate::error::{Error, Result};
 use crate::{with_db, with_tx};
 
 /// What a `/go/...` request asks for.
@@ -242,7 +242,7 @@ const CANDIDATE_COLUMNS: &str =
 
 /// Readable, forwarding bookmarks with this slug: exact matches, or if there are none,
 /// case-insensitive ones.
-pub async fn candidates(db: &Db, user_id: &str, slug: &str) -> AppResult<Vec<Candidate>> {
+pub async fn candidates(db: &Db, user_id: &str, slug: &str) -> Result<Vec<Candidate>> {
     let readable = readable_sql("$1");
     let exact = format!(
         "SELECT {CANDIDATE_COLUMNS} FROM bookmarks b JOIN users u ON u.id = b.user_id \
@@ -282,15 +282,15 @@ pub enum Resolution {
 
 /// Remembers `bookmark_id` as the user's choice for `slug`. The bookmark must be readable
 /// (`Forbidden` otherwise), forward, and carry the slug (`NotFound` otherwise).
-pub async fn remember(db: &Db, user_id: &str, slug: &str, bookmark_id: &str) -> AppResult<Candidate> {
+pub async fn remember(db: &Db, user_id: &str, slug: &str, bookmark_id: &str) -> Result<Candidate> {
     if !crate::bookmarks::can_read(db, user_id, bookmark_id).await? {
-        return Err(AppError::forbidden());
+        return Err(Error::forbidden());
     }
     let c = candidates(db, user_id, slug)
         .await?
         .into_iter()
         .find(|c| c.id == bookmark_id)
-        .ok_or_else(|| AppError::not_found("Bookmark not found or slug mismatch"))?;
+        .ok_or_else(|| Error::not_found("Bookmark not found or slug mismatch"))?;
     let now = Ts::now();
     let mut tx = db.begin().await?;
     with_tx!(&mut tx, c => sqlx::query(
@@ -318,7 +318,7 @@ pub struct Preference {
     pub updated_at: Option<Ts>,
 }
 
-pub async fn preferences(db: &Db, user_id: &str) -> AppResult<Vec<Preference>> {
+pub async fn preferences(db: &Db, user_id: &str) -> Result<Vec<Preference>> {
     let mut list: Vec<Preference> = with_db!(db, pool => sqlx::query_as(
         "SELECT p.slug, p.bookmark_id, b.title, b.url, b.user_id, u.name AS owner_name, p.created_at, p.updated_at \
          FROM slug_preferences p JOIN bookmarks b ON b.id = p.bookmark_id JOIN users u ON u.id = b.user_id \
@@ -334,7 +334,7 @@ pub async fn preferences(db: &Db, user_id: &str) -> AppResult<Vec<Preference>> {
     Ok(list)
 }
 
-pub async fn forget(db: &Db, user_id: &str, slug: &str) -> AppResult<bool> {
+pub async fn forget(db: &Db, user_id: &str, slug: &str) -> Result<bool> {
     let n = with_db!(db, pool => sqlx::query("DELETE FROM slug_preferences WHERE user_id = $1 AND slug = $2")
         .bind(user_id).bind(slug).execute(pool).await?.rows_affected());
     Ok(n > 0)
@@ -513,7 +513,7 @@ impl LinkCache {
         db: &Db,
         bg: &Arc<crate::db::Background>,
         user: &str,
-    ) -> AppResult<Arc<UserLinks>> {
+    ) -> Result<Arc<UserLinks>> {
         let g = self.generation.load(Ordering::Acquire);
         let current = self.stored(user).filter(|l| l.generation == g);
         if let Some(l) = current {
@@ -555,7 +555,7 @@ impl LinkCache {
         bg: &crate::db::Background,
         user: &str,
         table: &UserLinks,
-    ) -> AppResult<()> {
+    ) -> Result<()> {
         if table.data_version.is_some() && bg.data_version(db).await? == table.data_version {
             table.checked.store(now_ms(), Ordering::Relaxed);
             return Ok(());
@@ -563,7 +563,7 @@ impl LinkCache {
         self.load(db, bg, user).await.map(drop)
     }
 
-    async fn load(&self, db: &Db, bg: &crate::db::Background, user: &str) -> AppResult<Arc<UserLinks>> {
+    async fn load(&self, db: &Db, bg: &crate::db::Background, user: &str) -> Result<Arc<UserLinks>> {
         let generation = self.generation.load(Ordering::Acquire);
         // Taken before the rows are read: a write landing in between makes the next check reload.
         let data_version = bg.data_version(db).await?;
@@ -812,7 +812,7 @@ impl AccessCounter {
     }
 
     /// Writes what has gathered; on failure the counts are put back for the next attempt.
-    pub async fn flush(&self, db: &Db, bg: &crate::db::Background) -> AppResult<usize> {
+    pub async fn flush(&self, db: &Db, bg: &crate::db::Background) -> Result<usize> {
         let (parts, by_id) = self.take();
         if parts.is_empty() && by_id.is_empty() {
             return Ok(0);
@@ -844,7 +844,7 @@ impl AccessCounter {
                 if written.is_err() {
                     bg.reset().await;
                 }
-                written.map_err(AppError::from)
+                written.map_err(Error::from)
             }
             Db::Postgres(_) => {
                 async {
@@ -854,7 +854,7 @@ impl AccessCounter {
                         tokio::task::yield_now().await;
                     }
                     tx.commit().await?;
-                    Ok::<_, AppError>(())
+                    Ok::<_, Error>(())
                 }
                 .await
             }

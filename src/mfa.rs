@@ -13,7 +13,7 @@ use totp_rs::{Algorithm, TOTP};
 
 use crate::crypto::Cipher;
 use crate::db::{self, Db, Ts, Tx};
-use crate::error::{AppError, AppResult};
+use crate::error::{Error, Result};
 use crate::{with_db, with_tx};
 
 pub const STEP_SECS: u64 = 30;
@@ -130,13 +130,13 @@ impl MfaRow {
     }
 }
 
-pub async fn load(db: &Db, user_id: &str) -> AppResult<Option<MfaRow>> {
+pub async fn load(db: &Db, user_id: &str) -> Result<Option<MfaRow>> {
     Ok(with_db!(db, pool => sqlx::query_as::<_, MfaRow>(
         "SELECT mfa_enabled, mfa_totp_secret_enc, mfa_enrolled_at FROM users WHERE id = $1")
         .bind(user_id).fetch_optional(pool).await?))
 }
 
-pub async fn remaining_backup_codes(db: &Db, user_id: &str) -> AppResult<i64> {
+pub async fn remaining_backup_codes(db: &Db, user_id: &str) -> Result<i64> {
     Ok(with_db!(db, pool => sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM mfa_backup_codes WHERE user_id = $1 AND used_at IS NULL")
         .bind(user_id).fetch_one(pool).await?))
@@ -155,7 +155,7 @@ fn decrypt_secret(cipher: &Cipher, row: &MfaRow) -> Option<String> {
 
 /// Starts (or restarts) enrollment: a new pending secret, stored encrypted. Refused when MFA is
 /// already on.
-pub async fn begin(db: &Db, cipher: &Cipher, user_id: &str) -> AppResult<String> {
+pub async fn begin(db: &Db, cipher: &Cipher, user_id: &str) -> Result<String> {
     let secret = new_secret();
     let n = with_db!(db, pool => sqlx::query(
         "UPDATE users SET mfa_totp_secret_enc = $1 WHERE id = $2 AND (mfa_enabled IS NULL OR mfa_enabled = FALSE)")
@@ -166,12 +166,12 @@ pub async fn begin(db: &Db, cipher: &Cipher, user_id: &str) -> AppResult<String>
     Ok(secret)
 }
 
-pub fn already_enabled() -> AppError {
-    AppError::conflict("MFA_ALREADY_ENABLED", "MFA is already enabled")
+pub fn already_enabled() -> Error {
+    Error::conflict("MFA_ALREADY_ENABLED", "MFA is already enabled")
 }
 
-pub fn invalid_code() -> AppError {
-    AppError::bad_request("Invalid code").with_code("INVALID_CODE")
+pub fn invalid_code() -> Error {
+    Error::bad_request("Invalid code").with_code("INVALID_CODE")
 }
 
 /// Outcome of checking a code against the user's factor.
@@ -185,13 +185,13 @@ pub enum Accepted {
 
 /// Confirms enrollment with a TOTP code from the pending secret: in one transaction, turns MFA on
 /// (only if it is still off), claims the code's time step, and replaces the backup codes.
-pub async fn confirm(db: &Db, cipher: &Cipher, user_id: &str, code: &str) -> AppResult<Vec<String>> {
-    let row = load(db, user_id).await?.ok_or_else(AppError::unauthorized)?;
+pub async fn confirm(db: &Db, cipher: &Cipher, user_id: &str, code: &str) -> Result<Vec<String>> {
+    let row = load(db, user_id).await?.ok_or_else(Error::unauthorized)?;
     if row.enabled() {
         return Err(already_enabled());
     }
     if !row.pending() {
-        return Err(AppError::bad_request("No enrollment in progress").with_code("MFA_NO_PENDING"));
+        return Err(Error::bad_request("No enrollment in progress").with_code("MFA_NO_PENDING"));
     }
     let code = parse_totp(code).ok_or_else(invalid_code)?;
     let secret = decrypt_secret(cipher, &row).ok_or_else(invalid_code)?;
@@ -212,7 +212,7 @@ pub async fn confirm(db: &Db, cipher: &Cipher, user_id: &str, code: &str) -> App
     Ok(codes)
 }
 
-async fn replace_backup_codes(tx: &mut Tx, user_id: &str, codes: &[String]) -> AppResult<()> {
+async fn replace_backup_codes(tx: &mut Tx, user_id: &str, codes: &[String]) -> Result<()> {
     with_tx!(tx, c => sqlx::query("DELETE FROM mfa_backup_codes WHERE user_id = $1")
         .bind(user_id).execute(c).await?.rows_affected());
     let now = Ts::now();
@@ -226,8 +226,8 @@ async fn replace_backup_codes(tx: &mut Tx, user_id: &str, codes: &[String]) -> A
 }
 
 /// Cancels a pending enrollment (idempotent). Refused when MFA is on.
-pub async fn cancel(db: &Db, user_id: &str) -> AppResult<()> {
-    let row = load(db, user_id).await?.ok_or_else(AppError::unauthorized)?;
+pub async fn cancel(db: &Db, user_id: &str) -> Result<()> {
+    let row = load(db, user_id).await?.ok_or_else(Error::unauthorized)?;
     if row.enabled() {
         return Err(already_enabled());
     }
@@ -250,7 +250,7 @@ pub async fn check_code(
     user_id: &str,
     input: &str,
     consume_backup: bool,
-) -> AppResult<Option<Accepted>> {
+) -> Result<Option<Accepted>> {
     let row = with_tx!(tx, c => sqlx::query_as::<_, MfaRow>(
         "SELECT mfa_enabled, mfa_totp_secret_enc, mfa_enrolled_at FROM users WHERE id = $1")
         .bind(user_id).fetch_optional(c).await?);
@@ -289,7 +289,7 @@ pub async fn check_code(
 }
 
 /// Turns MFA off inside `tx`: secret, enrollment time and backup codes go.
-pub async fn disable_in(tx: &mut Tx, user_id: &str) -> AppResult<()> {
+pub async fn disable_in(tx: &mut Tx, user_id: &str) -> Result<()> {
     with_tx!(tx, c => sqlx::query(
         "UPDATE users SET mfa_enabled = FALSE, mfa_totp_secret_enc = NULL, mfa_enrolled_at = NULL, \
          mfa_last_used_step = NULL WHERE id = $1")
@@ -301,7 +301,7 @@ pub async fn disable_in(tx: &mut Tx, user_id: &str) -> AppResult<()> {
 
 /// Recovery by an admin: turns MFA off for the user and ends their sessions. `false` when there
 /// is no such user.
-pub async fn reset(db: &Db, user_id: &str) -> AppResult<bool> {
+pub async fn reset(db: &Db, user_id: &str) -> Result<bool> {
     let mut tx = db.begin().await?;
     let exists: i64 = with_tx!(&mut tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE id = $1")
         .bind(user_id).fetch_one(c).await?);
@@ -316,7 +316,7 @@ pub async fn reset(db: &Db, user_id: &str) -> AppResult<bool> {
 }
 
 /// New backup codes inside `tx`; every earlier code stops working.
-pub async fn regenerate_in(tx: &mut Tx, user_id: &str) -> AppResult<Vec<String>> {
+pub async fn regenerate_in(tx: &mut Tx, user_id: &str) -> Result<Vec<String>> {
     let codes = new_backup_codes();
     replace_backup_codes(tx, user_id, &codes).await?;
     Ok(codes)

@@ -1,18 +1,18 @@
 //! System settings (`system_config`, tenant `default`): a small key/value store.
 
 use crate::db::Db;
-use crate::error::AppResult;
+use crate::error::Result;
 use crate::with_db;
 
 pub const REGISTRATIONS_ENABLED: &str = "registrations_enabled";
 
-pub async fn get(db: &Db, key: &str) -> AppResult<Option<String>> {
+pub async fn get(db: &Db, key: &str) -> Result<Option<String>> {
     Ok(with_db!(db, pool => sqlx::query_scalar::<_, String>(
         "SELECT value FROM system_config WHERE key = $1 AND tenant_id = 'default'")
         .bind(key).fetch_optional(pool).await?))
 }
 
-pub async fn set(db: &Db, key: &str, value: &str) -> AppResult<()> {
+pub async fn set(db: &Db, key: &str, value: &str) -> Result<()> {
     with_db!(db, pool => sqlx::query(
         "INSERT INTO system_config (key, value, tenant_id) VALUES ($1, $2, 'default') \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value")
@@ -22,14 +22,14 @@ pub async fn set(db: &Db, key: &str, value: &str) -> AppResult<()> {
 
 /// Self sign-up: the environment decides when `REGISTRATIONS_ENABLED` is set, otherwise the admin
 /// setting; off by default.
-pub async fn registrations_enabled(db: &Db, env: Option<bool>) -> AppResult<bool> {
+pub async fn registrations_enabled(db: &Db, env: Option<bool>) -> Result<bool> {
     if let Some(v) = env {
         return Ok(v);
     }
     Ok(get(db, REGISTRATIONS_ENABLED).await?.is_some_and(|v| v == "true"))
 }
 
-pub async fn delete(db: &Db, key: &str) -> AppResult<()> {
+pub async fn delete(db: &Db, key: &str) -> Result<()> {
     with_db!(db, pool => sqlx::query("DELETE FROM system_config WHERE key = $1 AND tenant_id = 'default'")
         .bind(key).execute(pool).await?.rows_affected());
     Ok(())

@@ -217,10 +217,10 @@ impl ResponseCache {
         self: &Arc<Self>,
         key: String,
         compute: F,
-    ) -> crate::error::AppResult<axum::body::Bytes>
+    ) -> crate::error::Result<axum::body::Bytes>
     where
         F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = crate::error::AppResult<axum::body::Bytes>> + Send + 'static,
+        Fut: std::future::Future<Output = crate::error::Result<axum::body::Bytes>> + Send + 'static,
     {
         use std::sync::atomic::Ordering;
         let g = self.generation.load(Ordering::Acquire);

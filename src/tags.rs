@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use crate::bookmarks::write::recompute_tag_names;
 use crate::db::params::Params;
 use crate::db::{self, Db, Ts};
-use crate::error::{AppError, AppResult};
+use crate::error::{Error, Result};
 use crate::users::sanitize_text;
 use crate::{bind_params, with_db, with_tx};
 
@@ -30,7 +30,7 @@ pub async fn list(
     alphabetical: bool,
     limit: Option<i64>,
     offset: i64,
-) -> AppResult<(Vec<Tag>, i64)> {
+) -> Result<(Vec<Tag>, i64)> {
     let order = if alphabetical {
         "LOWER(t.name), t.id"
     } else {
@@ -50,14 +50,14 @@ pub async fn list(
     Ok((rows, total))
 }
 
-pub async fn get(db: &Db, user_id: &str, id: &str) -> AppResult<Option<Tag>> {
+pub async fn get(db: &Db, user_id: &str, id: &str) -> Result<Option<Tag>> {
     let sql = format!("SELECT {COLUMNS} FROM tags t WHERE t.id = $1 AND t.user_id = $2");
     Ok(
         with_db!(db, pool => sqlx::query_as::<_, Tag>(&sql).bind(id).bind(user_id).fetch_optional(pool).await?),
     )
 }
 
-pub async fn count_owned(db: &Db, user_id: &str, ids: &[String]) -> AppResult<i64> {
+pub async fn count_owned(db: &Db, user_id: &str, ids: &[String]) -> Result<i64> {
     let mut p = Params::new();
     let u = p.push(user_id);
     let list = p.list(ids);
@@ -65,25 +65,22 @@ pub async fn count_owned(db: &Db, user_id: &str, ids: &[String]) -> AppResult<i6
     Ok(with_db!(db, pool => bind_params!(sqlx::query_scalar::<_, i64>(&sql), p).fetch_one(pool).await?))
 }
 
-pub fn validate_name(name: Option<&str>) -> AppResult<String> {
+pub fn validate_name(name: Option<&str>) -> Result<String> {
     let n = sanitize_text(name.unwrap_or(""));
     if n.is_empty() {
-        return Err(AppError::invalid("name", "Name is required"));
+        return Err(Error::invalid("name", "Name is required"));
     }
     if n.chars().count() > 100 {
-        return Err(AppError::invalid(
-            "name",
-            "Name must be no more than 100 characters",
-        ));
+        return Err(Error::invalid("name", "Name must be no more than 100 characters"));
     }
     Ok(n)
 }
 
-fn duplicate() -> AppError {
-    AppError::invalid("name", "Tag with this name already exists").with_code("DUPLICATE_NAME")
+fn duplicate() -> Error {
+    Error::invalid("name", "Tag with this name already exists").with_code("DUPLICATE_NAME")
 }
 
-pub async fn create(db: &Db, user_id: &str, name: Option<&str>) -> AppResult<String> {
+pub async fn create(db: &Db, user_id: &str, name: Option<&str>) -> Result<String> {
     let name = validate_name(name)?;
     let id = db::new_id();
     let res = with_db!(db, pool => sqlx::query(
@@ -96,19 +93,19 @@ pub async fn create(db: &Db, user_id: &str, name: Option<&str>) -> AppResult<Str
     }
 }
 
-async fn owned_name(db: &Db, user_id: &str, id: &str) -> AppResult<String> {
+async fn owned_name(db: &Db, user_id: &str, id: &str) -> Result<String> {
     let row: Option<String> = with_db!(db, pool => sqlx::query_scalar(
         "SELECT name FROM tags WHERE id = $1 AND user_id = $2").bind(id).bind(user_id).fetch_optional(pool).await?);
-    row.ok_or_else(|| AppError::not_found("Tag not found"))
+    row.ok_or_else(|| Error::not_found("Tag not found"))
 }
 
-async fn tagged(db: &Db, id: &str) -> AppResult<Vec<String>> {
+async fn tagged(db: &Db, id: &str) -> Result<Vec<String>> {
     Ok(with_db!(db, pool => sqlx::query_scalar::<_, String>(
         "SELECT bookmark_id FROM bookmark_tags WHERE tag_id = $1").bind(id).fetch_all(pool).await?))
 }
 
 /// Renames the owner's tag; the tagged bookmarks' search text follows in the same transaction.
-pub async fn rename(db: &Db, user_id: &str, id: &str, name: Option<&str>) -> AppResult<()> {
+pub async fn rename(db: &Db, user_id: &str, id: &str, name: Option<&str>) -> Result<()> {
     owned_name(db, user_id, id).await?;
     let name = validate_name(name)?;
     let affected = tagged(db, id).await?;
@@ -126,7 +123,7 @@ pub async fn rename(db: &Db, user_id: &str, id: &str, name: Option<&str>) -> App
 }
 
 /// Deletes the owner's tag (bookmarks stay); returns its name.
-pub async fn delete(db: &Db, user_id: &str, id: &str) -> AppResult<String> {
+pub async fn delete(db: &Db, user_id: &str, id: &str) -> Result<String> {
     let name = owned_name(db, user_id, id).await?;
     let affected = tagged(db, id).await?;
     let mut tx = db.begin().await?;
@@ -137,7 +134,7 @@ pub async fn delete(db: &Db, user_id: &str, id: &str) -> AppResult<String> {
 }
 
 /// Own tags whose name matches a LIKE pattern (lower-case): (id, name).
-pub async fn search(db: &Db, user_id: &str, like: &str, limit: i64) -> AppResult<Vec<(String, String)>> {
+pub async fn search(db: &Db, user_id: &str, like: &str, limit: i64) -> Result<Vec<(String, String)>> {
     Ok(with_db!(db, pool => sqlx::query_as(
         "SELECT id, name FROM tags WHERE user_id = $1 AND LOWER(name) LIKE $2 ESCAPE '\\' ORDER BY LOWER(name) LIMIT $3")
         .bind(user_id).bind(like).bind(limit).fetch_all(pool).await?))

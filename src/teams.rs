@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::{self, Db, Ts};
-use crate::error::{AppError, AppResult};
+use crate::error::{Error, Result};
 use crate::users::sanitize_text;
 use crate::with_db;
 
@@ -37,12 +37,12 @@ pub struct TeamDetail {
 const COLUMNS: &str = "t.id, t.name, t.description, t.created_at, t.tenant_id, \
      (SELECT COUNT(*) FROM team_members m WHERE m.team_id = t.id) AS member_count";
 
-pub async fn list(db: &Db) -> AppResult<Vec<Team>> {
+pub async fn list(db: &Db) -> Result<Vec<Team>> {
     let sql = format!("SELECT {COLUMNS} FROM teams t ORDER BY t.created_at DESC, t.id DESC");
     Ok(with_db!(db, pool => sqlx::query_as::<_, Team>(&sql).fetch_all(pool).await?))
 }
 
-pub async fn get(db: &Db, id: &str) -> AppResult<Option<TeamDetail>> {
+pub async fn get(db: &Db, id: &str) -> Result<Option<TeamDetail>> {
     let sql = format!("SELECT {COLUMNS} FROM teams t WHERE t.id = $1");
     let Some(team) =
         with_db!(db, pool => sqlx::query_as::<_, Team>(&sql).bind(id).fetch_optional(pool).await?)
@@ -56,24 +56,21 @@ pub async fn get(db: &Db, id: &str) -> AppResult<Option<TeamDetail>> {
     Ok(Some(TeamDetail { team, members }))
 }
 
-pub fn validate_name(name: Option<&str>) -> AppResult<String> {
+pub fn validate_name(name: Option<&str>) -> Result<String> {
     let n = sanitize_text(name.unwrap_or(""));
     if n.is_empty() {
-        return Err(AppError::invalid("name", "Name is required"));
+        return Err(Error::invalid("name", "Name is required"));
     }
     if n.chars().count() > 255 {
-        return Err(AppError::invalid(
-            "name",
-            "Name must be no more than 255 characters",
-        ));
+        return Err(Error::invalid("name", "Name must be no more than 255 characters"));
     }
     Ok(n)
 }
 
-pub fn validate_description(d: Option<&str>) -> AppResult<Option<String>> {
+pub fn validate_description(d: Option<&str>) -> Result<Option<String>> {
     match d.map(str::trim).filter(|d| !d.is_empty()) {
         None => Ok(None),
-        Some(d) if d.chars().count() > 500 => Err(AppError::invalid(
+        Some(d) if d.chars().count() > 500 => Err(Error::invalid(
             "description",
             "Description must be no more than 500 characters",
         )),
@@ -81,11 +78,11 @@ pub fn validate_description(d: Option<&str>) -> AppResult<Option<String>> {
     }
 }
 
-fn duplicate() -> AppError {
-    AppError::invalid("name", "Team with this name already exists").with_code("DUPLICATE_NAME")
+fn duplicate() -> Error {
+    Error::invalid("name", "Team with this name already exists").with_code("DUPLICATE_NAME")
 }
 
-pub async fn create(db: &Db, name: &str, description: Option<&str>) -> AppResult<String> {
+pub async fn create(db: &Db, name: &str, description: Option<&str>) -> Result<String> {
     let id = db::new_id();
     let res = with_db!(db, pool => sqlx::query(
         "INSERT INTO teams (id, name, description, created_at, tenant_id) VALUES ($1, $2, $3, $4, 'default')")
@@ -98,12 +95,7 @@ pub async fn create(db: &Db, name: &str, description: Option<&str>) -> AppResult
 }
 
 /// `description`: `None` leaves it, `Some(None)` clears it.
-pub async fn update(
-    db: &Db,
-    id: &str,
-    name: Option<&str>,
-    description: Option<Option<&str>>,
-) -> AppResult<()> {
+pub async fn update(db: &Db, id: &str, name: Option<&str>, description: Option<Option<&str>>) -> Result<()> {
     let res = with_db!(db, pool => sqlx::query(
         "UPDATE teams SET name = COALESCE($1, name), description = CASE WHEN $2 THEN $3 ELSE description END WHERE id = $4")
         .bind(name).bind(description.is_some()).bind(description.flatten()).bind(id)
@@ -116,12 +108,12 @@ pub async fn update(
     }
 }
 
-pub fn not_found() -> AppError {
-    AppError::not_found("Team not found")
+pub fn not_found() -> Error {
+    Error::not_found("Team not found")
 }
 
 /// Deletes a team (memberships and team shares go with it); returns its name.
-pub async fn delete(db: &Db, id: &str) -> AppResult<String> {
+pub async fn delete(db: &Db, id: &str) -> Result<String> {
     let name: Option<String> = with_db!(db, pool => sqlx::query_scalar("SELECT name FROM teams WHERE id = $1")
         .bind(id).fetch_optional(pool).await?);
     let name = name.ok_or_else(not_found)?;
@@ -129,26 +121,26 @@ pub async fn delete(db: &Db, id: &str) -> AppResult<String> {
     Ok(name)
 }
 
-pub async fn add_member(db: &Db, team_id: &str, user_id: &str) -> AppResult<String> {
+pub async fn add_member(db: &Db, team_id: &str, user_id: &str) -> Result<String> {
     let name: Option<String> = with_db!(db, pool => sqlx::query_scalar("SELECT name FROM teams WHERE id = $1")
         .bind(team_id).fetch_optional(pool).await?);
     let name = name.ok_or_else(not_found)?;
     if crate::users::by_id(db, user_id).await?.is_none() {
-        return Err(AppError::not_found("User not found"));
+        return Err(Error::not_found("User not found"));
     }
     let res = with_db!(db, pool => sqlx::query("INSERT INTO team_members (user_id, team_id, tenant_id) VALUES ($1, $2, 'default')")
         .bind(user_id).bind(team_id).execute(pool).await.map(|r| r.rows_affected()));
     match res {
         Ok(_) => Ok(name),
         Err(e) if db::is_unique_violation(&e) => {
-            Err(AppError::bad_request("User is already in this team").with_code("ALREADY_MEMBER"))
+            Err(Error::bad_request("User is already in this team").with_code("ALREADY_MEMBER"))
         }
         Err(e) => Err(e.into()),
     }
 }
 
 /// Removes a membership (idempotent, as the original); returns the team name if the team exists.
-pub async fn remove_member(db: &Db, team_id: &str, user_id: &str) -> AppResult<Option<String>> {
+pub async fn remove_member(db: &Db, team_id: &str, user_id: &str) -> Result<Option<String>> {
     with_db!(db, pool => sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
         .bind(team_id).bind(user_id).execute(pool).await?.rows_affected());
     Ok(
@@ -158,7 +150,7 @@ pub async fn remove_member(db: &Db, team_id: &str, user_id: &str) -> AppResult<O
 }
 
 /// Teams a user belongs to, by name.
-pub async fn of_user(db: &Db, user_id: &str) -> AppResult<Vec<Team>> {
+pub async fn of_user(db: &Db, user_id: &str) -> Result<Vec<Team>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM teams t JOIN team_members tm ON tm.team_id = t.id WHERE tm.user_id = $1 ORDER BY t.name"
     );

@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::{self, Db, Ts};
-use crate::error::{AppError, AppResult};
+use crate::error::{Error, Result};
 use crate::{with_db, with_tx};
 
 /// Every column of `users` the server reads (the TOTP secret stays in the MFA module's queries).
@@ -93,15 +93,12 @@ pub fn normalize_email(email: &str) -> String {
 }
 
 /// The original's e-mail rules and messages.
-pub fn validate_email(field: &str, email: &str) -> AppResult<String> {
+pub fn validate_email(field: &str, email: &str) -> Result<String> {
     if email.trim().is_empty() {
-        return Err(AppError::invalid(field, "Email is required"));
+        return Err(Error::invalid(field, "Email is required"));
     }
     if email.chars().count() > 255 {
-        return Err(AppError::invalid(
-            field,
-            "Email must be no more than 255 characters",
-        ));
+        return Err(Error::invalid(field, "Email must be no more than 255 characters"));
     }
     let e = normalize_email(email);
     let ok = match e.split_once('@') {
@@ -116,7 +113,7 @@ pub fn validate_email(field: &str, email: &str) -> AppResult<String> {
         None => false,
     };
     if !ok {
-        return Err(AppError::invalid(field, "Invalid email format"));
+        return Err(Error::invalid(field, "Invalid email format"));
     }
     Ok(e)
 }
@@ -131,16 +128,13 @@ pub fn sanitize_text(s: &str) -> String {
         .to_string()
 }
 
-pub fn validate_name(field: &str, name: &str) -> AppResult<String> {
+pub fn validate_name(field: &str, name: &str) -> Result<String> {
     let clean = sanitize_text(name);
     if clean.is_empty() {
-        return Err(AppError::invalid(field, "Name must be at least 1 characters"));
+        return Err(Error::invalid(field, "Name must be at least 1 characters"));
     }
     if clean.chars().count() > 255 {
-        return Err(AppError::invalid(
-            field,
-            "Name must be no more than 255 characters",
-        ));
+        return Err(Error::invalid(field, "Name must be no more than 255 characters"));
     }
     Ok(clean)
 }
@@ -158,24 +152,24 @@ pub fn random_user_key(len: usize) -> String {
         .collect()
 }
 
-pub async fn by_id(db: &Db, id: &str) -> AppResult<Option<User>> {
+pub async fn by_id(db: &Db, id: &str) -> Result<Option<User>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1");
     Ok(with_db!(db, pool => sqlx::query_as::<_, User>(&sql).bind(id).fetch_optional(pool).await?))
 }
 
-pub async fn by_email(db: &Db, email: &str) -> AppResult<Option<User>> {
+pub async fn by_email(db: &Db, email: &str) -> Result<Option<User>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.email = $1");
     let email = normalize_email(email);
     Ok(with_db!(db, pool => sqlx::query_as::<_, User>(&sql).bind(&email).fetch_optional(pool).await?))
 }
 
-pub async fn count(db: &Db) -> AppResult<i64> {
+pub async fn count(db: &Db) -> Result<i64> {
     Ok(
         with_db!(db, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users").fetch_one(pool).await?),
     )
 }
 
-pub async fn set_password_hash(db: &Db, user_id: &str, hash: &str) -> AppResult<()> {
+pub async fn set_password_hash(db: &Db, user_id: &str, hash: &str) -> Result<()> {
     with_db!(db, pool => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(hash).bind(user_id).execute(pool).await?.rows_affected());
     Ok(())
@@ -191,7 +185,7 @@ pub struct NewUser<'a> {
 
 /// Inserts a user with a fresh id and user key inside the caller's transaction. A taken e-mail
 /// is a 400 with the original's message.
-pub async fn insert(tx: &mut db::Tx, new: &NewUser<'_>) -> AppResult<String> {
+pub async fn insert(tx: &mut db::Tx, new: &NewUser<'_>) -> Result<String> {
     let id = db::new_id();
     let existing: i64 =
         with_tx!(tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(c).await?);
@@ -222,7 +216,7 @@ pub async fn insert(tx: &mut db::Tx, new: &NewUser<'_>) -> AppResult<String> {
     match res {
         Ok(_) => Ok(id),
         Err(e) if db::is_unique_violation(&e) => {
-            Err(AppError::invalid("email", "User with this email already exists"))
+            Err(Error::invalid("email", "User with this email already exists"))
         }
         Err(e) => Err(e.into()),
     }
@@ -236,13 +230,13 @@ pub struct ShareableUser {
     pub email: String,
 }
 
-pub async fn for_sharing(db: &Db, except: &str) -> AppResult<Vec<ShareableUser>> {
+pub async fn for_sharing(db: &Db, except: &str) -> Result<Vec<ShareableUser>> {
     let sql = "SELECT id, name, email FROM users WHERE id <> $1 AND disabled = FALSE ORDER BY name, email";
     Ok(with_db!(db, pool => sqlx::query_as::<_, ShareableUser>(sql).bind(except).fetch_all(pool).await?))
 }
 
 /// Number of admins that can still sign in.
-pub async fn active_admin_count(db: &Db) -> AppResult<i64> {
+pub async fn active_admin_count(db: &Db) -> Result<i64> {
     let sql = "SELECT COUNT(*) FROM users WHERE is_admin = TRUE AND disabled = FALSE";
     Ok(with_db!(db, pool => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await?))
 }

@@ -10,8 +10,9 @@ use utoipa::ToSchema;
 use crate::api::auth::{message, MessageBody};
 use crate::audit::{self, Origin};
 use crate::bookmarks::write::double_option;
-use crate::error::{AppError, AppResult, ErrorBody, Json, Path};
+use crate::error::{Error, ErrorBody, Result};
 use crate::http::auth::{AdminUser, ClientOrigin};
+use crate::http::error::{Json, Path};
 use crate::state::AppState;
 use crate::teams::{self, Team, TeamDetail};
 
@@ -30,7 +31,7 @@ async fn record(
 /// Teams with their member counts, newest first.
 #[utoipa::path(get, path = "/api/admin/teams", tag = "AdminTeams",
     responses((status = 200, body = Vec<Team>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, _a: AdminUser) -> AppResult<Json<Vec<Team>>> {
+pub async fn list(State(state): State<AppState>, _a: AdminUser) -> Result<Json<Vec<Team>>> {
     Ok(Json(teams::list(&state.db).await?))
 }
 
@@ -42,7 +43,7 @@ pub async fn get(
     State(state): State<AppState>,
     _a: AdminUser,
     Path(id): Path<String>,
-) -> AppResult<Json<TeamDetail>> {
+) -> Result<Json<TeamDetail>> {
     teams::get(&state.db, &id)
         .await?
         .map(Json)
@@ -66,7 +67,7 @@ pub async fn create(
     ClientOrigin(origin): ClientOrigin,
     AdminUser(admin): AdminUser,
     Json(input): Json<TeamInput>,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let name = teams::validate_name(input.name.as_deref())?;
     let description = teams::validate_description(input.description.flatten().as_deref())?;
     let id = teams::create(&state.db, &name, description.as_deref()).await?;
@@ -80,7 +81,7 @@ pub async fn create(
         json!({"name": name}),
     )
     .await;
-    let t = teams::get(&state.db, &id).await?.ok_or_else(AppError::internal)?;
+    let t = teams::get(&state.db, &id).await?.ok_or_else(Error::internal)?;
     Ok((StatusCode::CREATED, Json(t)).into_response())
 }
 
@@ -94,7 +95,7 @@ pub async fn update(
     AdminUser(admin): AdminUser,
     Path(id): Path<String>,
     Json(input): Json<TeamInput>,
-) -> AppResult<Json<TeamDetail>> {
+) -> Result<Json<TeamDetail>> {
     let name = match input.name.as_deref() {
         Some(n) => Some(teams::validate_name(Some(n))?),
         None => None,
@@ -104,7 +105,7 @@ pub async fn update(
         Some(d) => Some(teams::validate_description(d.as_deref())?),
     };
     if name.is_none() && description.is_none() {
-        return Err(AppError::bad_request("No fields to update"));
+        return Err(Error::bad_request("No fields to update"));
     }
     teams::update(
         &state.db,
@@ -136,7 +137,7 @@ pub async fn delete(
     ClientOrigin(origin): ClientOrigin,
     AdminUser(admin): AdminUser,
     Path(id): Path<String>,
-) -> AppResult<Json<MessageBody>> {
+) -> Result<Json<MessageBody>> {
     let name = teams::delete(&state.db, &id).await?;
     record(
         &state,
@@ -167,11 +168,11 @@ pub async fn add_member(
     AdminUser(admin): AdminUser,
     Path(id): Path<String>,
     Json(input): Json<MemberInput>,
-) -> AppResult<Json<MessageBody>> {
+) -> Result<Json<MessageBody>> {
     let user_id = input
         .user_id
         .filter(|u| !u.trim().is_empty())
-        .ok_or_else(|| AppError::invalid("user_id", "user_id is required"))?;
+        .ok_or_else(|| Error::invalid("user_id", "user_id is required"))?;
     let team_name = teams::add_member(&state.db, &id, &user_id).await?;
     record(
         &state,
@@ -195,7 +196,7 @@ pub async fn remove_member(
     ClientOrigin(origin): ClientOrigin,
     AdminUser(admin): AdminUser,
     Path((id, user_id)): Path<(String, String)>,
-) -> AppResult<Json<MessageBody>> {
+) -> Result<Json<MessageBody>> {
     let team_name = teams::remove_member(&state.db, &id, &user_id).await?;
     record(
         &state,
@@ -222,7 +223,7 @@ pub struct Setting {
 /// All known settings as `{key: value}`, plus where registrations are decided.
 #[utoipa::path(get, path = "/api/admin/settings", tag = "AdminSettings",
     responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn settings(State(state): State<AppState>, _a: AdminUser) -> AppResult<Json<serde_json::Value>> {
+pub async fn settings(State(state): State<AppState>, _a: AdminUser) -> Result<Json<serde_json::Value>> {
     let mut out = serde_json::Map::new();
     for k in KNOWN_SETTINGS {
         let v = crate::settings::get(&state.db, k)
@@ -244,11 +245,11 @@ pub struct SettingInput {
     pub value: Option<serde_json::Value>,
 }
 
-fn check_key(key: &str) -> AppResult<()> {
+fn check_key(key: &str) -> Result<()> {
     if KNOWN_SETTINGS.contains(&key) {
         Ok(())
     } else {
-        Err(AppError::invalid("key", format!("Unknown setting {key:?}")).with_code("UNKNOWN_SETTING"))
+        Err(Error::invalid("key", format!("Unknown setting {key:?}")).with_code("UNKNOWN_SETTING"))
     }
 }
 
@@ -261,15 +262,15 @@ pub async fn set_setting(
     ClientOrigin(origin): ClientOrigin,
     AdminUser(admin): AdminUser,
     Json(input): Json<SettingInput>,
-) -> AppResult<Json<Setting>> {
+) -> Result<Json<Setting>> {
     let (Some(key), Some(value)) = (input.key, input.value) else {
-        return Err(AppError::bad_request("Key and value are required").with_code("VALIDATION_ERROR"));
+        return Err(Error::bad_request("Key and value are required").with_code("VALIDATION_ERROR"));
     };
     check_key(&key)?;
     let value = match value {
         serde_json::Value::Bool(b) => b.to_string(),
         serde_json::Value::String(s) if s == "true" || s == "false" => s,
-        _ => return Err(AppError::invalid("value", "value must be true or false")),
+        _ => return Err(Error::invalid("value", "value must be true or false")),
     };
     crate::settings::set(&state.db, &key, &value).await?;
     record(
@@ -293,11 +294,11 @@ pub async fn get_setting(
     State(state): State<AppState>,
     _a: AdminUser,
     Path(key): Path<String>,
-) -> AppResult<Json<Setting>> {
+) -> Result<Json<Setting>> {
     check_key(&key)?;
     let value = crate::settings::get(&state.db, &key)
         .await?
-        .ok_or_else(|| AppError::not_found("Setting not found"))?;
+        .ok_or_else(|| Error::not_found("Setting not found"))?;
     Ok(Json(Setting { key, value }))
 }
 
@@ -310,7 +311,7 @@ pub async fn delete_setting(
     ClientOrigin(origin): ClientOrigin,
     AdminUser(admin): AdminUser,
     Path(key): Path<String>,
-) -> AppResult<Json<MessageBody>> {
+) -> Result<Json<MessageBody>> {
     check_key(&key)?;
     crate::settings::delete(&state.db, &key).await?;
     record(

@@ -5,8 +5,9 @@ use serde_json::json;
 
 use crate::api::auth::{message, MessageBody};
 use crate::audit;
-use crate::error::{AppError, AppResult, ErrorBody, Json, Path};
+use crate::error::{Error, ErrorBody, Result};
 use crate::http::auth::{AdminUser as AdminUser_, ClientOrigin};
+use crate::http::error::{Json, Path};
 use crate::state::AppState;
 use crate::{mfa, users};
 
@@ -25,10 +26,10 @@ pub async fn reset_mfa(
     ClientOrigin(origin): ClientOrigin,
     AdminUser_(admin): AdminUser_,
     Path(id): Path<String>,
-) -> AppResult<Json<MessageBody>> {
+) -> Result<Json<MessageBody>> {
     let user = users::by_id(&state.db, &id)
         .await?
-        .ok_or_else(|| AppError::not_found("User not found"))?;
+        .ok_or_else(|| Error::not_found("User not found"))?;
     mfa::reset(&state.db, &id).await?;
     audit::log(
         &state.db,
@@ -50,7 +51,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::admin_users::{self as admin, AdminUser, CreateUser, UpdateUser};
 use crate::audit::Origin;
-use crate::error::Query;
+use crate::http::error::Query;
 use crate::teams::Team;
 
 async fn record(
@@ -95,7 +96,7 @@ pub async fn list(
     State(state): State<AppState>,
     _admin: AdminUser_,
     Query(q): Query<UserListQuery>,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let limit = q
         .limit
         .as_deref()
@@ -133,20 +134,20 @@ pub async fn create(
     ClientOrigin(origin): ClientOrigin,
     AdminUser_(admin_user): AdminUser_,
     Json(input): Json<CreateUserInput>,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let (Some(email), Some(name)) = (
         input.email.filter(|s| !s.trim().is_empty()),
         input.name.filter(|s| !s.trim().is_empty()),
     ) else {
-        return Err(AppError::bad_request("Email and name are required").with_code("VALIDATION_ERROR"));
+        return Err(Error::bad_request("Email and name are required").with_code("VALIDATION_ERROR"));
     };
     if input.send_invite == Some(true) {
         if input.password.as_deref().is_some_and(|p| !p.is_empty()) {
-            return Err(AppError::bad_request(
+            return Err(Error::bad_request(
                 "Cannot set password and send invite. Either set a password or choose \"Send invite email\".",
             ));
         }
-        return Err(AppError::bad_request(
+        return Err(Error::bad_request(
             "Invite by email is not available. Configure SMTP in Settings or set a password for the user.",
         )
         .with_code("INVITE_UNAVAILABLE"));
@@ -161,7 +162,7 @@ pub async fn create(
         },
     )
     .await?;
-    let user = admin::get(&state.db, &id).await?.ok_or_else(AppError::internal)?;
+    let user = admin::get(&state.db, &id).await?.ok_or_else(Error::internal)?;
     record(
         &state,
         &origin,
@@ -182,7 +183,7 @@ pub async fn get(
     State(state): State<AppState>,
     _a: AdminUser_,
     Path(id): Path<String>,
-) -> AppResult<Json<AdminUser>> {
+) -> Result<Json<AdminUser>> {
     admin::get(&state.db, &id)
         .await?
         .map(Json)
@@ -213,7 +214,7 @@ pub async fn update(
     AdminUser_(admin_user): AdminUser_,
     Path(id): Path<String>,
     Json(input): Json<UpdateUserInput>,
-) -> AppResult<Json<AdminUser>> {
+) -> Result<Json<AdminUser>> {
     let fields = admin::update(
         &state.db,
         admin_user.id(),
@@ -251,7 +252,7 @@ pub async fn delete(
     ClientOrigin(origin): ClientOrigin,
     AdminUser_(admin_user): AdminUser_,
     Path(id): Path<String>,
-) -> AppResult<Json<MessageBody>> {
+) -> Result<Json<MessageBody>> {
     let email = admin::delete(&state.db, admin_user.id(), &id).await?;
     record(
         &state,
@@ -274,12 +275,12 @@ pub async fn resend_invite(
     State(state): State<AppState>,
     _a: AdminUser_,
     Path(id): Path<String>,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let user = admin::get(&state.db, &id).await?.ok_or_else(admin::not_found)?;
     if !user.invite_pending {
-        return Err(AppError::bad_request("User is not pending invite signup.").with_code("NOT_PENDING"));
+        return Err(Error::bad_request("User is not pending invite signup.").with_code("NOT_PENDING"));
     }
-    Err(AppError::bad_request(
+    Err(Error::bad_request(
         "Invite by email is not available. Configure SMTP in Settings or use a deployment with outbound email.",
     )
     .with_code("INVITE_UNAVAILABLE"))
@@ -293,7 +294,7 @@ pub async fn teams(
     State(state): State<AppState>,
     _a: AdminUser_,
     Path(id): Path<String>,
-) -> AppResult<Json<Vec<Team>>> {
+) -> Result<Json<Vec<Team>>> {
     if admin::get(&state.db, &id).await?.is_none() {
         return Err(admin::not_found());
     }

@@ -7,8 +7,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::audit::{self, AuditEntry, Filter};
 use crate::db::Ts;
-use crate::error::{AppError, AppResult, ErrorBody, Json, Query};
+use crate::error::{Error, ErrorBody, Result};
 use crate::http::auth::AdminUser;
+use crate::http::error::{Json, Query};
 use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]
@@ -42,12 +43,12 @@ pub struct AuditPage {
     pub next_cursor: Option<Cursor>,
 }
 
-fn time(field: &str, v: &Option<String>) -> AppResult<Option<Ts>> {
+fn time(field: &str, v: &Option<String>) -> Result<Option<Ts>> {
     match v.as_deref().filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => Ts::parse(s)
             .map(Some)
-            .ok_or_else(|| AppError::invalid(field, format!("{field} must be an ISO 8601 date and time"))),
+            .ok_or_else(|| Error::invalid(field, format!("{field} must be an ISO 8601 date and time"))),
     }
 }
 
@@ -63,7 +64,7 @@ pub async fn audit_log(
     State(state): State<AppState>,
     _admin: AdminUser,
     Query(q): Query<AuditQuery>,
-) -> AppResult<Json<AuditPage>> {
+) -> Result<Json<AuditPage>> {
     let limit = q
         .limit
         .as_deref()
@@ -73,12 +74,12 @@ pub async fn audit_log(
     let before = match (q.before_created_at.as_deref(), q.before_id.as_deref()) {
         (None, None) => None,
         (Some(c), Some(i)) => Some((
-            Ts::parse(c).ok_or_else(|| AppError::invalid("before_created_at", "Invalid cursor"))?,
+            Ts::parse(c).ok_or_else(|| Error::invalid("before_created_at", "Invalid cursor"))?,
             i.to_string(),
         )),
         _ => {
             return Err(
-                AppError::bad_request("Pagination requires both before_created_at and before_id")
+                Error::bad_request("Pagination requires both before_created_at and before_id")
                     .with_code("VALIDATION_ERROR"),
             )
         }

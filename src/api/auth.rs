@@ -10,15 +10,16 @@ use utoipa::ToSchema;
 
 use crate::audit::{self, Origin};
 use crate::auth::{jwt, password, ratelimit, sessions};
-use crate::error::{AppError, AppResult, ErrorBody, Json};
+use crate::error::{Error, ErrorBody, Kind, Result};
 use crate::http::auth::{authenticate, AuthUser, ClientOrigin};
 use crate::http::cookies;
+use crate::http::error::Json;
 use crate::state::AppState;
 use crate::users::{self, NewUser, SessionUser, User};
 use crate::{settings, with_db, with_tx};
 
 /// Creates a server-side session for `user` and returns the `token` cookie carrying its JWT.
-pub async fn issue_session(state: &AppState, user: &User, origin: &Origin) -> AppResult<Cookie<'static>> {
+pub async fn issue_session(state: &AppState, user: &User, origin: &Origin) -> Result<Cookie<'static>> {
     let ttl = state.config.jwt_expires_in;
     let sid = sessions::create(&state.db, &user.id, ttl, &origin.ip, origin.user_agent.as_deref()).await?;
     let token = jwt::sign_session(
@@ -47,7 +48,7 @@ pub struct SetupStatus {
 /// Whether first-run setup has been done (any user exists).
 #[utoipa::path(get, path = "/api/auth/setup/status", tag = "Auth", security(()),
     responses((status = 200, body = SetupStatus)))]
-pub async fn setup_status(State(state): State<AppState>) -> AppResult<Json<SetupStatus>> {
+pub async fn setup_status(State(state): State<AppState>) -> Result<Json<SetupStatus>> {
     Ok(Json(SetupStatus {
         initialized: users::count(&state.db).await? > 0,
     }))
@@ -72,7 +73,7 @@ pub async fn setup(
     State(state): State<AppState>,
     ClientOrigin(origin): ClientOrigin,
     Json(body): Json<SetupRequest>,
-) -> AppResult<Response> {
+) -> Result<Response> {
     ratelimit::hit(&state.db, &ratelimit::SETUP_PER_IP, &origin.ip).await?;
     let (Some(email), Some(name), Some(pw)) = (
         body.email.filter(|s| !s.trim().is_empty()),
@@ -80,7 +81,7 @@ pub async fn setup(
         body.password.filter(|s| !s.is_empty()),
     ) else {
         return Err(
-            AppError::bad_request("Email, name, and password are required").with_code("VALIDATION_ERROR")
+            Error::bad_request("Email, name, and password are required").with_code("VALIDATION_ERROR")
         );
     };
     let email = users::validate_email("email", &email)?;
@@ -89,8 +90,8 @@ pub async fn setup(
     let hash = password::hash(&pw).await?;
 
     let already = || {
-        AppError::new(
-            StatusCode::FORBIDDEN,
+        Error::new(
+            Kind::Forbidden,
             "ALREADY_INITIALIZED",
             "System already initialized",
         )
@@ -120,9 +121,7 @@ pub async fn setup(
     .await?;
     tx.commit().await?;
 
-    let user = users::by_id(&state.db, &id)
-        .await?
-        .ok_or_else(AppError::internal)?;
+    let user = users::by_id(&state.db, &id).await?.ok_or_else(Error::internal)?;
     let cookie = issue_session(&state, &user, &origin).await?;
     audit::log(
         &state.db,
@@ -172,10 +171,10 @@ pub async fn register(
     State(state): State<AppState>,
     ClientOrigin(origin): ClientOrigin,
     Json(body): Json<RegisterRequest>,
-) -> AppResult<Response> {
+) -> Result<Response> {
     if !settings::registrations_enabled(&state.db, state.config.registrations_enabled).await? {
-        return Err(AppError::new(
-            StatusCode::FORBIDDEN,
+        return Err(Error::new(
+            Kind::Forbidden,
             "REGISTRATIONS_DISABLED",
             "Registrations are disabled",
         ));
@@ -188,14 +187,14 @@ pub async fn register(
             body.password.filter(|s| !s.is_empty()),
         ) else {
             return Err(
-                AppError::bad_request("Email, name, and password are required").with_code("VALIDATION_ERROR")
+                Error::bad_request("Email, name, and password are required").with_code("VALIDATION_ERROR")
             );
         };
         let email = users::validate_email("email", &email)?;
         let name = users::validate_name("name", &name)?;
         password::validate("password", &pw)?;
         if users::by_email(&state.db, &email).await?.is_some() {
-            return Err(AppError::invalid("email", "Email already registered"));
+            return Err(Error::invalid("email", "Email already registered"));
         }
         let hash = password::hash(&pw).await?;
         let mut tx = state.db.begin().await?;
@@ -214,7 +213,7 @@ pub async fn register(
         .await
         .map_err(|e| {
             if e.message == "User with this email already exists" {
-                AppError::invalid("email", "Email already registered")
+                Error::invalid("email", "Email already registered")
             } else {
                 e
             }
@@ -273,12 +272,12 @@ pub async fn login(
     State(state): State<AppState>,
     ClientOrigin(origin): ClientOrigin,
     Json(body): Json<LoginRequest>,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let (Some(email), Some(pw)) = (
         body.email.filter(|s| !s.trim().is_empty()),
         body.password.filter(|s| !s.is_empty()),
     ) else {
-        return Err(AppError::bad_request("Email and password are required").with_code("VALIDATION_ERROR"));
+        return Err(Error::bad_request("Email and password are required").with_code("VALIDATION_ERROR"));
     };
     let email = users::validate_email("email", &email)?;
     ratelimit::check(&state.db, &ratelimit::AUTH_PER_IP, &origin.ip).await?;
@@ -300,15 +299,15 @@ pub async fn login(
             json!({"email": email}),
         )
         .await;
-        return Err(AppError::new(
-            StatusCode::UNAUTHORIZED,
+        return Err(Error::new(
+            Kind::Unauthorized,
             "INVALID_CREDENTIALS",
             "Invalid email or password",
         ));
     };
     if user.disabled {
-        return Err(AppError::new(
-            StatusCode::FORBIDDEN,
+        return Err(Error::new(
+            Kind::Forbidden,
             "ACCOUNT_DISABLED",
             "This account has been disabled",
         ));
@@ -362,7 +361,7 @@ pub async fn logout(
     State(state): State<AppState>,
     ClientOrigin(origin): ClientOrigin,
     headers: axum::http::HeaderMap,
-) -> AppResult<Response> {
+) -> Result<Response> {
     if let Some(a) = authenticate(&state, &headers).await? {
         if let Some(sid) = &a.session_id {
             sessions::delete(&state.db, sid).await?;
@@ -397,7 +396,7 @@ pub async fn logout_all(
     State(state): State<AppState>,
     ClientOrigin(origin): ClientOrigin,
     auth: AuthUser,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let n = sessions::delete_all_for_user(&state.db, auth.id()).await?;
     audit::log(
         &state.db,
@@ -418,8 +417,8 @@ pub async fn logout_all(
 /// The original's refresh route; self-hosted SlugBase has no refresh tokens.
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "Auth", security(()),
     responses((status = 404, description = "Not available on self-hosted", body = ErrorBody)))]
-pub async fn refresh() -> AppError {
-    AppError::not_found("Not found")
+pub async fn refresh() -> Error {
+    Error::not_found("Not found")
 }
 
 #[derive(Serialize, ToSchema)]
@@ -471,7 +470,7 @@ pub struct ProviderInfo {
 /// Configured OIDC providers, for the sign-in page.
 #[utoipa::path(get, path = "/api/auth/providers", tag = "Auth", security(()),
     responses((status = 200, body = Vec<ProviderInfo>)))]
-pub async fn providers(State(state): State<AppState>) -> AppResult<Json<Vec<ProviderInfo>>> {
+pub async fn providers(State(state): State<AppState>) -> Result<Json<Vec<ProviderInfo>>> {
     let mut list = with_db!(&state.db, pool => sqlx::query_as::<_, ProviderInfo>(
         "SELECT id, provider_key, issuer_url FROM oidc_providers WHERE tenant_id = 'default' ORDER BY provider_key")
         .fetch_all(pool).await?);

@@ -11,8 +11,9 @@ use crate::api::auth::{message, MessageBody};
 use crate::audit::{self, Origin};
 use crate::bookmarks::write::{self, BookmarkInput, BulkInput};
 use crate::bookmarks::{self, transfer, Bookmark, ListQuery};
-use crate::error::{AppError, AppResult, ErrorBody, Json, Path, Query};
+use crate::error::{Error, ErrorBody, Kind, Result};
 use crate::http::auth::{AuthUser, ClientOrigin};
+use crate::http::error::{Json, Path, Query};
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -47,7 +48,7 @@ pub async fn list(
     auth: AuthUser,
     uri: axum::http::Uri,
     Query(q): Query<ListQuery>,
-) -> AppResult<Response> {
+) -> Result<Response> {
     // The same user asking the same question gets the cached answer (see ResponseCache).
     let key = format!("list\u{1}{}\u{1}{}", auth.id(), uri.query().unwrap_or(""));
     let (db, counts, user, q) = (
@@ -67,7 +68,7 @@ pub async fn list(
                     total: page.total,
                     has_more: page.has_more,
                 })
-                .map_err(|_| AppError::internal())?;
+                .map_err(|_| Error::internal())?;
                 Ok(axum::body::Bytes::from(json))
             }
         })
@@ -96,11 +97,11 @@ pub async fn create(
     ClientOrigin(origin): ClientOrigin,
     auth: AuthUser,
     Json(input): Json<BookmarkInput>,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let id = write::create(&state.db, auth.id(), &input).await?;
     let b = bookmarks::get(&state.db, auth.id(), &id)
         .await?
-        .ok_or_else(AppError::internal)?;
+        .ok_or_else(Error::internal)?;
     record(
         &state,
         &origin,
@@ -121,11 +122,11 @@ pub async fn get(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(id): Path<String>,
-) -> AppResult<Json<Bookmark>> {
+) -> Result<Json<Bookmark>> {
     bookmarks::get(&state.db, auth.id(), &id)
         .await?
         .map(Json)
-        .ok_or_else(|| AppError::not_found("Bookmark not found"))
+        .ok_or_else(|| Error::not_found("Bookmark not found"))
 }
 
 /// Partial update by the owner (others get 404).
@@ -144,11 +145,11 @@ pub async fn update(
     auth: AuthUser,
     Path(id): Path<String>,
     Json(input): Json<BookmarkInput>,
-) -> AppResult<Json<Bookmark>> {
+) -> Result<Json<Bookmark>> {
     write::update(&state.db, auth.id(), &id, &input).await?;
     let b = bookmarks::get(&state.db, auth.id(), &id)
         .await?
-        .ok_or_else(AppError::internal)?;
+        .ok_or_else(Error::internal)?;
     record(
         &state,
         &origin,
@@ -170,7 +171,7 @@ pub async fn delete(
     ClientOrigin(origin): ClientOrigin,
     auth: AuthUser,
     Path(id): Path<String>,
-) -> AppResult<Json<MessageBody>> {
+) -> Result<Json<MessageBody>> {
     let (title, url) = write::delete(&state.db, auth.id(), &id).await?;
     record(
         &state,
@@ -197,9 +198,9 @@ pub async fn track_access(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(id): Path<String>,
-) -> AppResult<Json<Success>> {
+) -> Result<Json<Success>> {
     if !bookmarks::track_access(&state.db, auth.id(), &id).await? {
-        return Err(AppError::not_found("Bookmark not found"));
+        return Err(Error::not_found("Bookmark not found"));
     }
     Ok(Json(Success { success: true }))
 }
@@ -216,7 +217,7 @@ pub async fn ids(
     State(state): State<AppState>,
     auth: AuthUser,
     Query(q): Query<ListQuery>,
-) -> AppResult<Json<Ids>> {
+) -> Result<Json<Ids>> {
     Ok(Json(Ids {
         ids: bookmarks::ids(&state.db, auth.id(), &q).await?,
     }))
@@ -240,10 +241,10 @@ pub async fn search(
     State(state): State<AppState>,
     auth: AuthUser,
     Query(q): Query<SearchQuery>,
-) -> AppResult<Json<Vec<serde_json::Value>>> {
+) -> Result<Json<Vec<serde_json::Value>>> {
     let q =
         q.q.filter(|s| !s.trim().is_empty())
-            .ok_or_else(|| AppError::invalid("q", "Search query is required"))?;
+            .ok_or_else(|| Error::invalid("q", "Search query is required"))?;
     Ok(Json(bookmarks::palette(&state.db, auth.id(), &q).await?))
 }
 
@@ -268,7 +269,7 @@ pub async fn bulk(
     ClientOrigin(origin): ClientOrigin,
     auth: AuthUser,
     Json(input): Json<BulkInput>,
-) -> AppResult<Json<BulkResult>> {
+) -> Result<Json<BulkResult>> {
     let affected = write::bulk(&state.db, auth.id(), &input).await?;
     record(
         &state,
@@ -317,12 +318,12 @@ fn sniff(name: Option<&str>, content_type: Option<&str>, data: &str) -> Format {
 
 /// Parsing a large file takes a while: it runs beside the request threads, not on one.
 async fn parse_off_thread(
-    parse: impl FnOnce() -> AppResult<Vec<transfer::ImportItem>> + Send + 'static,
-) -> AppResult<Vec<transfer::ImportItem>> {
+    parse: impl FnOnce() -> Result<Vec<transfer::ImportItem>> + Send + 'static,
+) -> Result<Vec<transfer::ImportItem>> {
     crate::error::off_thread(parse).await?
 }
 
-fn parse_items(format: Format, data: &str) -> AppResult<Vec<transfer::ImportItem>> {
+fn parse_items(format: Format, data: &str) -> Result<Vec<transfer::ImportItem>> {
     match format {
         Format::Json => {
             let v: serde_json::Value = crate::error::parse_json(data.as_bytes())?;
@@ -352,14 +353,14 @@ pub async fn import(
     auth: AuthUser,
     Query(params): Query<ImportParams>,
     req: axum::extract::Request,
-) -> AppResult<Json<transfer::ImportReport>> {
+) -> Result<Json<transfer::ImportReport>> {
     let opts = transfer::ImportOptions {
         dry_run: flag(&params.dry_run),
         strict: flag(&params.strict),
         duplicates: match params.duplicates.as_deref() {
             None | Some("keep") => transfer::Duplicates::Keep,
             Some("skip") => transfer::Duplicates::Skip,
-            Some(_) => return Err(AppError::invalid("duplicates", "duplicates must be keep or skip")),
+            Some(_) => return Err(Error::invalid("duplicates", "duplicates must be keep or skip")),
         },
     };
     let ct = req
@@ -373,31 +374,19 @@ pub async fn import(
         use axum::extract::FromRequest;
         let mut mp = axum::extract::Multipart::from_request(req, &state)
             .await
-            .map_err(|e| AppError::bad_request(format!("Invalid upload: {}", e.body_text())))?;
+            .map_err(|e| Error::bad_request(format!("Invalid upload: {}", e.body_text())))?;
         let mut found = None;
-        while let Some(field) = mp.next_field().await.map_err(|e| {
-            AppError::new(
-                e.status(),
-                "BAD_REQUEST",
-                format!("Invalid upload: {}", e.body_text()),
-            )
-        })? {
+        while let Some(field) = mp.next_field().await.map_err(crate::http::error::upload_error)? {
             if field.name() == Some("file") {
                 let name = field.file_name().map(str::to_string);
                 let fct = field.content_type().map(str::to_string);
-                let bytes = field.bytes().await.map_err(|e| {
-                    AppError::new(
-                        e.status(),
-                        "BAD_REQUEST",
-                        format!("Invalid upload: {}", e.body_text()),
-                    )
-                })?;
+                let bytes = field.bytes().await.map_err(crate::http::error::upload_error)?;
                 found = Some((name, fct, String::from_utf8_lossy(&bytes).into_owned()));
                 break;
             }
         }
         let (name, fct, data) =
-            found.ok_or_else(|| AppError::invalid("file", "Upload the file in the field `file`"))?;
+            found.ok_or_else(|| Error::invalid("file", "Upload the file in the field `file`"))?;
         let format = sniff(name.as_deref(), fct.as_deref(), &data);
         parse_off_thread(move || parse_items(format, &data)).await?
     } else {
@@ -408,13 +397,13 @@ pub async fn import(
         } else if ct.starts_with("text/csv") {
             Format::Csv
         } else {
-            return Err(AppError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            return Err(Error::new(
+                Kind::UnsupportedMedia,
                 "UNSUPPORTED_MEDIA_TYPE",
                 "Send JSON, text/html (a browser bookmark file), text/csv, or a multipart upload",
             ));
         };
-        let bytes = crate::error::read_body(req, limit).await?;
+        let bytes = crate::http::error::read_body(req, limit).await?;
         parse_off_thread(move || parse_items(format, &String::from_utf8_lossy(&bytes))).await?
     };
     tracing::debug!(entries = items.len(), "import: parsed");
@@ -459,7 +448,7 @@ pub async fn export(
     State(state): State<AppState>,
     auth: AuthUser,
     Query(params): Query<ExportParams>,
-) -> AppResult<Response> {
+) -> Result<Response> {
     use axum::http::{header, HeaderValue};
     let all = params.scope.as_deref() == Some("all");
     let format = params.format.as_deref().unwrap_or("json").to_ascii_lowercase();
@@ -468,7 +457,7 @@ pub async fn export(
         "json" => ("application/json", "json"),
         "html" => ("text/html; charset=utf-8", "html"),
         "csv" => ("text/csv; charset=utf-8", "csv"),
-        _ => return Err(AppError::invalid("format", "format must be json, html or csv")),
+        _ => return Err(Error::invalid("format", "format must be json, html or csv")),
     };
     let user = auth.id().to_string();
     let db = state.db.clone();
@@ -580,12 +569,12 @@ pub async fn metadata(
     State(state): State<AppState>,
     _auth: AuthUser,
     Query(q): Query<MetadataQuery>,
-) -> AppResult<Json<PageMetadata>> {
+) -> Result<Json<PageMetadata>> {
     use crate::metadata::FetchError;
     let url = q
         .url
         .filter(|u| !u.trim().is_empty())
-        .ok_or_else(|| AppError::invalid("url", "URL is required"))?;
+        .ok_or_else(|| Error::invalid("url", "URL is required"))?;
     let url = crate::bookmarks::validate_url("url", &url)?;
     match state.fetcher().fetch(&url).await {
         Ok(m) => Ok(Json(PageMetadata {
@@ -595,10 +584,10 @@ pub async fn metadata(
             favicon_url: m.favicon_url,
             final_url: m.final_url,
         })),
-        Err(FetchError::Invalid(msg)) => Err(AppError::invalid("url", msg)),
-        Err(FetchError::Blocked(msg)) => Err(AppError::invalid("url", msg).with_code("URL_NOT_ALLOWED")),
-        Err(FetchError::Failed(msg)) => Err(AppError::new(
-            StatusCode::BAD_GATEWAY,
+        Err(FetchError::Invalid(msg)) => Err(Error::invalid("url", msg)),
+        Err(FetchError::Blocked(msg)) => Err(Error::invalid("url", msg).with_code("URL_NOT_ALLOWED")),
+        Err(FetchError::Failed(msg)) => Err(Error::new(
+            Kind::BadGateway,
             "FETCH_FAILED",
             format!("The page could not be read: {msg}"),
         )),

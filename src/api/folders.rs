@@ -10,9 +10,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::api::auth::{message, MessageBody};
 use crate::audit::{self, Origin};
 use crate::bookmarks::{parse_limit, parse_offset, Scope};
-use crate::error::{AppError, AppResult, ErrorBody, Json, Path, Query};
+use crate::error::{Error, ErrorBody, Result};
 use crate::folders::{self, Folder, FolderInput, ListOptions};
 use crate::http::auth::{AuthUser, ClientOrigin};
+use crate::http::error::{Json, Path, Query};
 use crate::state::AppState;
 use crate::tags::{self, Tag};
 
@@ -62,7 +63,7 @@ pub async fn list(
     State(state): State<AppState>,
     auth: AuthUser,
     Query(q): Query<ListParams>,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let scope = match q.scope.as_deref() {
         Some("shared") => Scope::All,
         s => Scope::parse(s),
@@ -88,11 +89,11 @@ pub async fn get(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(id): Path<String>,
-) -> AppResult<Json<Folder>> {
+) -> Result<Json<Folder>> {
     folders::get(&state.db, auth.id(), &id)
         .await?
         .map(Json)
-        .ok_or_else(|| AppError::not_found("Folder not found"))
+        .ok_or_else(|| Error::not_found("Folder not found"))
 }
 
 /// Creates a folder (name unique per user).
@@ -104,11 +105,11 @@ pub async fn create(
     ClientOrigin(origin): ClientOrigin,
     auth: AuthUser,
     Json(input): Json<FolderInput>,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let id = folders::create(&state.db, auth.id(), &input).await?;
     let f = folders::get(&state.db, auth.id(), &id)
         .await?
-        .ok_or_else(AppError::internal)?;
+        .ok_or_else(Error::internal)?;
     record(
         &state,
         &origin,
@@ -132,11 +133,11 @@ pub async fn update(
     auth: AuthUser,
     Path(id): Path<String>,
     Json(input): Json<FolderInput>,
-) -> AppResult<Json<Folder>> {
+) -> Result<Json<Folder>> {
     folders::update(&state.db, auth.id(), &id, &input).await?;
     let f = folders::get(&state.db, auth.id(), &id)
         .await?
-        .ok_or_else(AppError::internal)?;
+        .ok_or_else(Error::internal)?;
     record(
         &state,
         &origin,
@@ -158,7 +159,7 @@ pub async fn delete(
     ClientOrigin(origin): ClientOrigin,
     auth: AuthUser,
     Path(id): Path<String>,
-) -> AppResult<Json<MessageBody>> {
+) -> Result<Json<MessageBody>> {
     let name = folders::delete(&state.db, auth.id(), &id).await?;
     record(&state, &origin, auth.id(), "folder.deleted", "folder", &id, &name).await;
     Ok(message("Folder deleted"))
@@ -178,7 +179,7 @@ pub async fn list_tags(
     State(state): State<AppState>,
     auth: AuthUser,
     Query(q): Query<ListParams>,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let limit = q.limit.as_deref().map(|l| parse_limit(Some(l), 50, 500));
     let (items, total) = tags::list(
         &state.db,
@@ -201,11 +202,11 @@ pub async fn get_tag(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(id): Path<String>,
-) -> AppResult<Json<Tag>> {
+) -> Result<Json<Tag>> {
     tags::get(&state.db, auth.id(), &id)
         .await?
         .map(Json)
-        .ok_or_else(|| AppError::not_found("Tag not found"))
+        .ok_or_else(|| Error::not_found("Tag not found"))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -221,11 +222,11 @@ pub async fn create_tag(
     ClientOrigin(origin): ClientOrigin,
     auth: AuthUser,
     Json(input): Json<TagInput>,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let id = tags::create(&state.db, auth.id(), input.name.as_deref()).await?;
     let t = tags::get(&state.db, auth.id(), &id)
         .await?
-        .ok_or_else(AppError::internal)?;
+        .ok_or_else(Error::internal)?;
     record(&state, &origin, auth.id(), "tag.created", "tag", &id, &t.name).await;
     Ok((StatusCode::CREATED, Json(t)).into_response())
 }
@@ -240,11 +241,11 @@ pub async fn update_tag(
     auth: AuthUser,
     Path(id): Path<String>,
     Json(input): Json<TagInput>,
-) -> AppResult<Json<Tag>> {
+) -> Result<Json<Tag>> {
     tags::rename(&state.db, auth.id(), &id, input.name.as_deref()).await?;
     let t = tags::get(&state.db, auth.id(), &id)
         .await?
-        .ok_or_else(AppError::internal)?;
+        .ok_or_else(Error::internal)?;
     record(&state, &origin, auth.id(), "tag.updated", "tag", &id, &t.name).await;
     Ok(Json(t))
 }
@@ -257,7 +258,7 @@ pub async fn delete_tag(
     ClientOrigin(origin): ClientOrigin,
     auth: AuthUser,
     Path(id): Path<String>,
-) -> AppResult<Json<MessageBody>> {
+) -> Result<Json<MessageBody>> {
     let name = tags::delete(&state.db, auth.id(), &id).await?;
     record(&state, &origin, auth.id(), "tag.deleted", "tag", &id, &name).await;
     Ok(message("Tag deleted"))

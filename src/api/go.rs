@@ -7,15 +7,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::bookmarks::validate_slug;
-use crate::error::{AppError, AppResult, ErrorBody, Json, Path};
+use crate::error::{Error, ErrorBody, Result};
 use crate::golinks::{self, Preference};
 use crate::http::auth::AuthUser;
+use crate::http::error::{Json, Path};
 use crate::state::AppState;
 
 /// The caller's remembered choices, by slug.
 #[utoipa::path(get, path = "/api/go/preferences", tag = "GoPreferences",
     responses((status = 200, body = Vec<Preference>), (status = 401, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, auth: AuthUser) -> AppResult<Json<Vec<Preference>>> {
+pub async fn list(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Vec<Preference>>> {
     Ok(Json(golinks::preferences(&state.db, auth.id()).await?))
 }
 
@@ -44,12 +45,12 @@ pub async fn set(
     State(state): State<AppState>,
     auth: AuthUser,
     Json(input): Json<PreferenceInput>,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let (Some(slug), Some(bookmark_id)) = (
         input.slug.filter(|s| !s.trim().is_empty()),
         input.bookmark_id.filter(|s| !s.trim().is_empty()),
     ) else {
-        return Err(AppError::bad_request("slug and bookmark_id are required").with_code("VALIDATION_ERROR"));
+        return Err(Error::bad_request("slug and bookmark_id are required").with_code("VALIDATION_ERROR"));
     };
     let slug = validate_slug("slug", &slug)?.unwrap_or_default();
     golinks::remember(&state.db, auth.id(), &slug, &bookmark_id).await?;
@@ -69,10 +70,10 @@ pub async fn delete(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(slug): Path<String>,
-) -> AppResult<Response> {
-    let slug = validate_slug("slug", &slug)?.ok_or_else(|| AppError::invalid("slug", "Slug is required"))?;
+) -> Result<Response> {
+    let slug = validate_slug("slug", &slug)?.ok_or_else(|| Error::invalid("slug", "Slug is required"))?;
     if !golinks::forget(&state.db, auth.id(), &slug).await? {
-        return Err(AppError::not_found("Preference not found"));
+        return Err(Error::not_found("Preference not found"));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -83,6 +84,6 @@ pub async fn delete(
 pub async fn dashboard(
     State(state): State<AppState>,
     auth: AuthUser,
-) -> AppResult<Json<crate::dashboard::Stats>> {
+) -> Result<Json<crate::dashboard::Stats>> {
     Ok(Json(crate::dashboard::stats(&state.db, auth.id()).await?))
 }

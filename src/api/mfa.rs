@@ -1,7 +1,7 @@
 //! `/api/auth/mfa/*`: TOTP enrollment, login step-up, disable, backup codes.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::{Deserialize, Serialize};
@@ -11,9 +11,10 @@ use utoipa::ToSchema;
 use crate::audit::{self, Origin};
 use crate::auth::{jwt, password, ratelimit, sessions};
 use crate::db::Ts;
-use crate::error::{AppError, AppResult, ErrorBody, Json};
+use crate::error::{Error, ErrorBody, Kind, Result};
 use crate::http::auth::{AuthUser, ClientOrigin};
 use crate::http::cookies;
+use crate::http::error::Json;
 use crate::mfa::{self, Accepted};
 use crate::state::AppState;
 use crate::users::{self, SessionUser};
@@ -35,7 +36,7 @@ async fn event(state: &AppState, origin: &Origin, user_id: Option<&str>, action:
 /// Whether MFA is on for the caller.
 #[utoipa::path(get, path = "/api/auth/mfa/status", tag = "MFA",
     responses((status = 200, body = MfaStatus), (status = 401, body = ErrorBody)))]
-pub async fn status(State(state): State<AppState>, auth: AuthUser) -> AppResult<Json<MfaStatus>> {
+pub async fn status(State(state): State<AppState>, auth: AuthUser) -> Result<Json<MfaStatus>> {
     let row = mfa::load(&state.db, auth.id()).await?;
     let remaining = mfa::remaining_backup_codes(&state.db, auth.id()).await?;
     Ok(Json(match row {
@@ -76,7 +77,7 @@ pub async fn enroll_begin(
     State(state): State<AppState>,
     ClientOrigin(origin): ClientOrigin,
     auth: AuthUser,
-) -> AppResult<Response> {
+) -> Result<Response> {
     ratelimit::hit(&state.db, &ratelimit::MFA_ENROLL_PER_IP, &origin.ip).await?;
     let secret = match mfa::begin(&state.db, &state.cipher, auth.id()).await {
         Ok(s) => s,
@@ -111,10 +112,10 @@ pub struct CodeBody {
     pub password: Option<String>,
 }
 
-fn required_code(v: &Option<Value>) -> AppResult<String> {
+fn required_code(v: &Option<Value>) -> Result<String> {
     match v {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
-        _ => Err(AppError::bad_request("Code is required").with_code("INVALID_CODE")),
+        _ => Err(Error::bad_request("Code is required").with_code("INVALID_CODE")),
     }
 }
 
@@ -139,7 +140,7 @@ pub async fn enroll_confirm(
     ClientOrigin(origin): ClientOrigin,
     auth: AuthUser,
     Json(body): Json<CodeBody>,
-) -> AppResult<Response> {
+) -> Result<Response> {
     ratelimit::hit(&state.db, &ratelimit::MFA_ENROLL_PER_IP, &origin.ip).await?;
     let result = async {
         let code = required_code(&body.code)?;
@@ -184,7 +185,7 @@ pub async fn enroll_cancel(
     State(state): State<AppState>,
     ClientOrigin(origin): ClientOrigin,
     auth: AuthUser,
-) -> AppResult<Json<Ok>> {
+) -> Result<Json<Ok>> {
     ratelimit::hit(&state.db, &ratelimit::MFA_ENROLL_PER_IP, &origin.ip).await?;
     mfa::cancel(&state.db, auth.id()).await?;
     event(&state, &origin, Some(auth.id()), "mfa.enroll_cancel", json!({})).await;
@@ -194,23 +195,23 @@ pub async fn enroll_cancel(
 /// The checks shared by disable and regenerate: code present, MFA on, password (when the account
 /// has one), then the code itself. On success the caller's transaction holds the claimed code.
 /// (Failures are recorded only while no transaction is open: SQLite has one writer.)
-async fn step_up(state: &AppState, auth: &AuthUser, body: &CodeBody) -> AppResult<crate::db::Tx> {
+async fn step_up(state: &AppState, auth: &AuthUser, body: &CodeBody) -> Result<crate::db::Tx> {
     let code = required_code(&body.code)?;
     let row = mfa::load(&state.db, auth.id())
         .await?
-        .ok_or_else(AppError::unauthorized)?;
+        .ok_or_else(Error::unauthorized)?;
     if !row.enabled() {
-        return Err(AppError::bad_request("MFA is not enabled").with_code("MFA_NOT_ENABLED"));
+        return Err(Error::bad_request("MFA is not enabled").with_code("MFA_NOT_ENABLED"));
     }
     ratelimit::check(&state.db, &ratelimit::MFA_FAIL_PER_USER, auth.id()).await?;
     if auth.user.has_password() {
         let Some(pw) = body.password.as_deref().filter(|p| !p.is_empty()) else {
-            return Err(AppError::bad_request("Password is required").with_code("PASSWORD_REQUIRED"));
+            return Err(Error::bad_request("Password is required").with_code("PASSWORD_REQUIRED"));
         };
         if !password::verify(pw, auth.user.password_hash.as_deref()).await {
             ratelimit::record_failure(&state.db, &ratelimit::MFA_FAIL_PER_USER, auth.id()).await?;
-            return Err(AppError::new(
-                StatusCode::UNAUTHORIZED,
+            return Err(Error::new(
+                Kind::Unauthorized,
                 "INVALID_PASSWORD",
                 "Invalid password",
             ));
@@ -241,7 +242,7 @@ pub async fn disable(
     ClientOrigin(origin): ClientOrigin,
     auth: AuthUser,
     Json(body): Json<CodeBody>,
-) -> AppResult<Json<Ok>> {
+) -> Result<Json<Ok>> {
     ratelimit::hit(&state.db, &ratelimit::MFA_VERIFY_PER_IP, &origin.ip).await?;
     let mut tx = match step_up(&state, &auth, &body).await {
         Ok(tx) => tx,
@@ -277,7 +278,7 @@ pub async fn regenerate(
     ClientOrigin(origin): ClientOrigin,
     auth: AuthUser,
     Json(body): Json<CodeBody>,
-) -> AppResult<Response> {
+) -> Result<Response> {
     ratelimit::hit(&state.db, &ratelimit::MFA_VERIFY_PER_IP, &origin.ip).await?;
     let mut tx = match step_up(&state, &auth, &body).await {
         Ok(tx) => tx,
@@ -308,9 +309,9 @@ pub async fn regenerate(
     ))
 }
 
-fn pending_invalid() -> AppError {
-    AppError::new(
-        StatusCode::UNAUTHORIZED,
+fn pending_invalid() -> Error {
+    Error::new(
+        Kind::Unauthorized,
         "MFA_PENDING_INVALID",
         "MFA session expired. Please sign in again.",
     )
@@ -330,7 +331,7 @@ pub async fn verify(
     ClientOrigin(origin): ClientOrigin,
     headers: HeaderMap,
     Json(body): Json<CodeBody>,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let jar = CookieJar::from_headers(&headers);
     let claims = jar
         .get(cookies::MFA_PENDING)
@@ -355,11 +356,7 @@ pub async fn verify(
         ratelimit::record_failure(&state.db, &ratelimit::MFA_FAIL_PER_PENDING, &claims.jti).await?;
         ratelimit::record_failure(&state.db, &ratelimit::MFA_FAIL_PER_USER, &user.id).await?;
         event(&state, &origin, Some(&user.id), "mfa.verify_failed", json!({})).await;
-        return Err(AppError::new(
-            StatusCode::UNAUTHORIZED,
-            "INVALID_CODE",
-            "Invalid code",
-        ));
+        return Err(Error::new(Kind::Unauthorized, "INVALID_CODE", "Invalid code"));
     };
     let ttl = state.config.jwt_expires_in;
     let sid = sessions::create_in(&mut tx, &user.id, ttl, &origin.ip, origin.user_agent.as_deref()).await?;

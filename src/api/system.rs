@@ -7,8 +7,9 @@ use rand::RngCore;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::{AppError, ErrorBody, Json};
+use crate::error::{Error, ErrorBody};
 use crate::http::cookies;
+use crate::http::error::Json;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -24,16 +25,16 @@ pub struct Health {
         (status = 200, description = "Server and database are up", body = Health),
         (status = 503, description = "The database does not answer", body = ErrorBody),
     ))]
-pub async fn health(State(state): State<AppState>) -> Result<Response, AppError> {
+pub async fn health(State(state): State<AppState>) -> Result<Response, Error> {
     match tokio::time::timeout(std::time::Duration::from_secs(3), state.db.ping()).await {
         Ok(Ok(())) => Ok(crate::http::no_store(
             Json(Health { status: "ok" }).into_response(),
         )),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "health check: database error");
-            Err(AppError::unavailable("Database unavailable"))
+            Err(Error::unavailable("Database unavailable"))
         }
-        Err(_) => Err(AppError::unavailable("Database unavailable")),
+        Err(_) => Err(Error::unavailable("Database unavailable")),
     }
 }
 

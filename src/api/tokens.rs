@@ -12,15 +12,16 @@ use crate::audit;
 use crate::auth::api_tokens::{self, TokenInfo};
 use crate::auth::ratelimit;
 use crate::db::Ts;
-use crate::error::{AppError, AppResult, ErrorBody, Json, Path};
+use crate::error::{Error, ErrorBody, Result};
 use crate::http::auth::{AuthUser, ClientOrigin};
+use crate::http::error::{Json, Path};
 use crate::state::AppState;
 use crate::users::sanitize_text;
 
 /// The caller's active tokens, newest first. Never the secret.
 #[utoipa::path(get, path = "/api/tokens", tag = "Tokens",
     responses((status = 200, body = Vec<TokenInfo>), (status = 401, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, auth: AuthUser) -> AppResult<Json<Vec<TokenInfo>>> {
+pub async fn list(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Vec<TokenInfo>>> {
     Ok(Json(api_tokens::list(&state.db, auth.id()).await?))
 }
 
@@ -54,19 +55,16 @@ pub async fn create(
     ClientOrigin(origin): ClientOrigin,
     auth: AuthUser,
     Json(body): Json<CreateToken>,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let Some(serde_json::Value::String(raw)) = body.name else {
-        return Err(AppError::invalid("name", "Token name is required"));
+        return Err(Error::invalid("name", "Token name is required"));
     };
     let name = sanitize_text(&raw);
     if name.is_empty() {
-        return Err(AppError::invalid(
-            "name",
-            "Token name must be at least 1 characters",
-        ));
+        return Err(Error::invalid("name", "Token name must be at least 1 characters"));
     }
     if name.chars().count() > 100 {
-        return Err(AppError::invalid(
+        return Err(Error::invalid(
             "name",
             "Token name must be no more than 100 characters",
         ));
@@ -75,9 +73,9 @@ pub async fn create(
         None => None,
         Some(s) => match Ts::parse(s) {
             Some(t) if t > Ts::now() => Some(t),
-            Some(_) => return Err(AppError::invalid("expires_at", "Expiry must be in the future")),
+            Some(_) => return Err(Error::invalid("expires_at", "Expiry must be in the future")),
             None => {
-                return Err(AppError::invalid(
+                return Err(Error::invalid(
                     "expires_at",
                     "Expiry must be an ISO 8601 date and time",
                 ))
@@ -86,7 +84,7 @@ pub async fn create(
     };
     if api_tokens::count_active(&state.db, auth.id()).await? >= api_tokens::MAX_ACTIVE {
         return Err(
-            AppError::bad_request("Maximum of 10 tokens per user. Revoke an existing token first.")
+            Error::bad_request("Maximum of 10 tokens per user. Revoke an existing token first.")
                 .with_code("TOKEN_LIMIT"),
         );
     }
@@ -128,9 +126,9 @@ pub async fn revoke(
     ClientOrigin(origin): ClientOrigin,
     auth: AuthUser,
     Path(id): Path<String>,
-) -> AppResult<Json<MessageBody>> {
+) -> Result<Json<MessageBody>> {
     let Some(name) = api_tokens::revoke(&state.db, auth.id(), &id).await? else {
-        return Err(AppError::bad_request("Token not found").with_code("TOKEN_NOT_FOUND"));
+        return Err(Error::bad_request("Token not found").with_code("TOKEN_NOT_FOUND"));
     };
     audit::log(
         &state.db,

@@ -10,9 +10,10 @@ use crate::api::auth::{issue_session, message, MessageBody};
 use crate::audit;
 use crate::auth::{password, ratelimit, sessions};
 use crate::db::Ts;
-use crate::error::{AppError, AppResult, ErrorBody, FieldError, Json};
+use crate::error::{Error, ErrorBody, FieldError, Result};
 use crate::http::auth::{AuthUser, ClientOrigin};
 use crate::http::cookies;
+use crate::http::error::Json;
 use crate::state::AppState;
 use crate::users::{self, ShareableUser};
 use crate::with_db;
@@ -92,20 +93,20 @@ pub async fn update_me(
     ClientOrigin(origin): ClientOrigin,
     auth: AuthUser,
     Json(body): Json<ProfileUpdate>,
-) -> AppResult<Json<Profile>> {
+) -> Result<Json<Profile>> {
     let u = &auth.user;
     let mut errors = Vec::new();
     let mut fields: Vec<&str> = Vec::new();
     if let Some(email) = &body.email {
         if u.oidc_provider.is_some() {
-            return Err(AppError::invalid(
+            return Err(Error::invalid(
                 "email",
                 "Email cannot be changed for OIDC-authenticated users. Email is managed by your identity provider.",
             ));
         }
         let e = users::validate_email("email", email)?;
         if e != u.email {
-            return Err(AppError::invalid(
+            return Err(Error::invalid(
                 "email",
                 "Changing your e-mail address needs e-mail verification, which this server cannot send yet. Ask an admin to change it.",
             )
@@ -151,7 +152,7 @@ pub async fn update_me(
         }
     };
     if !errors.is_empty() {
-        return Err(AppError::validation(errors));
+        return Err(Error::validation(errors));
     }
     if name.is_some() {
         fields.push("name");
@@ -166,7 +167,7 @@ pub async fn update_me(
         fields.push("ai_suggestions_enabled");
     }
     if fields.is_empty() {
-        return Err(AppError::bad_request("No fields to update"));
+        return Err(Error::bad_request("No fields to update"));
     }
     with_db!(&state.db, pool => sqlx::query(
         "UPDATE users SET name = COALESCE($1, name), language = COALESCE($2, language), \
@@ -185,7 +186,7 @@ pub async fn update_me(
     .await;
     let fresh = users::by_id(&state.db, &u.id)
         .await?
-        .ok_or_else(AppError::unauthorized)?;
+        .ok_or_else(Error::unauthorized)?;
     Ok(Json(profile(&fresh)))
 }
 
@@ -196,22 +197,17 @@ pub struct DeleteAccount {
 }
 
 /// Checks the caller's current password (rate limited per account); `field` names it in errors.
-async fn confirm_password(
-    state: &AppState,
-    auth: &AuthUser,
-    given: Option<&str>,
-    field: &str,
-) -> AppResult<()> {
+async fn confirm_password(state: &AppState, auth: &AuthUser, given: Option<&str>, field: &str) -> Result<()> {
     if !auth.user.has_password() {
         return Ok(());
     }
     let Some(given) = given.filter(|p| !p.is_empty()) else {
-        return Err(AppError::invalid(field, "Password is required").with_code("PASSWORD_REQUIRED"));
+        return Err(Error::invalid(field, "Password is required").with_code("PASSWORD_REQUIRED"));
     };
     ratelimit::check(&state.db, &ratelimit::PASSWORD_PER_ACCOUNT, auth.id()).await?;
     if !password::verify(given, auth.user.password_hash.as_deref()).await {
         ratelimit::record_failure(&state.db, &ratelimit::PASSWORD_PER_ACCOUNT, auth.id()).await?;
-        return Err(AppError::invalid(field, "Invalid password").with_code("INVALID_PASSWORD"));
+        return Err(Error::invalid(field, "Invalid password").with_code("INVALID_PASSWORD"));
     }
     Ok(())
 }
@@ -229,17 +225,17 @@ pub async fn delete_me(
     ClientOrigin(origin): ClientOrigin,
     auth: AuthUser,
     body: axum::body::Bytes,
-) -> AppResult<Response> {
+) -> Result<Response> {
     // The original's clients send no body; ours send the password.
     let body: DeleteAccount = if body.iter().all(u8::is_ascii_whitespace) {
         DeleteAccount::default()
     } else {
         serde_json::from_slice(&body)
-            .map_err(|_| AppError::bad_request("Malformed JSON").with_code("INVALID_JSON"))?
+            .map_err(|_| Error::bad_request("Malformed JSON").with_code("INVALID_JSON"))?
     };
     confirm_password(&state, &auth, body.password.as_deref(), "password").await?;
     if auth.user.is_admin() && users::active_admin_count(&state.db).await? <= 1 {
-        return Err(AppError::bad_request("Cannot remove the last admin").with_code("LAST_ADMIN"));
+        return Err(Error::bad_request("Cannot remove the last admin").with_code("LAST_ADMIN"));
     }
     audit::log(
         &state.db,
@@ -277,7 +273,7 @@ pub async fn change_password(
     ClientOrigin(origin): ClientOrigin,
     auth: AuthUser,
     Json(body): Json<PasswordChange>,
-) -> AppResult<Response> {
+) -> Result<Response> {
     confirm_password(
         &state,
         &auth,
@@ -311,10 +307,7 @@ pub async fn change_password(
 /// Other users the caller can share with: `{id, name, email}`, by name.
 #[utoipa::path(get, path = "/api/users/for-sharing", tag = "Users",
     responses((status = 200, body = Vec<ShareableUser>), (status = 401, body = ErrorBody)))]
-pub async fn for_sharing(
-    State(state): State<AppState>,
-    auth: AuthUser,
-) -> AppResult<Json<Vec<ShareableUser>>> {
+pub async fn for_sharing(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Vec<ShareableUser>>> {
     Ok(Json(users::for_sharing(&state.db, auth.id()).await?))
 }
 
@@ -330,7 +323,7 @@ pub struct Team {
 /// Teams the caller belongs to, by name.
 #[utoipa::path(get, path = "/api/teams", tag = "Teams",
     responses((status = 200, body = Vec<Team>), (status = 401, body = ErrorBody)))]
-pub async fn my_teams(State(state): State<AppState>, auth: AuthUser) -> AppResult<Json<Vec<Team>>> {
+pub async fn my_teams(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Vec<Team>>> {
     let teams = with_db!(&state.db, pool => sqlx::query_as::<_, Team>(
         "SELECT t.id, t.name, t.description, t.created_at, t.tenant_id FROM teams t \
          JOIN team_members m ON m.team_id = t.id WHERE m.user_id = $1 ORDER BY t.name")

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::db::{self, Db, Ts};
-use crate::error::AppResult;
+use crate::error::Result;
 use crate::users::{User, USER_COLUMNS};
 use crate::with_db;
 
@@ -39,13 +39,13 @@ pub struct TokenInfo {
     pub expires_at: Option<Ts>,
 }
 
-pub async fn list(db: &Db, user_id: &str) -> AppResult<Vec<TokenInfo>> {
+pub async fn list(db: &Db, user_id: &str) -> Result<Vec<TokenInfo>> {
     let sql = "SELECT id, name, created_at, last_used_at, expires_at FROM api_tokens \
                WHERE user_id = $1 AND tenant_id = 'default' AND revoked_at IS NULL ORDER BY created_at DESC, id";
     Ok(with_db!(db, pool => sqlx::query_as::<_, TokenInfo>(sql).bind(user_id).fetch_all(pool).await?))
 }
 
-pub async fn count_active(db: &Db, user_id: &str) -> AppResult<i64> {
+pub async fn count_active(db: &Db, user_id: &str) -> Result<i64> {
     let sql = "SELECT COUNT(*) FROM api_tokens WHERE user_id = $1 AND tenant_id = 'default' AND revoked_at IS NULL \
                AND (expires_at IS NULL OR expires_at > $2)";
     Ok(
@@ -59,7 +59,7 @@ pub async fn create(
     user_id: &str,
     name: &str,
     expires_at: Option<Ts>,
-) -> AppResult<(TokenInfo, String)> {
+) -> Result<(TokenInfo, String)> {
     let id = db::new_id();
     let token = generate();
     let now = Ts::now();
@@ -81,7 +81,7 @@ pub async fn create(
 }
 
 /// Revokes the caller's token; `Ok(None)` when there is no such token of theirs.
-pub async fn revoke(db: &Db, user_id: &str, id: &str) -> AppResult<Option<String>> {
+pub async fn revoke(db: &Db, user_id: &str, id: &str) -> Result<Option<String>> {
     let name: Option<String> = with_db!(db, pool => sqlx::query_scalar(
         "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND tenant_id = 'default' RETURNING name")
         .bind(Ts::now()).bind(id).bind(user_id).fetch_optional(pool).await?);
@@ -97,7 +97,7 @@ struct TokenUser {
 }
 
 /// The token's id, expiry and owner, when the token is live and the owner may sign in.
-pub async fn authenticate(db: &Db, token: &str) -> AppResult<Option<(String, Option<Ts>, User)>> {
+pub async fn authenticate(db: &Db, token: &str) -> Result<Option<(String, Option<Ts>, User)>> {
     if !token.starts_with(PREFIX) || token.len() > 200 {
         return Ok(None);
     }

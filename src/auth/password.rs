@@ -7,7 +7,7 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{Error, Result};
 
 /// The original's upper bound; longer passwords are refused before any hashing.
 pub const MAX_LEN: usize = 128;
@@ -20,19 +20,19 @@ fn argon2() -> Argon2<'static> {
 }
 
 /// Hashes on a blocking thread (Argon2 takes tens of milliseconds by design).
-pub async fn hash(password: &str) -> AppResult<String> {
+pub async fn hash(password: &str) -> Result<String> {
     let password = password.to_owned();
     crate::error::off_thread(move || hash_blocking(&password)).await?
 }
 
-pub fn hash_blocking(password: &str) -> AppResult<String> {
+pub fn hash_blocking(password: &str) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     argon2()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| {
             tracing::error!(error = %e, "password hashing failed");
-            AppError::internal()
+            Error::internal()
         })
 }
 
@@ -112,8 +112,8 @@ pub fn check_policy(password: &str) -> Result<(), &'static str> {
 }
 
 /// [`check_policy`] as a 400 naming `field`.
-pub fn validate(field: &str, password: &str) -> AppResult<()> {
-    check_policy(password).map_err(|m| AppError::invalid(field, m))
+pub fn validate(field: &str, password: &str) -> Result<()> {
+    check_policy(password).map_err(|m| Error::invalid(field, m))
 }
 
 #[cfg(test)]

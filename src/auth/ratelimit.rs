@@ -3,7 +3,7 @@
 //! only failures ([`check`] before the attempt, [`record_failure`] after a failed one).
 
 use crate::db::Db;
-use crate::error::{AppError, AppResult};
+use crate::error::{Error, Result};
 use crate::with_db;
 
 #[derive(Debug, Clone, Copy)]
@@ -91,12 +91,12 @@ fn bucket(limit: &Limit, key: &str) -> String {
     format!("{}:{}", limit.name, key.to_lowercase())
 }
 
-fn limited(limit: &Limit, start: i64, now: i64) -> AppError {
-    AppError::too_many(limit.message, (start + limit.window_secs - now).max(1) as u64)
+fn limited(limit: &Limit, start: i64, now: i64) -> Error {
+    Error::too_many(limit.message, (start + limit.window_secs - now).max(1) as u64)
 }
 
 /// Counts this request; refuses it once the window holds more than `max`.
-pub async fn hit(db: &Db, limit: &Limit, key: &str) -> AppResult<()> {
+pub async fn hit(db: &Db, limit: &Limit, key: &str) -> Result<()> {
     let (start, now) = window(limit);
     let hits = increment(db, &bucket(limit, key), start).await?;
     if hits > limit.max {
@@ -106,7 +106,7 @@ pub async fn hit(db: &Db, limit: &Limit, key: &str) -> AppResult<()> {
 }
 
 /// Refuses when the failures counted in this window have reached `max`.
-pub async fn check(db: &Db, limit: &Limit, key: &str) -> AppResult<()> {
+pub async fn check(db: &Db, limit: &Limit, key: &str) -> Result<()> {
     let (start, now) = window(limit);
     let b = bucket(limit, key);
     let hits: Option<i64> = with_db!(db, pool => sqlx::query_scalar(
@@ -118,14 +118,14 @@ pub async fn check(db: &Db, limit: &Limit, key: &str) -> AppResult<()> {
     Ok(())
 }
 
-pub async fn record_failure(db: &Db, limit: &Limit, key: &str) -> AppResult<()> {
+pub async fn record_failure(db: &Db, limit: &Limit, key: &str) -> Result<()> {
     let (start, _) = window(limit);
     increment(db, &bucket(limit, key), start).await?;
     Ok(())
 }
 
 /// Uses up the whole allowance of `key` for this window (e.g. a pending login that succeeded).
-pub async fn exhaust(db: &Db, limit: &Limit, key: &str) -> AppResult<()> {
+pub async fn exhaust(db: &Db, limit: &Limit, key: &str) -> Result<()> {
     let (start, _) = window(limit);
     with_db!(db, pool => sqlx::query(
         "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, $3) \
@@ -134,7 +134,7 @@ pub async fn exhaust(db: &Db, limit: &Limit, key: &str) -> AppResult<()> {
     Ok(())
 }
 
-async fn increment(db: &Db, bucket: &str, start: i64) -> AppResult<i64> {
+async fn increment(db: &Db, bucket: &str, start: i64) -> Result<i64> {
     let sql = "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1) \
                ON CONFLICT (bucket) DO UPDATE SET \
                hits = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.hits + 1 ELSE 1 END, \
@@ -146,7 +146,7 @@ async fn increment(db: &Db, bucket: &str, start: i64) -> AppResult<i64> {
 }
 
 /// Drops counters of windows that ended over a day ago.
-pub async fn purge(db: &Db) -> AppResult<u64> {
+pub async fn purge(db: &Db) -> Result<u64> {
     let cutoff = chrono::Utc::now().timestamp() - 86_400;
     Ok(
         with_db!(db, pool => sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")

@@ -2,7 +2,7 @@
 //! its user, so a revoked session or a disabled user is refused on the very next request.
 
 use crate::db::{self, Db, Ts, Tx};
-use crate::error::AppResult;
+use crate::error::Result;
 use crate::users::{User, USER_COLUMNS};
 use crate::{with_db, with_tx};
 
@@ -12,7 +12,7 @@ pub async fn create(
     ttl: std::time::Duration,
     ip: &str,
     ua: Option<&str>,
-) -> AppResult<String> {
+) -> Result<String> {
     let mut tx = db.begin().await?;
     let id = create_in(&mut tx, user_id, ttl, ip, ua).await?;
     tx.commit().await?;
@@ -26,7 +26,7 @@ pub async fn create_in(
     ttl: std::time::Duration,
     ip: &str,
     ua: Option<&str>,
-) -> AppResult<String> {
+) -> Result<String> {
     let id = db::new_id();
     let now = Ts::now();
     let ua = ua.map(|u| u.chars().take(512).collect::<String>());
@@ -38,7 +38,7 @@ pub async fn create_in(
 }
 
 /// Ends every session of a user except `keep` (MFA turned on or off from that session).
-pub async fn delete_others(db: &Db, user_id: &str, keep: Option<&str>) -> AppResult<u64> {
+pub async fn delete_others(db: &Db, user_id: &str, keep: Option<&str>) -> Result<u64> {
     let keep = keep.unwrap_or("");
     let n = with_db!(db, pool => sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1 AND id <> $2")
         .bind(user_id).bind(keep).execute(pool).await?.rows_affected());
@@ -46,7 +46,7 @@ pub async fn delete_others(db: &Db, user_id: &str, keep: Option<&str>) -> AppRes
 }
 
 /// The user behind a live session, if the session exists, has not expired, and the user may sign in.
-pub async fn user_for(db: &Db, sid: &str) -> AppResult<Option<User>> {
+pub async fn user_for(db: &Db, sid: &str) -> Result<Option<User>> {
     let sql = format!(
         "SELECT {USER_COLUMNS} FROM auth_sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.id = $1 AND s.expires_at > $2 AND u.disabled = FALSE"
@@ -56,19 +56,19 @@ pub async fn user_for(db: &Db, sid: &str) -> AppResult<Option<User>> {
     )
 }
 
-pub async fn delete(db: &Db, sid: &str) -> AppResult<()> {
+pub async fn delete(db: &Db, sid: &str) -> Result<()> {
     with_db!(db, pool => sqlx::query("DELETE FROM auth_sessions WHERE id = $1").bind(sid).execute(pool).await?.rows_affected());
     Ok(())
 }
 
 /// Ends every session of a user (password change, MFA change, admin action, "log out everywhere").
-pub async fn delete_all_for_user(db: &Db, user_id: &str) -> AppResult<u64> {
+pub async fn delete_all_for_user(db: &Db, user_id: &str) -> Result<u64> {
     let n = with_db!(db, pool => sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1")
         .bind(user_id).execute(pool).await?.rows_affected());
     Ok(n)
 }
 
-pub async fn purge_expired(db: &Db) -> AppResult<u64> {
+pub async fn purge_expired(db: &Db) -> Result<u64> {
     let n = with_db!(db, pool => sqlx::query("DELETE FROM auth_sessions WHERE expires_at < $1")
         .bind(Ts::now()).execute(pool).await?.rows_affected());
     Ok(n)

@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 
 use crate::db::params::Params;
 use crate::db::Db;
-use crate::error::{AppError, AppResult};
+use crate::error::{Error, Result};
 use crate::{bind_params, with_db};
 pub use model::*;
 
@@ -43,7 +43,7 @@ pub fn readable_ids_sql(u: &str) -> String {
 
 /// Whether anything at all is shared with the user (if not, "all" is just "mine", which has a
 /// much cheaper plan).
-pub async fn has_incoming_shares(db: &Db, user_id: &str) -> AppResult<bool> {
+pub async fn has_incoming_shares(db: &Db, user_id: &str) -> Result<bool> {
     let sql = "SELECT 1 FROM bookmark_user_shares WHERE user_id = $1 \
                UNION ALL SELECT 1 FROM folder_user_shares WHERE user_id = $1 \
                UNION ALL SELECT 1 FROM team_members m JOIN bookmark_team_shares s ON s.team_id = m.team_id WHERE m.user_id = $1 \
@@ -174,7 +174,7 @@ pub struct Filter {
 
 impl Filter {
     /// Validates the referenced folder and tags and builds the condition.
-    pub async fn build(db: &Db, user_id: &str, q: &ListQuery) -> AppResult<Filter> {
+    pub async fn build(db: &Db, user_id: &str, q: &ListQuery) -> Result<Filter> {
         let mut p = Params::new();
         let u = p.push(user_id);
         let mut conds = Vec::new();
@@ -197,7 +197,7 @@ impl Filter {
         }
         if let Some(folder) = q.folder_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             if !crate::folders::readable(db, user_id, folder).await? {
-                return Err(AppError::not_found("Folder not found"));
+                return Err(Error::not_found("Folder not found"));
             }
             let f = p.push(folder);
             conds.push(format!(
@@ -212,7 +212,7 @@ impl Filter {
         }
         if !tags.is_empty() {
             if crate::tags::count_owned(db, user_id, &tags).await? != tags.len() as i64 {
-                return Err(AppError::not_found("Tag not found"));
+                return Err(Error::not_found("Tag not found"));
             }
             let any = q.tag_mode.as_deref() == Some("any");
             let parts: Vec<String> = tags
@@ -343,12 +343,7 @@ pub struct Page {
 }
 
 /// One page of the list, with the total count.
-pub async fn list(
-    db: &Db,
-    cache: &crate::state::CountCache,
-    user_id: &str,
-    q: &ListQuery,
-) -> AppResult<Page> {
+pub async fn list(db: &Db, cache: &crate::state::CountCache, user_id: &str, q: &ListQuery) -> Result<Page> {
     let limit = parse_limit(q.limit.as_deref(), 50, 500);
     let offset = parse_offset(q.offset.as_deref());
     let f = Filter::build(db, user_id, q).await?;
@@ -398,7 +393,7 @@ pub async fn list(
 }
 
 /// Ids of every bookmark matching the filter (for "select all"), at most 10,000.
-pub async fn ids(db: &Db, user_id: &str, q: &ListQuery) -> AppResult<Vec<String>> {
+pub async fn ids(db: &Db, user_id: &str, q: &ListQuery) -> Result<Vec<String>> {
     let f = Filter::build(db, user_id, q).await?;
     let (from, rank, conds) = f.page_source(None);
     let sql = format!(
@@ -415,7 +410,7 @@ pub async fn ids(db: &Db, user_id: &str, q: &ListQuery) -> AppResult<Vec<String>
 }
 
 /// A readable bookmark by id, with its tags, folders and shares.
-pub async fn get(db: &Db, user_id: &str, id: &str) -> AppResult<Option<Bookmark>> {
+pub async fn get(db: &Db, user_id: &str, id: &str) -> Result<Option<Bookmark>> {
     let mut p = Params::new();
     let u = p.push(user_id);
     let i = p.push(id);
@@ -431,7 +426,7 @@ pub async fn get(db: &Db, user_id: &str, id: &str) -> AppResult<Option<Bookmark>
 }
 
 /// Whether the user may read the bookmark.
-pub async fn can_read(db: &Db, user_id: &str, id: &str) -> AppResult<bool> {
+pub async fn can_read(db: &Db, user_id: &str, id: &str) -> Result<bool> {
     let sql = format!(
         "SELECT 1 FROM bookmarks b WHERE b.id = $2 AND {}",
         readable_sql("$1")
@@ -442,7 +437,7 @@ pub async fn can_read(db: &Db, user_id: &str, id: &str) -> AppResult<bool> {
 }
 
 /// Adds tags, folders and shares to a page of rows, with one query each (no N+1).
-pub async fn hydrate(db: &Db, viewer: &str, rows: Vec<BookmarkRow>) -> AppResult<Vec<Bookmark>> {
+pub async fn hydrate(db: &Db, viewer: &str, rows: Vec<BookmarkRow>) -> Result<Vec<Bookmark>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -503,7 +498,7 @@ pub async fn hydrate(db: &Db, viewer: &str, rows: Vec<BookmarkRow>) -> AppResult
 
 /// Counts one visit: access count and last-accessed time. Readers may call it (the counter is
 /// shared by everyone who sees the bookmark).
-pub async fn track_access(db: &Db, user_id: &str, id: &str) -> AppResult<bool> {
+pub async fn track_access(db: &Db, user_id: &str, id: &str) -> Result<bool> {
     if !can_read(db, user_id, id).await? {
         return Ok(false);
     }
@@ -514,7 +509,7 @@ pub async fn track_access(db: &Db, user_id: &str, id: &str) -> AppResult<bool> {
 }
 
 /// Command-palette search: up to 10 bookmarks, 5 folders and 5 tags.
-pub async fn palette(db: &Db, user_id: &str, q: &str) -> AppResult<Vec<serde_json::Value>> {
+pub async fn palette(db: &Db, user_id: &str, q: &str) -> Result<Vec<serde_json::Value>> {
     let query = ListQuery {
         q: Some(q.to_string()),
         limit: Some("10".into()),

@@ -4,7 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::Ts;
-use crate::error::{AppError, AppResult};
+use crate::error::{Error, Result};
 use crate::users::sanitize_text;
 
 pub const TITLE_MAX: usize = 500;
@@ -152,66 +152,57 @@ impl Bookmark {
 }
 
 /// Title: control characters stripped and trimmed first, then 1–500 characters.
-pub fn validate_title(field: &str, title: &str) -> AppResult<String> {
+pub fn validate_title(field: &str, title: &str) -> Result<String> {
     let t = sanitize_text(title);
     if t.is_empty() {
-        return Err(AppError::invalid(field, "Title must be at least 1 characters"));
+        return Err(Error::invalid(field, "Title must be at least 1 characters"));
     }
     if t.chars().count() > TITLE_MAX {
-        return Err(AppError::invalid(
-            field,
-            "Title must be no more than 500 characters",
-        ));
+        return Err(Error::invalid(field, "Title must be no more than 500 characters"));
     }
     Ok(t)
 }
 
 /// URL: at most 2048 characters, absolute, `http` or `https` only (no `javascript:`, `data:`,
 /// `file:` …). Stored trimmed, otherwise as given.
-pub fn validate_url(field: &str, url: &str) -> AppResult<String> {
+pub fn validate_url(field: &str, url: &str) -> Result<String> {
     let u = url.trim();
     if u.is_empty() {
-        return Err(AppError::invalid(field, "URL is required"));
+        return Err(Error::invalid(field, "URL is required"));
     }
     if u.chars().count() > URL_MAX {
-        return Err(AppError::invalid(
-            field,
-            "URL must be no more than 2048 characters",
-        ));
+        return Err(Error::invalid(field, "URL must be no more than 2048 characters"));
     }
     let lower = u.to_ascii_lowercase();
     if ["javascript:", "data:", "vbscript:"]
         .iter()
         .any(|p| lower.starts_with(p))
     {
-        return Err(AppError::invalid(field, "Invalid URL protocol"));
+        return Err(Error::invalid(field, "Invalid URL protocol"));
     }
     match url::Url::parse(u) {
         Ok(parsed) if parsed.scheme() == "http" || parsed.scheme() == "https" => {
             if parsed.host_str().is_none_or(str::is_empty) {
-                return Err(AppError::invalid(field, "Invalid URL format"));
+                return Err(Error::invalid(field, "Invalid URL format"));
             }
             Ok(u.to_string())
         }
-        Ok(_) => Err(AppError::invalid(field, "URL must use http or https protocol")),
-        Err(_) => Err(AppError::invalid(field, "Invalid URL format")),
+        Ok(_) => Err(Error::invalid(field, "URL must use http or https protocol")),
+        Err(_) => Err(Error::invalid(field, "Invalid URL format")),
     }
 }
 
 /// Slug: trimmed; empty means none. Otherwise letters, digits, `-` and `_`, at most 255.
-pub fn validate_slug(field: &str, slug: &str) -> AppResult<Option<String>> {
+pub fn validate_slug(field: &str, slug: &str) -> Result<Option<String>> {
     let s = slug.trim();
     if s.is_empty() {
         return Ok(None);
     }
     if s.chars().count() > SLUG_MAX {
-        return Err(AppError::invalid(
-            field,
-            "Slug must be no more than 255 characters",
-        ));
+        return Err(Error::invalid(field, "Slug must be no more than 255 characters"));
     }
     if !is_valid_slug(s) {
-        return Err(AppError::invalid(
+        return Err(Error::invalid(
             field,
             "Slug can only contain letters, numbers, hyphens, and underscores",
         ));
@@ -226,13 +217,13 @@ pub fn is_valid_slug(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-pub fn validate_description(field: &str, d: &str) -> AppResult<Option<String>> {
+pub fn validate_description(field: &str, d: &str) -> Result<Option<String>> {
     let d = d.trim();
     if d.is_empty() {
         return Ok(None);
     }
     if d.chars().count() > DESCRIPTION_MAX {
-        return Err(AppError::invalid(
+        return Err(Error::invalid(
             field,
             "Description must be no more than 10000 characters",
         ));
@@ -240,8 +231,8 @@ pub fn validate_description(field: &str, d: &str) -> AppResult<Option<String>> {
     Ok(Some(d.to_string()))
 }
 
-pub fn slug_taken() -> AppError {
-    AppError::invalid(
+pub fn slug_taken() -> Error {
+    Error::invalid(
         "slug",
         "Slug already exists. Slugs must be unique across all bookmarks.",
     )

@@ -11,7 +11,7 @@ use super::model::*;
 use super::netscape;
 use crate::db::params::Params;
 use crate::db::{self, Db, Ts, Tx};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{Error, FieldError, Result};
 use crate::users::sanitize_text;
 use crate::{bind_params, with_db, with_tx};
 
@@ -114,19 +114,19 @@ fn names(v: Option<&Value>) -> Vec<String> {
 }
 
 /// The original's JSON (`{"bookmarks": [...]}`) or our export (a plain array).
-pub fn from_json(body: &Value) -> AppResult<Vec<ImportItem>> {
+pub fn from_json(body: &Value) -> Result<Vec<ImportItem>> {
     let list = match body {
         Value::Array(a) => a,
         Value::Object(o) => match o.get("bookmarks") {
             Some(Value::Array(a)) => a,
             _ => {
-                return Err(AppError::bad_request(
+                return Err(Error::bad_request(
                     "Invalid import data: expected array of bookmarks",
                 ))
             }
         },
         _ => {
-            return Err(AppError::bad_request(
+            return Err(Error::bad_request(
                 "Invalid import data: expected array of bookmarks",
             ))
         }
@@ -153,9 +153,9 @@ pub fn from_json(body: &Value) -> AppResult<Vec<ImportItem>> {
 /// A Netscape bookmark file. Nested folders become one folder named by the path
 /// (`Bookmarks bar / Dev / Rust`; folders are flat); an entry that appears in several folders
 /// (as our own export writes it) becomes one bookmark in all of them.
-pub fn from_netscape(html: &str) -> AppResult<Vec<ImportItem>> {
+pub fn from_netscape(html: &str) -> Result<Vec<ImportItem>> {
     let entries = netscape::parse(html).map_err(|e| {
-        AppError::bad_request(format!("The bookmark file could not be read: {e}"))
+        Error::bad_request(format!("The bookmark file could not be read: {e}"))
             .with_code("INVALID_IMPORT_FILE")
     })?;
     let mut items: Vec<ImportItem> = Vec::with_capacity(entries.len());
@@ -208,21 +208,22 @@ pub const CSV_HEADER: [&str; 9] = [
 ];
 
 /// CSV with a header row; `folders` and `tags` hold names separated by `|`.
-pub fn from_csv(data: &str) -> AppResult<Vec<ImportItem>> {
+pub fn from_csv(data: &str) -> Result<Vec<ImportItem>> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(data.as_bytes());
     let headers = reader
         .headers()
         .map_err(|e| {
-            AppError::bad_request(format!("The CSV file could not be read: {e}"))
+            Error::bad_request(format!("The CSV file could not be read: {e}"))
                 .with_code("INVALID_IMPORT_FILE")
         })?
         .clone();
     let col = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
     let (Some(ti), Some(ui)) = (col("title"), col("url")) else {
-        return Err(AppError::bad_request("The CSV file needs title and url columns")
-            .with_code("INVALID_IMPORT_FILE"));
+        return Err(
+            Error::bad_request("The CSV file needs title and url columns").with_code("INVALID_IMPORT_FILE")
+        );
     };
     let (si, fi, pi, foi, tai, di, ci) = (
         col("slug"),
@@ -236,7 +237,7 @@ pub fn from_csv(data: &str) -> AppResult<Vec<ImportItem>> {
     let mut items = Vec::new();
     for (n, rec) in reader.records().enumerate() {
         let rec = rec.map_err(|e| {
-            AppError::bad_request(format!("The CSV file could not be read at record {}: {e}", n + 1))
+            Error::bad_request(format!("The CSV file could not be read at record {}: {e}", n + 1))
                 .with_code("INVALID_IMPORT_FILE")
         })?;
         let get = |i: Option<usize>| {
@@ -297,7 +298,7 @@ pub async fn import(
     user_id: &str,
     items: Vec<ImportItem>,
     opts: ImportOptions,
-) -> AppResult<ImportReport> {
+) -> Result<ImportReport> {
     let started = std::time::Instant::now();
     // What exists already: slugs (instance-wide), the user's URLs, folders and tags.
     let taken_slugs: HashSet<String> = with_db!(db, pool => sqlx::query_scalar::<_, String>(
@@ -458,7 +459,7 @@ pub async fn import(
                 },
             })
             .collect();
-        let mut e = AppError::validation(details).with_code("IMPORT_REJECTED");
+        let mut e = Error::validation(details).with_code("IMPORT_REJECTED");
         e.message = format!(
             "Nothing was imported: {} entr{} could not be imported (strict mode)",
             failures.len(),
@@ -572,10 +573,10 @@ const INSERT_LINKS_SQLITE: &str =
 const INSERT_LINKS_POSTGRES: &str =
     "INSERT INTO {table} (bookmark_id, {col}) SELECT x ->> 0, x ->> 1 FROM jsonb_array_elements($1::jsonb) AS x";
 
-fn to_json<T: Serialize + ?Sized>(v: &T) -> AppResult<String> {
+fn to_json<T: Serialize + ?Sized>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| {
         tracing::error!(error = %e, "import: could not serialize rows");
-        AppError::internal()
+        Error::internal()
     })
 }
 
@@ -588,7 +589,7 @@ async fn insert_bookmarks(
     ready: &[Ready],
     folder_ids: &HashMap<String, String>,
     tag_ids: &HashMap<String, String>,
-) -> AppResult<()> {
+) -> Result<()> {
     let now = Ts::now();
     let sqlite = matches!(tx, Tx::Sqlite(_));
     let mut folder_links: Vec<(&str, &str)> = Vec::new();
@@ -642,7 +643,7 @@ async fn insert_bookmarks(
         if let Err(e) = res {
             if db::is_unique_violation(&e) {
                 // Another request took one of the slugs meanwhile.
-                return Err(AppError::conflict(
+                return Err(Error::conflict(
                     "SLUG_TAKEN",
                     "A slug in the import was taken meanwhile; try again",
                 ));
@@ -693,7 +694,7 @@ pub async fn export_chunk(
     all: bool,
     after: Option<&(Ts, String)>,
     limit: i64,
-) -> AppResult<(Vec<ExportItem>, Option<(Ts, String)>)> {
+) -> Result<(Vec<ExportItem>, Option<(Ts, String)>)> {
     let mut p = Params::new();
     let u = p.push(user_id);
     let scope = if all {

@@ -8,7 +8,7 @@ use super::model::*;
 use super::ListQuery;
 use crate::db::params::Params;
 use crate::db::{self, Db, Ts, Tx};
-use crate::error::{AppError, AppResult};
+use crate::error::{Error, Kind, Result};
 use crate::{bind_params, with_db, with_tx};
 
 /// Distinguishes a field that is absent (`None`) from one that is `null` (`Some(None)`).
@@ -66,7 +66,7 @@ pub struct Links {
 }
 
 /// Folders must be the caller's own.
-pub async fn check_folders(db: &Db, user_id: &str, ids: &[String]) -> AppResult<Vec<String>> {
+pub async fn check_folders(db: &Db, user_id: &str, ids: &[String]) -> Result<Vec<String>> {
     let ids = dedup(ids);
     if ids.is_empty() {
         return Ok(ids);
@@ -78,8 +78,8 @@ pub async fn check_folders(db: &Db, user_id: &str, ids: &[String]) -> AppResult<
     let owned: Vec<String> =
         with_db!(db, pool => bind_params!(sqlx::query_scalar(&sql), p).fetch_all(pool).await?);
     if let Some(missing) = ids.iter().find(|i| !owned.contains(i)) {
-        return Err(AppError::new(
-            axum::http::StatusCode::FORBIDDEN,
+        return Err(Error::new(
+            Kind::Forbidden,
             "FORBIDDEN",
             format!("You do not own folder {missing}"),
         ));
@@ -88,7 +88,7 @@ pub async fn check_folders(db: &Db, user_id: &str, ids: &[String]) -> AppResult<
 }
 
 /// Tags must be the caller's own; returns (id, name) sorted by name.
-pub async fn check_tags(db: &Db, user_id: &str, ids: &[String]) -> AppResult<Vec<(String, String)>> {
+pub async fn check_tags(db: &Db, user_id: &str, ids: &[String]) -> Result<Vec<(String, String)>> {
     let ids = dedup(ids);
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -100,8 +100,8 @@ pub async fn check_tags(db: &Db, user_id: &str, ids: &[String]) -> AppResult<Vec
     let owned: Vec<(String, String)> =
         with_db!(db, pool => bind_params!(sqlx::query_as(&sql), p).fetch_all(pool).await?);
     if owned.len() != ids.len() {
-        return Err(AppError::new(
-            axum::http::StatusCode::FORBIDDEN,
+        return Err(Error::new(
+            Kind::Forbidden,
             "FORBIDDEN",
             "You do not have access to one or more of the selected tags",
         ));
@@ -110,7 +110,7 @@ pub async fn check_tags(db: &Db, user_id: &str, ids: &[String]) -> AppResult<Vec
 }
 
 /// Teams must be ones the caller belongs to; `all` takes every such team.
-pub async fn check_teams(db: &Db, user_id: &str, ids: &[String], all: bool) -> AppResult<Vec<String>> {
+pub async fn check_teams(db: &Db, user_id: &str, ids: &[String], all: bool) -> Result<Vec<String>> {
     if all {
         return Ok(with_db!(db, pool => sqlx::query_scalar::<_, String>(
             "SELECT team_id FROM team_members WHERE user_id = $1 ORDER BY team_id")
@@ -127,8 +127,8 @@ pub async fn check_teams(db: &Db, user_id: &str, ids: &[String], all: bool) -> A
     let mine: Vec<String> =
         with_db!(db, pool => bind_params!(sqlx::query_scalar(&sql), p).fetch_all(pool).await?);
     if let Some(missing) = ids.iter().find(|i| !mine.contains(i)) {
-        return Err(AppError::new(
-            axum::http::StatusCode::FORBIDDEN,
+        return Err(Error::new(
+            Kind::Forbidden,
             "FORBIDDEN",
             format!("You are not a member of team {missing}"),
         ));
@@ -137,7 +137,7 @@ pub async fn check_teams(db: &Db, user_id: &str, ids: &[String], all: bool) -> A
 }
 
 /// Users must exist; the caller is dropped from the list.
-pub async fn check_users(db: &Db, user_id: &str, ids: &[String]) -> AppResult<Vec<String>> {
+pub async fn check_users(db: &Db, user_id: &str, ids: &[String]) -> Result<Vec<String>> {
     let ids: Vec<String> = dedup(ids).into_iter().filter(|i| i != user_id).collect();
     if ids.is_empty() {
         return Ok(ids);
@@ -148,12 +148,12 @@ pub async fn check_users(db: &Db, user_id: &str, ids: &[String]) -> AppResult<Ve
     let found: Vec<String> =
         with_db!(db, pool => bind_params!(sqlx::query_scalar(&sql), p).fetch_all(pool).await?);
     if let Some(missing) = ids.iter().find(|i| !found.contains(i)) {
-        return Err(AppError::not_found(format!("User {missing} not found")).with_code("USER_NOT_FOUND"));
+        return Err(Error::not_found(format!("User {missing} not found")).with_code("USER_NOT_FOUND"));
     }
     Ok(ids)
 }
 
-async fn check_links(db: &Db, user_id: &str, input: &BookmarkInput) -> AppResult<Links> {
+async fn check_links(db: &Db, user_id: &str, input: &BookmarkInput) -> Result<Links> {
     let mut links = Links::default();
     if let Some(f) = &input.folder_ids {
         links.folders = Some(check_folders(db, user_id, f).await?);
@@ -173,7 +173,7 @@ async fn check_links(db: &Db, user_id: &str, input: &BookmarkInput) -> AppResult
 }
 
 /// Writes the links of one bookmark inside `tx` (replacing what is given).
-pub async fn write_links(tx: &mut Tx, bookmark_id: &str, links: &Links) -> AppResult<()> {
+pub async fn write_links(tx: &mut Tx, bookmark_id: &str, links: &Links) -> Result<()> {
     if let Some(folders) = &links.folders {
         with_tx!(tx, c => sqlx::query("DELETE FROM bookmark_folders WHERE bookmark_id = $1")
             .bind(bookmark_id).execute(c).await?.rows_affected());
@@ -214,7 +214,7 @@ pub async fn write_links(tx: &mut Tx, bookmark_id: &str, links: &Links) -> AppRe
 
 /// Recomputes the denormalised `tag_names` of the given bookmarks (after tag links or names
 /// changed in bulk). Dialect-specific: string aggregation differs.
-pub async fn recompute_tag_names(tx: &mut Tx, ids: &[String]) -> AppResult<()> {
+pub async fn recompute_tag_names(tx: &mut Tx, ids: &[String]) -> Result<()> {
     for chunk in ids.chunks(5000) {
         let mut p = Params::new();
         let list = p.list(chunk);
@@ -235,14 +235,14 @@ pub async fn recompute_tag_names(tx: &mut Tx, ids: &[String]) -> AppResult<()> {
     Ok(())
 }
 
-async fn slug_in_use(db: &Db, slug: &str, except: Option<&str>) -> AppResult<bool> {
+async fn slug_in_use(db: &Db, slug: &str, except: Option<&str>) -> Result<bool> {
     let row: Option<String> = with_db!(db, pool => sqlx::query_scalar(
         "SELECT id FROM bookmarks WHERE slug = $1 AND id <> $2 LIMIT 1")
         .bind(slug).bind(except.unwrap_or("")).fetch_optional(pool).await?);
     Ok(row.is_some())
 }
 
-fn map_unique(e: sqlx::Error) -> AppError {
+fn map_unique(e: sqlx::Error) -> Error {
     if db::is_unique_violation(&e) {
         slug_taken()
     } else {
@@ -251,7 +251,7 @@ fn map_unique(e: sqlx::Error) -> AppError {
 }
 
 /// Creates a bookmark; returns its id.
-pub async fn create(db: &Db, user_id: &str, input: &BookmarkInput) -> AppResult<String> {
+pub async fn create(db: &Db, user_id: &str, input: &BookmarkInput) -> Result<String> {
     let (Some(title), Some(url)) = (
         input.title.as_deref().filter(|s| !s.trim().is_empty()),
         input.url.as_deref().filter(|s| !s.trim().is_empty()),
@@ -269,7 +269,7 @@ pub async fn create(db: &Db, user_id: &str, input: &BookmarkInput) -> AppResult<
                 message: "URL is required".into(),
             });
         }
-        let mut e = AppError::validation(details);
+        let mut e = Error::validation(details);
         e.message = "Missing required fields".into();
         return Err(e);
     };
@@ -285,7 +285,7 @@ pub async fn create(db: &Db, user_id: &str, input: &BookmarkInput) -> AppResult<
     };
     let forwarding = input.forwarding_enabled.unwrap_or(false);
     if forwarding && slug.is_none() {
-        return Err(AppError::invalid(
+        return Err(Error::invalid(
             "slug",
             "Slug is required when forwarding is enabled",
         ));
@@ -312,16 +312,16 @@ pub async fn create(db: &Db, user_id: &str, input: &BookmarkInput) -> AppResult<
 }
 
 /// Owner's bookmark (id, slug, forwarding) or 404 — others never learn it exists.
-pub async fn owned(db: &Db, user_id: &str, id: &str) -> AppResult<(Option<String>, bool, String, String)> {
+pub async fn owned(db: &Db, user_id: &str, id: &str) -> Result<(Option<String>, bool, String, String)> {
     let row: Option<(Option<String>, Option<bool>, String, String)> = with_db!(db, pool => sqlx::query_as(
         "SELECT slug, forwarding_enabled, title, url FROM bookmarks WHERE id = $1 AND user_id = $2")
         .bind(id).bind(user_id).fetch_optional(pool).await?);
     row.map(|(s, f, t, u)| (s, f.unwrap_or(false), t, u))
-        .ok_or_else(|| AppError::not_found("Bookmark not found"))
+        .ok_or_else(|| Error::not_found("Bookmark not found"))
 }
 
 /// Partial update by the owner.
-pub async fn update(db: &Db, user_id: &str, id: &str, input: &BookmarkInput) -> AppResult<()> {
+pub async fn update(db: &Db, user_id: &str, id: &str, input: &BookmarkInput) -> Result<()> {
     let (stored_slug, stored_fwd, _, _) = owned(db, user_id, id).await?;
     let title = match &input.title {
         Some(t) => Some(validate_title("title", t)?),
@@ -347,7 +347,7 @@ pub async fn update(db: &Db, user_id: &str, id: &str, input: &BookmarkInput) -> 
     };
     let mut forwarding = input.forwarding_enabled.unwrap_or(stored_fwd);
     if input.forwarding_enabled == Some(true) && new_slug.is_none() {
-        return Err(AppError::invalid(
+        return Err(Error::invalid(
             "slug",
             "Slug is required when forwarding is enabled",
         ));
@@ -377,7 +377,7 @@ pub async fn update(db: &Db, user_id: &str, id: &str, input: &BookmarkInput) -> 
 }
 
 /// Deletes the owner's bookmark; returns its (title, url).
-pub async fn delete(db: &Db, user_id: &str, id: &str) -> AppResult<(String, String)> {
+pub async fn delete(db: &Db, user_id: &str, id: &str) -> Result<(String, String)> {
     let (_, _, title, url) = owned(db, user_id, id).await?;
     with_db!(db, pool => sqlx::query("DELETE FROM bookmarks WHERE id = $1 AND user_id = $2")
         .bind(id).bind(user_id).execute(pool).await?.rows_affected());
@@ -401,15 +401,12 @@ pub struct BulkInput {
 pub const BULK_MAX: usize = 10_000;
 
 /// Runs a bulk action; returns how many bookmarks it touched.
-pub async fn bulk(db: &Db, user_id: &str, input: &BulkInput) -> AppResult<usize> {
+pub async fn bulk(db: &Db, user_id: &str, input: &BulkInput) -> Result<usize> {
     let ids: Vec<String> = match (&input.ids, &input.filter) {
         (Some(ids), None) => {
             let ids = dedup(ids);
             if ids.len() > BULK_MAX {
-                return Err(AppError::invalid(
-                    "ids",
-                    "At most 10000 bookmarks per bulk action",
-                ));
+                return Err(Error::invalid("ids", "At most 10000 bookmarks per bulk action"));
             }
             // All must be the caller's own; otherwise nothing happens.
             let mut owned_ids = Vec::new();
@@ -423,7 +420,7 @@ pub async fn bulk(db: &Db, user_id: &str, input: &BulkInput) -> AppResult<usize>
                 owned_ids.extend(found);
             }
             if owned_ids.len() != ids.len() {
-                return Err(AppError::not_found("Bookmark not found"));
+                return Err(Error::not_found("Bookmark not found"));
             }
             ids
         }
@@ -432,7 +429,7 @@ pub async fn bulk(db: &Db, user_id: &str, input: &BulkInput) -> AppResult<usize>
             f.scope = Some("mine".into());
             super::ids(db, user_id, &f).await?
         }
-        _ => return Err(AppError::invalid("ids", "Give either ids or filter")),
+        _ => return Err(Error::invalid("ids", "Give either ids or filter")),
     };
     let action = input.action.as_str();
     let folders = match action {
@@ -440,7 +437,7 @@ pub async fn bulk(db: &Db, user_id: &str, input: &BulkInput) -> AppResult<usize>
             let f = input
                 .folder_ids
                 .as_ref()
-                .ok_or_else(|| AppError::invalid("folder_ids", "folder_ids is required for this action"))?;
+                .ok_or_else(|| Error::invalid("folder_ids", "folder_ids is required for this action"))?;
             check_folders(db, user_id, f).await?
         }
         _ => Vec::new(),
@@ -450,7 +447,7 @@ pub async fn bulk(db: &Db, user_id: &str, input: &BulkInput) -> AppResult<usize>
             let t = input
                 .tag_ids
                 .as_ref()
-                .ok_or_else(|| AppError::invalid("tag_ids", "tag_ids is required for this action"))?;
+                .ok_or_else(|| Error::invalid("tag_ids", "tag_ids is required for this action"))?;
             check_tags(db, user_id, t).await?
         }
         _ => Vec::new(),
@@ -466,7 +463,7 @@ pub async fn bulk(db: &Db, user_id: &str, input: &BulkInput) -> AppResult<usize>
             | "pin"
             | "unpin"
     ) {
-        return Err(AppError::invalid("action", format!("Unknown action {action:?}")));
+        return Err(Error::invalid("action", format!("Unknown action {action:?}")));
     }
     if ids.is_empty() {
         return Ok(0);

@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 use crate::audit::Origin;
 use crate::auth::{api_tokens, jwt, sessions};
 use crate::config::TrustProxy;
-use crate::error::AppError;
+use crate::error::{Error, Kind};
 use crate::http::cookies;
 use crate::state::AppState;
 use crate::users::User;
@@ -44,8 +44,8 @@ pub fn client_ip(headers: &HeaderMap, peer: Option<IpAddr>, trust: &TrustProxy) 
 }
 
 impl FromRequestParts<AppState> for ClientOrigin {
-    type Rejection = AppError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    type Rejection = Error;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -102,7 +102,7 @@ async fn by_session_jwt(
     state: &AppState,
     token: &str,
     method: AuthMethod,
-) -> Result<Option<AuthUser>, AppError> {
+) -> Result<Option<AuthUser>, Error> {
     let Some(claims) = jwt::verify_session(&state.config.jwt_secret, token) else {
         return Ok(None);
     };
@@ -321,7 +321,7 @@ impl Drop for Flight<'_> {
 }
 
 /// Authenticates the request, if it carries credentials that are still good.
-pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Option<AuthUser>, AppError> {
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Option<AuthUser>, Error> {
     Ok(authenticate_shared(state, headers).await?.map(|a| (*a).clone()))
 }
 
@@ -329,7 +329,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Optio
 pub async fn authenticate_shared(
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<Option<Arc<AuthUser>>, AppError> {
+) -> Result<Option<Arc<AuthUser>>, Error> {
     let jar = session_jar(headers);
     let Some(key) = credential(&jar, headers) else {
         return Ok(None);
@@ -353,7 +353,7 @@ pub async fn authenticate_shared(
             if let Some(a) = &found {
                 state.auth_cache.put(key, gen, a);
             }
-            Ok::<_, AppError>(found)
+            Ok::<_, Error>(found)
         })
         .await
         .cloned()
@@ -406,7 +406,7 @@ async fn authenticate_uncached(
     state: &AppState,
     headers: &HeaderMap,
     jar: &CookieJar,
-) -> Result<Option<AuthUser>, AppError> {
+) -> Result<Option<AuthUser>, Error> {
     if let Some(c) = jar.get(cookies::SESSION) {
         if let Some(a) = by_session_jwt(state, c.value(), AuthMethod::Cookie).await? {
             return Ok(Some(a));
@@ -432,22 +432,22 @@ async fn authenticate_uncached(
 }
 
 impl FromRequestParts<AppState> for AuthUser {
-    type Rejection = AppError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    type Rejection = Error;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         if let Some(a) = parts.extensions.get::<AuthUser>() {
             return Ok(a.clone());
         }
         let a = authenticate(state, &parts.headers)
             .await?
-            .ok_or_else(AppError::unauthorized)?;
+            .ok_or_else(Error::unauthorized)?;
         parts.extensions.insert(a.clone());
         Ok(a)
     }
 }
 
 impl axum::extract::OptionalFromRequestParts<AppState> for AuthUser {
-    type Rejection = AppError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, AppError> {
+    type Rejection = Error;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, Error> {
         if let Some(a) = parts.extensions.get::<AuthUser>() {
             return Ok(Some(a.clone()));
         }
@@ -464,11 +464,11 @@ impl axum::extract::OptionalFromRequestParts<AppState> for AuthUser {
 pub struct AdminUser(pub AuthUser);
 
 impl FromRequestParts<AppState> for AdminUser {
-    type Rejection = AppError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    type Rejection = Error;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let a = <AuthUser as FromRequestParts<AppState>>::from_request_parts(parts, state).await?;
         if !a.user.is_admin() {
-            return Err(AppError::forbidden());
+            return Err(Error::forbidden());
         }
         Ok(AdminUser(a))
     }
@@ -504,13 +504,7 @@ pub fn csrf_refusal(state: &AppState, req: &Request) -> Option<Response> {
     if req.headers().contains_key(header::AUTHORIZATION) && jar.get(cookies::SESSION).is_none() {
         return None;
     }
-    let err = || {
-        AppError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "CSRF_INVALID",
-            "Invalid CSRF token",
-        )
-    };
+    let err = || Error::new(Kind::Forbidden, "CSRF_INVALID", "Invalid CSRF token");
     let Some(cookie) = jar.get(cookies::CSRF) else {
         // Like the original: hand out a fresh cookie with the refusal so the client can retry.
         let mut bytes = [0u8; 32];

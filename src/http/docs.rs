@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::Router;
 use utoipa::openapi::OpenApi;
 
-use crate::error::AppError;
+use crate::error::Error;
 use crate::state::AppState;
 
 const BUNDLE: &str = include_str!("../../assets/vendor/swagger-ui/swagger-ui-bundle.js");
@@ -77,7 +77,7 @@ pub fn router(doc: Arc<OpenApi>, with_ui: bool) -> Router<AppState> {
                 get(|| async { asset("text/css", CSS) }),
             );
     } else {
-        r = r.route("/api-docs", get(|| async { AppError::not_found("Not found") }));
+        r = r.route("/api-docs", get(|| async { Error::not_found("Not found") }));
     }
     r
 }

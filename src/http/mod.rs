@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod cookies;
 pub mod docs;
+pub mod error;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +19,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
-use crate::error::{AppError, RenderedError};
+use crate::error::Error;
+use crate::http::error::Rendered;
 use crate::state::AppState;
 
 /// Paths whose errors are answered with the JSON envelope.
@@ -131,9 +133,9 @@ async fn edge_layer(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> 
     let status = res.status();
     if api
         && (status.is_client_error() || status.is_server_error())
-        && res.extensions().get::<RenderedError>().is_none()
+        && res.extensions().get::<Rendered>().is_none()
     {
-        let mut out = AppError::from_status(status).into_response();
+        let mut out = error::envelope(status);
         for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
             if let Some(v) = res.headers().get(&name) {
                 out.headers_mut().insert(name, v.clone());
@@ -233,12 +235,12 @@ impl tower::Service<Request> for FrontConn {
 
 fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
-    AppError::internal().into_response()
+    Error::internal().into_response()
 }
 
 async fn fallback(req: Request) -> Response {
     if is_api_path(req.uri().path()) || req.uri().path().starts_with("/api-docs") {
-        AppError::not_found("Not found").into_response()
+        Error::not_found("Not found").into_response()
     } else {
         crate::web::not_found_page()
     }

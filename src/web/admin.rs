@@ -20,8 +20,9 @@ use crate::api;
 use crate::api::admin_teams::{MemberInput, SettingInput, TeamInput};
 use crate::api::admin_users::{CreateUserInput, UpdateUserInput};
 use crate::audit::AuditEntry;
-use crate::error::{AppError, AppResult, Json, Path, Query};
+use crate::error::{Error, Result};
 use crate::http::auth::{AdminUser, ClientOrigin};
+use crate::http::error::{Json, Path, Query};
 use crate::state::AppState;
 use crate::teams::{self, Team, TeamDetail};
 use crate::web::ctx::{
@@ -67,7 +68,7 @@ fn api_args(s: &Signed) -> (State<AppState>, ClientOrigin, AdminUser) {
 
 /// An error's message in the page's language: the admin area's own wording for the codes its
 /// guards answer with (`LAST_ADMIN`, `SELF_DELETE`, …), else the shared one.
-fn message(ctx: &Ctx, e: &AppError) -> String {
+fn message(ctx: &Ctx, e: &Error) -> String {
     let key = format!("admin.error.{}", e.code);
     let t = ctx.t(&key);
     if t != key {
@@ -78,7 +79,7 @@ fn message(ctx: &Ctx, e: &AppError) -> String {
 }
 
 /// Form errors, with the admin area's wording for a coded one-field error (duplicate names).
-fn form_errors(ctx: &Ctx, e: &AppError) -> FormErrors {
+fn form_errors(ctx: &Ctx, e: &Error) -> FormErrors {
     let mut f = FormErrors::from_error(ctx.tr, e);
     let key = format!("admin.error.{}", e.code);
     let t = ctx.t(&key);
@@ -96,7 +97,7 @@ fn form_errors(ctx: &Ctx, e: &AppError) -> FormErrors {
 }
 
 /// After a one-click action: back with a flash (success, or the API's refusal).
-fn flash_result<T>(ctx: &Ctx, back: &str, result: AppResult<T>, ok: &str) -> AppResult<Response> {
+fn flash_result<T>(ctx: &Ctx, back: &str, result: Result<T>, ok: &str) -> Result<Response> {
     match result {
         Ok(_) => Ok(redirect_with(back, "ok", ok)),
         Err(e) => {
@@ -195,7 +196,7 @@ fn members_query_of(url: &str) -> MembersQuery {
 }
 
 /// The members page for `q` with `create`/`edit`/`teams_for` filled in by the caller.
-async fn members_view(s: Signed, q: &MembersQuery) -> AppResult<MembersPage> {
+async fn members_view(s: Signed, q: &MembersQuery) -> Result<MembersPage> {
     let search = q.q.as_deref().unwrap_or("").trim().to_string();
     let mut page = q
         .page
@@ -264,13 +265,13 @@ async fn members_view(s: Signed, q: &MembersQuery) -> AppResult<MembersPage> {
     })
 }
 
-async fn member(s: &Signed, id: &str) -> AppResult<Member> {
+async fn member(s: &Signed, id: &str) -> Result<Member> {
     admin_users::get(&s.state.db, id)
         .await?
         .ok_or_else(admin_users::not_found)
 }
 
-async fn team_choices(s: &Signed, user_id: &str) -> AppResult<Vec<TeamChoice>> {
+async fn team_choices(s: &Signed, user_id: &str) -> Result<Vec<TeamChoice>> {
     let mine: HashSet<String> = teams::of_user(&s.state.db, user_id)
         .await?
         .into_iter()
@@ -298,7 +299,7 @@ fn edit_form(u: &Member) -> FormData {
     FormData(f)
 }
 
-async fn members_page(Admin(s): Admin, Query(q): Query<MembersQuery>) -> AppResult<Response> {
+async fn members_page(Admin(s): Admin, Query(q): Query<MembersQuery>) -> Result<Response> {
     let edit = match q.edit.as_deref().filter(|v| !v.is_empty()) {
         Some(id) => Some(member(&s, id).await?),
         None => None,
@@ -327,7 +328,7 @@ fn without_passwords(form: FormData) -> FormData {
     FormData(form.0.into_iter().filter(|(k, _)| k != "password").collect())
 }
 
-async fn member_create(Admin(s): Admin, form: FormData) -> AppResult<Response> {
+async fn member_create(Admin(s): Admin, form: FormData) -> Result<Response> {
     let back = back_to(&form, "/admin/members");
     let mut errors = FormErrors::default();
     for (field, key) in [
@@ -368,7 +369,7 @@ async fn member_create(Admin(s): Admin, form: FormData) -> AppResult<Response> {
                 Some(e) => {
                     let e = client_error(e)?;
                     errors = form_errors(&s.ctx, &e);
-                    e.status
+                    crate::http::error::status(e.kind)
                 }
                 None => StatusCode::BAD_REQUEST,
             };
@@ -381,7 +382,7 @@ async fn member_create(Admin(s): Admin, form: FormData) -> AppResult<Response> {
     }
 }
 
-async fn member_update(Admin(s): Admin, Path(id): Path<String>, form: FormData) -> AppResult<Response> {
+async fn member_update(Admin(s): Admin, Path(id): Path<String>, form: FormData) -> Result<Response> {
     let back = back_to(&form, "/admin/members");
     let current = member(&s, &id).await?;
     let name = form.get("name").trim().to_string();
@@ -415,16 +416,12 @@ async fn member_update(Admin(s): Admin, Path(id): Path<String>, form: FormData) 
             page.edit = Some(current);
             page.form = without_passwords(form);
             page.errors = errors;
-            render_status(e.status, &page)
+            render_status(crate::http::error::status(e.kind), &page)
         }
     }
 }
 
-async fn member_toggle_disabled(
-    Admin(s): Admin,
-    Path(id): Path<String>,
-    form: FormData,
-) -> AppResult<Response> {
+async fn member_toggle_disabled(Admin(s): Admin, Path(id): Path<String>, form: FormData) -> Result<Response> {
     let back = back_to(&form, "/admin/members");
     let current = match member(&s, &id).await {
         Ok(u) => u,
@@ -461,7 +458,7 @@ async fn member_toggle_disabled(
     flash_result(&s.ctx, &back, result, &ok)
 }
 
-async fn member_reset_mfa(Admin(s): Admin, Path(id): Path<String>, form: FormData) -> AppResult<Response> {
+async fn member_reset_mfa(Admin(s): Admin, Path(id): Path<String>, form: FormData) -> Result<Response> {
     let back = back_to(&form, "/admin/members");
     let name = admin_users::get(&s.state.db, &id)
         .await?
@@ -473,7 +470,7 @@ async fn member_reset_mfa(Admin(s): Admin, Path(id): Path<String>, form: FormDat
     flash_result(&s.ctx, &back, result, &ok)
 }
 
-async fn member_delete(Admin(s): Admin, Path(id): Path<String>, form: FormData) -> AppResult<Response> {
+async fn member_delete(Admin(s): Admin, Path(id): Path<String>, form: FormData) -> Result<Response> {
     let back = back_to(&form, "/admin/members");
     let name = admin_users::get(&s.state.db, &id)
         .await?
@@ -487,7 +484,7 @@ async fn member_delete(Admin(s): Admin, Path(id): Path<String>, form: FormData) 
 
 /// The checked teams become the user's teams: missing memberships are added, unchecked ones
 /// removed, each through the team member API (one audit event per change).
-async fn member_teams(Admin(s): Admin, Path(id): Path<String>, form: FormData) -> AppResult<Response> {
+async fn member_teams(Admin(s): Admin, Path(id): Path<String>, form: FormData) -> Result<Response> {
     let back = back_to(&form, "/admin/members");
     let user = match member(&s, &id).await {
         Ok(u) => u,
@@ -550,7 +547,7 @@ struct TeamsQuery {
     members: Option<String>,
 }
 
-async fn teams_view(s: Signed) -> AppResult<TeamsPage> {
+async fn teams_view(s: Signed) -> Result<TeamsPage> {
     let teams = teams::list(&s.state.db).await?;
     Ok(TeamsPage {
         ctx: s.ctx,
@@ -562,7 +559,7 @@ async fn teams_view(s: Signed) -> AppResult<TeamsPage> {
     })
 }
 
-async fn team(s: &Signed, id: &str) -> AppResult<TeamDetail> {
+async fn team(s: &Signed, id: &str) -> Result<TeamDetail> {
     teams::get(&s.state.db, id).await?.ok_or_else(teams::not_found)
 }
 
@@ -576,7 +573,7 @@ fn team_form(t: &Team) -> FormData {
     ])
 }
 
-async fn teams_page(Admin(s): Admin, Query(q): Query<TeamsQuery>) -> AppResult<Response> {
+async fn teams_page(Admin(s): Admin, Query(q): Query<TeamsQuery>) -> Result<Response> {
     if let Some(id) = q.members.as_deref().filter(|v| !v.is_empty()) {
         return Ok(redirect(&format!("/admin/teams/{}", enc(id))));
     }
@@ -600,7 +597,7 @@ fn team_input(form: &FormData) -> TeamInput {
     }
 }
 
-async fn team_create(Admin(s): Admin, form: FormData) -> AppResult<Response> {
+async fn team_create(Admin(s): Admin, form: FormData) -> Result<Response> {
     let (st, o, a) = api_args(&s);
     match api::admin_teams::create(st, o, a, Json(team_input(&form))).await {
         Ok(res) => {
@@ -624,12 +621,12 @@ async fn team_create(Admin(s): Admin, form: FormData) -> AppResult<Response> {
             page.create = true;
             page.form = form;
             page.errors = errors;
-            render_status(e.status, &page)
+            render_status(crate::http::error::status(e.kind), &page)
         }
     }
 }
 
-async fn team_update(Admin(s): Admin, Path(id): Path<String>, form: FormData) -> AppResult<Response> {
+async fn team_update(Admin(s): Admin, Path(id): Path<String>, form: FormData) -> Result<Response> {
     let back = back_to(&form, "/admin/teams");
     let current = team(&s, &id).await?.team;
     let (st, o, a) = api_args(&s);
@@ -645,12 +642,12 @@ async fn team_update(Admin(s): Admin, Path(id): Path<String>, form: FormData) ->
             page.edit = Some(current);
             page.form = form;
             page.errors = errors;
-            render_status(e.status, &page)
+            render_status(crate::http::error::status(e.kind), &page)
         }
     }
 }
 
-async fn team_delete(Admin(s): Admin, Path(id): Path<String>) -> AppResult<Response> {
+async fn team_delete(Admin(s): Admin, Path(id): Path<String>) -> Result<Response> {
     let (st, o, a) = api_args(&s);
     let name = teams::get(&s.state.db, &id)
         .await?
@@ -670,7 +667,7 @@ struct TeamPage {
     candidates: Vec<Member>,
 }
 
-async fn team_page(Admin(s): Admin, Path(id): Path<String>) -> AppResult<Response> {
+async fn team_page(Admin(s): Admin, Path(id): Path<String>) -> Result<Response> {
     let detail = team(&s, &id).await?;
     let members: HashSet<&str> = detail.members.iter().map(|m| m.id.as_str()).collect();
     let (mut users, _) = admin_users::list(&s.state.db, None, None, 0).await?;
@@ -683,7 +680,7 @@ async fn team_page(Admin(s): Admin, Path(id): Path<String>) -> AppResult<Respons
     })
 }
 
-async fn team_add_member(Admin(s): Admin, Path(id): Path<String>, form: FormData) -> AppResult<Response> {
+async fn team_add_member(Admin(s): Admin, Path(id): Path<String>, form: FormData) -> Result<Response> {
     let back = format!("/admin/teams/{}", enc(&id));
     let user_id = form.get("user_id").to_string();
     let name = admin_users::get(&s.state.db, &user_id)
@@ -708,7 +705,7 @@ async fn team_add_member(Admin(s): Admin, Path(id): Path<String>, form: FormData
 async fn team_remove_member(
     Admin(s): Admin,
     Path((id, user_id)): Path<(String, String)>,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let back = format!("/admin/teams/{}", enc(&id));
     let name = admin_users::get(&s.state.db, &user_id)
         .await?
@@ -734,7 +731,7 @@ struct SettingsPage {
     commit: Option<String>,
 }
 
-async fn settings_page(Admin(s): Admin) -> AppResult<Response> {
+async fn settings_page(Admin(s): Admin) -> Result<Response> {
     let (st, _, a) = api_args(&s);
     let Json(values) = api::admin_teams::settings(st, a).await?;
     let registrations = values[crate::settings::REGISTRATIONS_ENABLED] == "true";
@@ -752,7 +749,7 @@ async fn settings_page(Admin(s): Admin) -> AppResult<Response> {
     })
 }
 
-async fn settings_submit(Admin(s): Admin, form: FormData) -> AppResult<Response> {
+async fn settings_submit(Admin(s): Admin, form: FormData) -> Result<Response> {
     let (st, o, a) = api_args(&s);
     let result = api::admin_teams::set_setting(
         st,
@@ -915,7 +912,7 @@ fn day_start(v: &str, next: bool) -> Option<String> {
     }
 }
 
-async fn audit_page(Admin(s): Admin, Query(filter): Query<AuditFilter>) -> AppResult<Response> {
+async fn audit_page(Admin(s): Admin, Query(filter): Query<AuditFilter>) -> Result<Response> {
     let q = api::audit_log::AuditQuery {
         limit: Some(AUDIT_PAGE_SIZE.to_string()),
         before_created_at: filter.before_created_at.clone().filter(|v| !v.is_empty()),
@@ -936,7 +933,7 @@ async fn audit_page(Admin(s): Admin, Query(filter): Query<AuditFilter>) -> AppRe
             if errors.general.is_none() {
                 errors.general = Some(message(&s.ctx, &e));
             }
-            (None, errors, e.status)
+            (None, errors, crate::http::error::status(e.kind))
         }
     };
     let base = filter.query();

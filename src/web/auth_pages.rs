@@ -11,9 +11,10 @@ use axum::Router;
 use serde::Deserialize;
 
 use crate::api;
-use crate::error::{AppError, AppResult, Json};
+use crate::error::{Error, Kind, Result};
 use crate::http::auth::ClientOrigin;
 use crate::http::cookies;
+use crate::http::error::Json;
 use crate::state::AppState;
 use crate::web::ctx::{
     carry_cookies, client_error, redirect, redirect_with, render, render_status, safe_return, Ctx, FormData,
@@ -41,11 +42,11 @@ struct SetupPage {
     errors: FormErrors,
 }
 
-async fn initialized(state: &AppState) -> AppResult<bool> {
+async fn initialized(state: &AppState) -> Result<bool> {
     Ok(crate::users::count(&state.db).await? > 0)
 }
 
-async fn setup_page(web: Web) -> AppResult<Response> {
+async fn setup_page(web: Web) -> Result<Response> {
     if initialized(&web.state).await? {
         return Ok(redirect(if web.auth.is_some() { "/" } else { "/login" }));
     }
@@ -56,22 +57,22 @@ async fn setup_page(web: Web) -> AppResult<Response> {
     })
 }
 
-fn status_of(e: &AppError) -> StatusCode {
-    if e.status == StatusCode::UNAUTHORIZED {
+fn status_of(e: &Error) -> StatusCode {
+    if e.kind == Kind::Unauthorized {
         // A page answer: the form is shown again.
         StatusCode::OK
     } else {
-        e.status
+        crate::http::error::status(e.kind)
     }
 }
 
-async fn setup_submit(web: Web, form: FormData) -> AppResult<Response> {
+async fn setup_submit(web: Web, form: FormData) -> Result<Response> {
     if initialized(&web.state).await? {
         return Ok(redirect("/login"));
     }
     let mismatch = form.get("password") != form.get("confirm_password");
     let result = if mismatch {
-        Err(AppError::invalid(
+        Err(Error::invalid(
             "confirm_password",
             web.ctx.t("field.passwords_differ").to_string(),
         ))
@@ -131,7 +132,7 @@ async fn login_view(
     errors: FormErrors,
     to: String,
     status: StatusCode,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let providers = api::auth::providers(State(web.state.clone()))
         .await
         .map(|Json(list)| list.into_iter().map(|p| p.provider_key).collect())
@@ -151,7 +152,7 @@ async fn login_view(
     )
 }
 
-async fn login_page(web: Web, Query(q): Query<RedirectQuery>) -> AppResult<Response> {
+async fn login_page(web: Web, Query(q): Query<RedirectQuery>) -> Result<Response> {
     let to = safe_return(q.redirect.as_deref().unwrap_or("/"));
     if web.auth.is_some() {
         return Ok(redirect(&to));
@@ -169,7 +170,7 @@ async fn login_page(web: Web, Query(q): Query<RedirectQuery>) -> AppResult<Respo
     .await
 }
 
-async fn login_submit(web: Web, form: FormData) -> AppResult<Response> {
+async fn login_submit(web: Web, form: FormData) -> Result<Response> {
     let to = safe_return(form.get("redirect"));
     let result = api::auth::login(
         State(web.state.clone()),
@@ -213,7 +214,7 @@ struct MfaPage {
     redirect: String,
 }
 
-async fn mfa_page(web: Web, Query(q): Query<RedirectQuery>) -> AppResult<Response> {
+async fn mfa_page(web: Web, Query(q): Query<RedirectQuery>) -> Result<Response> {
     let to = safe_return(q.redirect.as_deref().unwrap_or("/"));
     if web.auth.is_some() {
         return Ok(redirect(&to));
@@ -225,7 +226,7 @@ async fn mfa_page(web: Web, Query(q): Query<RedirectQuery>) -> AppResult<Respons
     })
 }
 
-async fn mfa_submit(web: Web, headers: axum::http::HeaderMap, form: FormData) -> AppResult<Response> {
+async fn mfa_submit(web: Web, headers: axum::http::HeaderMap, form: FormData) -> Result<Response> {
     let to = safe_return(form.get("redirect"));
     let result = api::mfa::verify(
         State(web.state.clone()),
@@ -277,7 +278,7 @@ struct SignupPage {
     enabled: bool,
 }
 
-async fn signup_page(web: Web) -> AppResult<Response> {
+async fn signup_page(web: Web) -> Result<Response> {
     if web.auth.is_some() {
         return Ok(redirect("/"));
     }
@@ -291,9 +292,9 @@ async fn signup_page(web: Web) -> AppResult<Response> {
     })
 }
 
-async fn signup_submit(web: Web, form: FormData) -> AppResult<Response> {
+async fn signup_submit(web: Web, form: FormData) -> Result<Response> {
     let result = if form.get("password") != form.get("confirm_password") {
-        Err(AppError::invalid(
+        Err(Error::invalid(
             "confirm_password",
             web.ctx.t("field.passwords_differ").to_string(),
         ))
@@ -316,7 +317,7 @@ async fn signup_submit(web: Web, form: FormData) -> AppResult<Response> {
             let errors = FormErrors::from_error(web.ctx.tr, &e);
             let enabled = e.code != "REGISTRATIONS_DISABLED";
             render_status(
-                e.status,
+                crate::http::error::status(e.kind),
                 &SignupPage {
                     ctx: web.ctx,
                     form,
@@ -334,14 +335,14 @@ struct LogoutPage {
     ctx: Ctx,
 }
 
-async fn logout_page(web: Web) -> AppResult<Response> {
+async fn logout_page(web: Web) -> Result<Response> {
     if web.auth.is_none() {
         return Ok(redirect("/login"));
     }
     render(&LogoutPage { ctx: web.ctx })
 }
 
-async fn logout_submit(web: Web, headers: axum::http::HeaderMap) -> AppResult<Response> {
+async fn logout_submit(web: Web, headers: axum::http::HeaderMap) -> Result<Response> {
     let res = api::auth::logout(
         State(web.state.clone()),
         ClientOrigin(web.origin.clone()),
@@ -379,24 +380,24 @@ fn notice(ctx: Ctx, title: &'static str, body: &'static str, show_email_form: bo
     }
 }
 
-async fn reset_page(web: Web) -> AppResult<Response> {
+async fn reset_page(web: Web) -> Result<Response> {
     render(&notice(web.ctx, "reset.title", "reset.intro", true))
 }
 
 /// Password reset needs outgoing mail, which this server does not send yet: the page says so
 /// instead of pretending a message is on its way.
-async fn reset_submit(web: Web, form: FormData) -> AppResult<Response> {
+async fn reset_submit(web: Web, form: FormData) -> Result<Response> {
     let mut p = notice(web.ctx, "reset.title", "reset.intro", true);
     p.errors = FormErrors::general(p.ctx.t("reset.unavailable").to_string());
     p.form = form;
     render_status(StatusCode::SERVICE_UNAVAILABLE, &p)
 }
 
-async fn verify_page(web: Web) -> AppResult<Response> {
+async fn verify_page(web: Web) -> Result<Response> {
     render(&notice(web.ctx, "verify.title", "verify.unavailable", false))
 }
 
-async fn verify_required_page(web: Web) -> AppResult<Response> {
+async fn verify_required_page(web: Web) -> Result<Response> {
     render(&notice(
         web.ctx,
         "verify.required_title",

@@ -14,9 +14,11 @@ use crate::api;
 use crate::bookmarks::model::Bookmark;
 use crate::bookmarks::write::{BookmarkInput, BulkInput};
 use crate::bookmarks::ListQuery;
-use crate::error::{AppError, AppResult, Json, Path as ApiPath, Query as ApiQuery};
+use crate::error::{Error, Result};
 use crate::folders::{Folder, ListOptions};
 use crate::http::auth::ClientOrigin;
+use crate::http::error::Json;
+use crate::http::error::{Path as ApiPath, Query as ApiQuery};
 use crate::state::AppState;
 use crate::tags::Tag;
 use crate::teams::Team;
@@ -305,7 +307,7 @@ struct ResultsFragment {
     r: Results,
 }
 
-async fn results(s: &Signed, state: ListState) -> AppResult<Results> {
+async fn results(s: &Signed, state: ListState) -> Result<Results> {
     let q = state.to_query();
     let page = crate::bookmarks::list(&s.state.db, &s.state.counts, s.user_id(), &q).await?;
     let limit = state.limit();
@@ -345,7 +347,7 @@ async fn results(s: &Signed, state: ListState) -> AppResult<Results> {
     })
 }
 
-async fn sidebar_data(s: &Signed) -> AppResult<(Vec<Folder>, Vec<Tag>)> {
+async fn sidebar_data(s: &Signed) -> Result<(Vec<Folder>, Vec<Tag>)> {
     let (folders, _) = crate::folders::list(
         &s.state.db,
         s.user_id(),
@@ -392,14 +394,14 @@ fn form_of(b: &Bookmark) -> FormData {
     FormData(v)
 }
 
-async fn own_bookmark(s: &Signed, id: &str) -> AppResult<Bookmark> {
+async fn own_bookmark(s: &Signed, id: &str) -> Result<Bookmark> {
     match crate::bookmarks::get(&s.state.db, s.user_id(), id).await? {
         Some(b) if b.user_id == s.user_id() => Ok(b),
-        _ => Err(AppError::not_found("Bookmark not found")),
+        _ => Err(Error::not_found("Bookmark not found")),
     }
 }
 
-async fn list_page(s: Signed, Query(state): Query<ListState>) -> AppResult<Response> {
+async fn list_page(s: Signed, Query(state): Query<ListState>) -> Result<Response> {
     if state.fragment.as_deref() == Some("results") {
         let r = results(&s, state).await?;
         return render(&ResultsFragment { ctx: s.ctx, r });
@@ -438,7 +440,7 @@ async fn list_page(s: Signed, Query(state): Query<ListState>) -> AppResult<Respo
     page_with(s, state, dialog, StatusCode::OK).await
 }
 
-async fn page_with(s: Signed, state: ListState, dialog: Dialog, status: StatusCode) -> AppResult<Response> {
+async fn page_with(s: Signed, state: ListState, dialog: Dialog, status: StatusCode) -> Result<Response> {
     let r = results(&s, state).await?;
     let (folders, tags) = sidebar_data(&s).await?;
     render_status(
@@ -466,7 +468,7 @@ fn return_state(form: &FormData) -> (String, ListState) {
 }
 
 /// Tag names typed in the form → ids of the user's tags, creating the new ones.
-async fn tag_ids(s: &Signed, names: &str) -> AppResult<Vec<String>> {
+async fn tag_ids(s: &Signed, names: &str) -> Result<Vec<String>> {
     let (existing, _) = crate::tags::list(&s.state.db, s.user_id(), true, None, 0).await?;
     let mut ids: Vec<String> = Vec::new();
     for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
@@ -474,7 +476,7 @@ async fn tag_ids(s: &Signed, names: &str) -> AppResult<Vec<String>> {
             Some(t) => t.id.clone(),
             None => crate::tags::create(&s.state.db, s.user_id(), Some(name))
                 .await
-                .map_err(|e| AppError::invalid("tags", e.message.to_string()))?,
+                .map_err(|e| Error::invalid("tags", e.message.to_string()))?,
         };
         if !ids.contains(&id) {
             ids.push(id);
@@ -483,11 +485,11 @@ async fn tag_ids(s: &Signed, names: &str) -> AppResult<Vec<String>> {
     Ok(ids)
 }
 
-async fn input_of(s: &Signed, form: &FormData) -> AppResult<BookmarkInput> {
+async fn input_of(s: &Signed, form: &FormData) -> Result<BookmarkInput> {
     let forwarding = form.checked("forwarding_enabled");
     let slug = form.get("slug").trim().to_string();
     if forwarding && slug.is_empty() {
-        return Err(AppError::invalid(
+        return Err(Error::invalid(
             "slug",
             s.ctx.t("bookmarks.slug_required").to_string(),
         ));
@@ -505,15 +507,15 @@ async fn input_of(s: &Signed, form: &FormData) -> AppResult<BookmarkInput> {
     })
 }
 
-async fn create(s: Signed, form: FormData) -> AppResult<Response> {
+async fn create(s: Signed, form: FormData) -> Result<Response> {
     save(s, None, form).await
 }
 
-async fn update(s: Signed, Path(id): Path<String>, form: FormData) -> AppResult<Response> {
+async fn update(s: Signed, Path(id): Path<String>, form: FormData) -> Result<Response> {
     save(s, Some(id), form).await
 }
 
-async fn save(s: Signed, id: Option<String>, form: FormData) -> AppResult<Response> {
+async fn save(s: Signed, id: Option<String>, form: FormData) -> Result<Response> {
     let (back, state) = return_state(&form);
     let result = async {
         let input = input_of(&s, &form).await?;
@@ -546,7 +548,7 @@ async fn save(s: Signed, id: Option<String>, form: FormData) -> AppResult<Respon
         Err(e) => {
             let e = client_error(e)?;
             let errors = FormErrors::from_error(s.ctx.tr, &e);
-            let status = e.status;
+            let status = crate::http::error::status(e.kind);
             page_with(
                 s,
                 state,
@@ -564,7 +566,7 @@ async fn save(s: Signed, id: Option<String>, form: FormData) -> AppResult<Respon
 
 /// "Fetch title" in the bookmark dialog: reads the page's metadata (the API's SSRF-safe fetcher)
 /// and shows the dialog again with the empty title and notes filled in.
-async fn fetch_metadata(s: Signed, form: FormData) -> AppResult<Response> {
+async fn fetch_metadata(s: Signed, form: FormData) -> Result<Response> {
     let (_, state) = return_state(&form);
     let edit = form.opt("edit_id").filter(|id| !id.is_empty());
     let result = api::bookmarks::metadata(
@@ -589,10 +591,10 @@ async fn fetch_metadata(s: Signed, form: FormData) -> AppResult<Response> {
             (FormErrors::default(), StatusCode::OK)
         }
         Err(e) => {
-            let status = if e.status.is_server_error() {
+            let status = if !e.kind.is_client() {
                 StatusCode::OK
             } else {
-                e.status
+                crate::http::error::status(e.kind)
             };
             let mut errors = FormErrors::from_error(s.ctx.tr, &e);
             if let Some(g) = errors.general.take() {
@@ -604,7 +606,7 @@ async fn fetch_metadata(s: Signed, form: FormData) -> AppResult<Response> {
     page_with(s, state, Dialog::Form { edit, form, errors }, status).await
 }
 
-async fn delete(s: Signed, Path(id): Path<String>, form: FormData) -> AppResult<Response> {
+async fn delete(s: Signed, Path(id): Path<String>, form: FormData) -> Result<Response> {
     let (back, _) = return_state(&form);
     api::bookmarks::delete(
         State(s.state.clone()),
@@ -616,7 +618,7 @@ async fn delete(s: Signed, Path(id): Path<String>, form: FormData) -> AppResult<
     Ok(redirect_with(&back, "ok", s.ctx.t("bookmarks.deleted")))
 }
 
-async fn pin(s: Signed, Path(id): Path<String>, form: FormData) -> AppResult<Response> {
+async fn pin(s: Signed, Path(id): Path<String>, form: FormData) -> Result<Response> {
     let (back, _) = return_state(&form);
     let pinned = form.get("pinned") == "true";
     api::bookmarks::update(
@@ -638,7 +640,7 @@ async fn pin(s: Signed, Path(id): Path<String>, form: FormData) -> AppResult<Res
     Ok(redirect_with(&back, "ok", s.ctx.t(key)))
 }
 
-async fn share(s: Signed, Path(id): Path<String>, form: FormData) -> AppResult<Response> {
+async fn share(s: Signed, Path(id): Path<String>, form: FormData) -> Result<Response> {
     let (back, _) = return_state(&form);
     let result = api::bookmarks::update(
         State(s.state.clone()),
@@ -656,7 +658,7 @@ async fn share(s: Signed, Path(id): Path<String>, form: FormData) -> AppResult<R
     flash_outcome(s.ctx.tr, result, &back, s.ctx.t("bookmarks.shared_done"))
 }
 
-async fn bulk(s: Signed, form: FormData) -> AppResult<Response> {
+async fn bulk(s: Signed, form: FormData) -> Result<Response> {
     let (back, _) = return_state(&form);
     let ids = form.all("ids");
     if ids.is_empty() {
@@ -705,7 +707,7 @@ async fn bulk(s: Signed, form: FormData) -> AppResult<Response> {
     }
 }
 
-async fn import(s: Signed, req: axum::extract::Request) -> AppResult<Response> {
+async fn import(s: Signed, req: axum::extract::Request) -> Result<Response> {
     let result = api::bookmarks::import(
         State(s.state.clone()),
         ClientOrigin(s.origin.clone()),
@@ -731,7 +733,7 @@ async fn import(s: Signed, req: axum::extract::Request) -> AppResult<Response> {
                 ..Default::default()
             };
             let errors = FormErrors::general(crate::web::ctx::error_message(s.ctx.tr, &e));
-            let status = e.status;
+            let status = crate::http::error::status(e.kind);
             page_with(s, state, Dialog::Import { errors }, status).await
         }
     }
@@ -743,7 +745,7 @@ struct ExportQuery {
     scope: Option<String>,
 }
 
-async fn export(s: Signed, AxQuery(q): AxQuery<ExportQuery>) -> AppResult<Response> {
+async fn export(s: Signed, AxQuery(q): AxQuery<ExportQuery>) -> Result<Response> {
     api::bookmarks::export(
         State(s.state.clone()),
         s.auth.clone(),
@@ -756,7 +758,7 @@ async fn export(s: Signed, AxQuery(q): AxQuery<ExportQuery>) -> AppResult<Respon
 }
 
 /// A bookmark was opened from a page (sent with `navigator.sendBeacon`).
-async fn open(s: Signed, Path(id): Path<String>) -> AppResult<Response> {
+async fn open(s: Signed, Path(id): Path<String>) -> Result<Response> {
     crate::bookmarks::track_access(&s.state.db, s.user_id(), &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -14,7 +14,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC};
 
 use crate::audit::Origin;
-use crate::error::{AppError, AppResult};
+use crate::error::{Error, Result};
 use crate::http::auth::{AuthUser, ClientOrigin};
 use crate::state::AppState;
 use crate::users::User;
@@ -259,7 +259,7 @@ impl FromRequestParts<AppState> for Admin {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let s = Signed::from_request_parts(parts, state).await?;
         if !s.auth.user.is_admin() {
-            return Err(AppError::forbidden().into_response());
+            return Err(Error::forbidden().into_response());
         }
         Ok(Admin(s))
     }
@@ -328,7 +328,7 @@ pub struct FormErrors {
 }
 
 impl FormErrors {
-    pub fn from_error(tr: &Locale, e: &AppError) -> FormErrors {
+    pub fn from_error(tr: &Locale, e: &Error) -> FormErrors {
         let mut fields = HashMap::new();
         for d in e.details.iter().flatten() {
             fields.insert(d.field.clone(), d.message.clone());
@@ -358,7 +358,7 @@ impl FormErrors {
 }
 
 /// The message of an error in the page's language: a translation of its code when there is one.
-pub fn error_message(tr: &Locale, e: &AppError) -> String {
+pub fn error_message(tr: &Locale, e: &Error) -> String {
     let key = format!("error.{}", e.code);
     let t = tr.get(&key);
     if t == key {
@@ -369,14 +369,14 @@ pub fn error_message(tr: &Locale, e: &AppError) -> String {
 }
 
 /// Renders a page (never cached: pages show the visitor's data).
-pub fn render(t: &impl Template) -> AppResult<Response> {
+pub fn render(t: &impl Template) -> Result<Response> {
     render_status(StatusCode::OK, t)
 }
 
-pub fn render_status(status: StatusCode, t: &impl Template) -> AppResult<Response> {
+pub fn render_status(status: StatusCode, t: &impl Template) -> Result<Response> {
     let html = t.render().map_err(|e| {
         tracing::error!(error = %e, "template failed");
-        AppError::internal()
+        Error::internal()
     })?;
     let mut res = (status, Html(html)).into_response();
     res.headers_mut()
@@ -385,8 +385,8 @@ pub fn render_status(status: StatusCode, t: &impl Template) -> AppResult<Respons
 }
 
 /// A form problem (4xx) to show on the form again; anything else stays an error.
-pub fn client_error(e: AppError) -> AppResult<AppError> {
-    if e.status.is_client_error() {
+pub fn client_error(e: Error) -> Result<Error> {
+    if e.kind.is_client() {
         Ok(e)
     } else {
         Err(e)
@@ -470,7 +470,7 @@ pub fn back_under(target: &str, prefix: &str) -> String {
 
 /// After a form that stays on its list: back to `to` with `ok`, or with the refusal's message
 /// (a 4xx); other errors remain error pages.
-pub fn flash_outcome<T>(tr: &Locale, result: AppResult<T>, to: &str, ok: &str) -> AppResult<Response> {
+pub fn flash_outcome<T>(tr: &Locale, result: Result<T>, to: &str, ok: &str) -> Result<Response> {
     match result {
         Ok(_) => Ok(redirect_with(to, "ok", ok)),
         Err(e) => {

@@ -6,7 +6,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::dashboard::Stats;
-use crate::error::AppResult;
+use crate::error::Result;
 use crate::state::AppState;
 use crate::web::ctx::{render, Ctx, Signed};
 
@@ -30,7 +30,7 @@ pub fn host(url: &str) -> String {
         .unwrap_or_else(|| url.to_string())
 }
 
-async fn dashboard(s: Signed) -> AppResult<Response> {
+async fn dashboard(s: Signed) -> Result<Response> {
     let stats = crate::dashboard::stats(&s.state.db, s.user_id()).await?;
     let max_tag = stats
         .top_tags

@@ -12,9 +12,11 @@ use serde::Deserialize;
 use crate::api;
 use crate::bookmarks::model::Bookmark;
 use crate::bookmarks::{ListQuery, Scope};
-use crate::error::{AppError, AppResult, Json, Path as ApiPath};
+use crate::error::{Error, Result};
 use crate::folders::{Folder, FolderInput, ListOptions};
 use crate::http::auth::ClientOrigin;
+use crate::http::error::Json;
+use crate::http::error::Path as ApiPath;
 use crate::state::AppState;
 use crate::tags::Tag;
 use crate::teams::Team;
@@ -130,10 +132,10 @@ fn folders_href(scope: &str, sort: &str, q: &str) -> String {
     }
 }
 
-async fn own_folder(s: &Signed, id: &str) -> AppResult<Folder> {
+async fn own_folder(s: &Signed, id: &str) -> Result<Folder> {
     match crate::folders::get(&s.state.db, s.user_id(), id).await? {
         Some(f) if f.user_id == s.user_id() => Ok(f),
-        _ => Err(AppError::not_found("Folder not found")),
+        _ => Err(Error::not_found("Folder not found")),
     }
 }
 
@@ -142,7 +144,7 @@ async fn folders_view(
     q: FolderQuery,
     dialog: Option<FolderDialog>,
     status: StatusCode,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let scope = q.scope.clone().unwrap_or_else(|| "all".into());
     let sort = q.sort.clone().unwrap_or_else(|| "alphabetical".into());
     let name_filter = q.q.clone().unwrap_or_default();
@@ -211,7 +213,7 @@ async fn folders_view(
     )
 }
 
-async fn folders_page(s: Signed, Query(q): Query<FolderQuery>) -> AppResult<Response> {
+async fn folders_page(s: Signed, Query(q): Query<FolderQuery>) -> Result<Response> {
     folders_view(s, q, None, StatusCode::OK).await
 }
 
@@ -227,7 +229,7 @@ fn back_of(form: &FormData, prefix: &str) -> String {
     crate::web::ctx::back_under(form.get("return"), prefix)
 }
 
-async fn folder_create(s: Signed, form: FormData) -> AppResult<Response> {
+async fn folder_create(s: Signed, form: FormData) -> Result<Response> {
     folder_save(s, None, form).await
 }
 
@@ -235,11 +237,11 @@ async fn folder_update(
     s: Signed,
     axum::extract::Path(id): axum::extract::Path<String>,
     form: FormData,
-) -> AppResult<Response> {
+) -> Result<Response> {
     folder_save(s, Some(id), form).await
 }
 
-async fn folder_save(s: Signed, id: Option<String>, form: FormData) -> AppResult<Response> {
+async fn folder_save(s: Signed, id: Option<String>, form: FormData) -> Result<Response> {
     let back = back_of(&form, "/folders");
     let origin = ClientOrigin(s.origin.clone());
     let result = match &id {
@@ -266,7 +268,7 @@ async fn folder_save(s: Signed, id: Option<String>, form: FormData) -> AppResult
         Err(e) => {
             let e = client_error(e)?;
             let errors = FormErrors::from_error(s.ctx.tr, &e);
-            let status = e.status;
+            let status = crate::http::error::status(e.kind);
             folders_view(
                 s,
                 FolderQuery::default(),
@@ -286,7 +288,7 @@ async fn folder_delete(
     s: Signed,
     axum::extract::Path(id): axum::extract::Path<String>,
     form: FormData,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let back = back_of(&form, "/folders");
     api::folders::delete(
         State(s.state.clone()),
@@ -302,7 +304,7 @@ async fn folder_share(
     s: Signed,
     axum::extract::Path(id): axum::extract::Path<String>,
     form: FormData,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let back = back_of(&form, "/folders");
     let f = own_folder(&s, &id).await?;
     let result = api::folders::update(
@@ -383,10 +385,10 @@ impl TagsPage {
     }
 }
 
-async fn own_tag(s: &Signed, id: &str) -> AppResult<Tag> {
+async fn own_tag(s: &Signed, id: &str) -> Result<Tag> {
     crate::tags::get(&s.state.db, s.user_id(), id)
         .await?
-        .ok_or_else(|| AppError::not_found("Tag not found"))
+        .ok_or_else(|| Error::not_found("Tag not found"))
 }
 
 async fn tags_view(
@@ -394,7 +396,7 @@ async fn tags_view(
     q: TagQuery,
     dialog: Option<TagDialog>,
     status: StatusCode,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let sort = q.sort.clone().unwrap_or_else(|| "alphabetical".into());
     let filter = q.q.clone().unwrap_or_default();
     let (mut tags, _) =
@@ -469,11 +471,11 @@ async fn tags_view(
     )
 }
 
-async fn tags_page(s: Signed, Query(q): Query<TagQuery>) -> AppResult<Response> {
+async fn tags_page(s: Signed, Query(q): Query<TagQuery>) -> Result<Response> {
     tags_view(s, q, None, StatusCode::OK).await
 }
 
-async fn tag_create(s: Signed, form: FormData) -> AppResult<Response> {
+async fn tag_create(s: Signed, form: FormData) -> Result<Response> {
     tag_save(s, None, form).await
 }
 
@@ -481,11 +483,11 @@ async fn tag_update(
     s: Signed,
     axum::extract::Path(id): axum::extract::Path<String>,
     form: FormData,
-) -> AppResult<Response> {
+) -> Result<Response> {
     tag_save(s, Some(id), form).await
 }
 
-async fn tag_save(s: Signed, id: Option<String>, form: FormData) -> AppResult<Response> {
+async fn tag_save(s: Signed, id: Option<String>, form: FormData) -> Result<Response> {
     let back = back_of(&form, "/tags");
     let input = api::folders::TagInput {
         name: Some(form.get("name").to_string()),
@@ -510,7 +512,7 @@ async fn tag_save(s: Signed, id: Option<String>, form: FormData) -> AppResult<Re
         Err(e) => {
             let e = client_error(e)?;
             let errors = FormErrors::from_error(s.ctx.tr, &e);
-            let status = e.status;
+            let status = crate::http::error::status(e.kind);
             tags_view(
                 s,
                 TagQuery::default(),
@@ -530,7 +532,7 @@ async fn tag_delete(
     s: Signed,
     axum::extract::Path(id): axum::extract::Path<String>,
     form: FormData,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let back = back_of(&form, "/tags");
     api::folders::delete_tag(
         State(s.state.clone()),

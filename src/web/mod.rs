@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use crate::error::{AppError, RenderedError};
+use crate::error::{Error, Kind};
+use crate::http::error::Rendered;
 use crate::state::AppState;
 
 pub mod admin;
@@ -82,8 +83,8 @@ pub fn before(req: &Request) -> Option<PageRequest> {
 /// Refuses a form posted from another site (see [`cross_site`]).
 pub fn cross_site_refusal(req: &Request) -> Option<Response> {
     cross_site(req.headers()).then(|| {
-        AppError::new(
-            StatusCode::FORBIDDEN,
+        Error::new(
+            Kind::Forbidden,
             "CSRF_INVALID",
             "This form was sent from another site.",
         )
@@ -110,29 +111,15 @@ fn cross_site(h: &HeaderMap) -> bool {
 /// After a page request: errors become HTML pages in the visitor's language, and a flash
 /// message that a page showed is dropped.
 pub async fn after(state: &AppState, req: PageRequest, mut res: Response) -> Response {
-    if res.extensions().get::<RenderedError>().is_some() {
+    if let Some(Rendered(e)) = res.extensions_mut().remove::<Rendered>() {
         let status = res.status();
-        let body = axum::body::to_bytes(std::mem::take(res.body_mut()), 64 * 1024)
-            .await
-            .unwrap_or_default();
-        let parsed: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
-        let code = parsed
-            .as_ref()
-            .and_then(|v| v["code"].as_str())
-            .unwrap_or("")
-            .to_string();
-        let message = parsed
-            .as_ref()
-            .and_then(|v| v["error"].as_str())
-            .unwrap_or("")
-            .to_string();
         let user = crate::http::auth::authenticate(state, &req.headers)
             .await
             .ok()
             .flatten()
             .map(|a| a.user);
         let ctx = ctx::build_ctx(state, &req.headers, &req.uri, user);
-        let mut out = error_response(ctx, status, &code, &message);
+        let mut out = error_response(ctx, status, &e.code, &e.message);
         for name in [header::RETRY_AFTER, header::SET_COOKIE, header::ALLOW] {
             for v in res.headers().get_all(&name) {
                 out.headers_mut().append(name.clone(), v.clone());
@@ -212,9 +199,9 @@ fn error_response(ctx: Ctx, status: StatusCode, code: &str, message: &str) -> Re
 }
 
 /// An error as an HTML page, for answers built outside the page layer (go links).
-pub fn error_page(e: &AppError) -> Response {
+pub fn error_page(e: &Error) -> Response {
     pages::page(
-        e.status,
+        crate::http::error::status(e.kind),
         &e.message,
         &format!("<h1>{}</h1>", pages::escape(&e.message)),
     )
@@ -222,7 +209,7 @@ pub fn error_page(e: &AppError) -> Response {
 
 /// The 404 page for paths outside the API (rendered in the visitor's language by [`after`]).
 pub fn not_found_page() -> Response {
-    AppError::not_found("Page not found").into_response()
+    Error::not_found("Page not found").into_response()
 }
 
 /// The command palette's navigation entries and strings, for the page script.

@@ -17,8 +17,9 @@ use crate::api::mfa::{CodeBody, MfaStatus};
 use crate::api::users::Team;
 use crate::auth::api_tokens::TokenInfo;
 use crate::db::Ts;
-use crate::error::{AppError, AppResult, Json, Path};
+use crate::error::{Error, Kind, Result};
 use crate::http::auth::{AuthUser, ClientOrigin};
+use crate::http::error::{Json, Path};
 use crate::state::AppState;
 use crate::web::ctx::{
     carry_cookies, client_error, error_message, initials, redirect, redirect_with, render, render_status,
@@ -118,7 +119,7 @@ const MESSAGE_KEYS: &[(&str, &str)] = &[
     ),
 ];
 
-fn translate(ctx: &Ctx, e: &AppError, message: &str) -> Option<String> {
+fn translate(ctx: &Ctx, e: &Error, message: &str) -> Option<String> {
     let by_code = CODE_KEYS.iter().find(|(c, _)| *c == e.code).map(|(_, k)| *k);
     let by_message = MESSAGE_KEYS.iter().find(|(m, _)| *m == message).map(|(_, k)| *k);
     by_code.or(by_message).map(|k| ctx.t(k).to_string())
@@ -126,7 +127,7 @@ fn translate(ctx: &Ctx, e: &AppError, message: &str) -> Option<String> {
 
 /// An API refusal as form errors in the page's language. Errors without a field whose code names
 /// one (`codes`: code → field) are shown next to that field.
-fn form_errors(ctx: &Ctx, e: &AppError, codes: &[(&str, &str)]) -> FormErrors {
+fn form_errors(ctx: &Ctx, e: &Error, codes: &[(&str, &str)]) -> FormErrors {
     let mut out = FormErrors::default();
     for d in e.details.iter().flatten() {
         let msg = translate(ctx, e, &d.message).unwrap_or_else(|| d.message.clone());
@@ -145,17 +146,17 @@ fn form_errors(ctx: &Ctx, e: &AppError, codes: &[(&str, &str)]) -> FormErrors {
 }
 
 /// The status of a page that shows a refused form again (a wrong password is not "signed out").
-fn form_status(e: &AppError) -> StatusCode {
-    if e.status == StatusCode::UNAUTHORIZED {
+fn form_status(e: &Error) -> StatusCode {
+    if e.kind == Kind::Unauthorized {
         StatusCode::BAD_REQUEST
     } else {
-        e.status
+        crate::http::error::status(e.kind)
     }
 }
 
 /// A field-less error of ours (page-only checks such as "the passwords differ").
-fn field_error(field: &str, message: &str) -> AppError {
-    AppError::invalid(field, message.to_string())
+fn field_error(field: &str, message: &str) -> Error {
+    Error::invalid(field, message.to_string())
 }
 
 // ---- the header card shared by the three profile tabs --------------------------------------
@@ -169,7 +170,7 @@ struct Head {
     teams: Vec<Team>,
 }
 
-async fn head(state: &AppState, auth: &AuthUser) -> AppResult<Head> {
+async fn head(state: &AppState, auth: &AuthUser) -> Result<Head> {
     let (bookmarks, slugs): (i64, i64) = with_db!(&state.db, pool => sqlx::query_as(
         "SELECT COUNT(*), COUNT(slug) FROM bookmarks WHERE user_id = $1")
         .bind(auth.id()).fetch_one(pool).await?);
@@ -215,7 +216,7 @@ async fn account_view(
     errors: FormErrors,
     delete_errors: FormErrors,
     status: StatusCode,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let u = s.auth.user.clone();
     let form = form.unwrap_or_else(|| {
         FormData(vec![
@@ -241,7 +242,7 @@ async fn account_view(
     )
 }
 
-async fn account_page(s: Signed) -> AppResult<Response> {
+async fn account_page(s: Signed) -> Result<Response> {
     account_view(
         s,
         None,
@@ -252,7 +253,7 @@ async fn account_page(s: Signed) -> AppResult<Response> {
     .await
 }
 
-async fn account_submit(s: Signed, form: FormData) -> AppResult<Response> {
+async fn account_submit(s: Signed, form: FormData) -> Result<Response> {
     let u = s.auth.user.clone();
     let language = form.opt("language").filter(|l| !l.is_empty());
     let result = if language.as_deref().is_some_and(|l| !i18n::LANGUAGES.contains(&l)) {
@@ -292,7 +293,7 @@ async fn account_submit(s: Signed, form: FormData) -> AppResult<Response> {
     }
 }
 
-async fn delete_submit(s: Signed, form: FormData) -> AppResult<Response> {
+async fn delete_submit(s: Signed, form: FormData) -> Result<Response> {
     let body = if s.auth.user.has_password() {
         serde_json::to_vec(&serde_json::json!({ "password": form.get("password") })).unwrap_or_default()
     } else {
@@ -342,7 +343,7 @@ struct SecurityErrors {
     regen: FormErrors,
 }
 
-async fn security_view(s: Signed, errors: SecurityErrors, status: StatusCode) -> AppResult<Response> {
+async fn security_view(s: Signed, errors: SecurityErrors, status: StatusCode) -> Result<Response> {
     let Json(mfa) = api::mfa::status(State(s.state.clone()), s.auth.clone()).await?;
     let head = head(&s.state, &s.auth).await?;
     render_status(
@@ -360,11 +361,11 @@ async fn security_view(s: Signed, errors: SecurityErrors, status: StatusCode) ->
     )
 }
 
-async fn security_page(s: Signed) -> AppResult<Response> {
+async fn security_page(s: Signed) -> Result<Response> {
     security_view(s, SecurityErrors::default(), StatusCode::OK).await
 }
 
-async fn password_submit(s: Signed, form: FormData) -> AppResult<Response> {
+async fn password_submit(s: Signed, form: FormData) -> Result<Response> {
     let result = if form.get("new_password") != form.get("confirm_password") {
         Err(field_error("confirm_password", s.ctx.t("field.passwords_differ")))
     } else {
@@ -403,7 +404,7 @@ async fn password_submit(s: Signed, form: FormData) -> AppResult<Response> {
     }
 }
 
-async fn logout_all_submit(s: Signed) -> AppResult<Response> {
+async fn logout_all_submit(s: Signed) -> Result<Response> {
     let res = api::auth::logout_all(
         State(s.state.clone()),
         ClientOrigin(s.origin.clone()),
@@ -438,7 +439,7 @@ fn qr_data_uri(svg: &str) -> String {
 }
 
 /// The pending (begun, not confirmed) secret of the user, if any.
-async fn pending_secret(state: &AppState, user_id: &str) -> AppResult<Option<String>> {
+async fn pending_secret(state: &AppState, user_id: &str) -> Result<Option<String>> {
     let Some(row) = crate::mfa::load(&state.db, user_id).await? else {
         return Ok(None);
     };
@@ -451,7 +452,7 @@ async fn pending_secret(state: &AppState, user_id: &str) -> AppResult<Option<Str
         .and_then(|enc| state.cipher.decrypt(enc).ok()))
 }
 
-fn enroll_page(s: Signed, secret: String, errors: FormErrors, status: StatusCode) -> AppResult<Response> {
+fn enroll_page(s: Signed, secret: String, errors: FormErrors, status: StatusCode) -> Result<Response> {
     let url = crate::mfa::otpauth_url(&s.state.config.mfa_issuer, &s.auth.user.email, &secret);
     render_status(
         status,
@@ -466,14 +467,14 @@ fn enroll_page(s: Signed, secret: String, errors: FormErrors, status: StatusCode
 }
 
 /// A reload of the enrolment page: the pending secret again (nothing new is begun).
-async fn mfa_pending_page(s: Signed) -> AppResult<Response> {
+async fn mfa_pending_page(s: Signed) -> Result<Response> {
     match pending_secret(&s.state, s.user_id()).await? {
         Some(secret) => enroll_page(s, secret, FormErrors::default(), StatusCode::OK),
         None => Ok(redirect("/profile/security")),
     }
 }
 
-async fn mfa_start(s: Signed) -> AppResult<Response> {
+async fn mfa_start(s: Signed) -> Result<Response> {
     let result = api::mfa::enroll_begin(
         State(s.state.clone()),
         ClientOrigin(s.origin.clone()),
@@ -490,8 +491,8 @@ async fn mfa_start(s: Signed) -> AppResult<Response> {
     };
     let body = axum::body::to_bytes(res.into_body(), 1 << 20)
         .await
-        .map_err(|_| AppError::internal())?;
-    let v: serde_json::Value = serde_json::from_slice(&body).map_err(|_| AppError::internal())?;
+        .map_err(|_| Error::internal())?;
+    let v: serde_json::Value = serde_json::from_slice(&body).map_err(|_| Error::internal())?;
     let secret = v["secret"].as_str().unwrap_or_default().to_string();
     let url = v["otpauth_url"].as_str().unwrap_or_default().to_string();
     let qr = qr_data_uri(v["qr_svg"].as_str().unwrap_or_default());
@@ -513,11 +514,11 @@ struct CodesPage {
     regenerated: bool,
 }
 
-async fn codes_page(ctx: Ctx, res: Response, regenerated: bool) -> AppResult<Response> {
+async fn codes_page(ctx: Ctx, res: Response, regenerated: bool) -> Result<Response> {
     let body = axum::body::to_bytes(res.into_body(), 1 << 20)
         .await
-        .map_err(|_| AppError::internal())?;
-    let v: serde_json::Value = serde_json::from_slice(&body).map_err(|_| AppError::internal())?;
+        .map_err(|_| Error::internal())?;
+    let v: serde_json::Value = serde_json::from_slice(&body).map_err(|_| Error::internal())?;
     let codes: Vec<String> = v["backup_codes"]
         .as_array()
         .map(|a| a.iter().filter_map(|c| c.as_str().map(str::to_string)).collect())
@@ -537,7 +538,7 @@ fn code_body(form: &FormData) -> CodeBody {
     }
 }
 
-async fn mfa_confirm(s: Signed, form: FormData) -> AppResult<Response> {
+async fn mfa_confirm(s: Signed, form: FormData) -> Result<Response> {
     let result = api::mfa::enroll_confirm(
         State(s.state.clone()),
         ClientOrigin(s.origin.clone()),
@@ -565,7 +566,7 @@ async fn mfa_confirm(s: Signed, form: FormData) -> AppResult<Response> {
     }
 }
 
-async fn mfa_cancel(s: Signed) -> AppResult<Response> {
+async fn mfa_cancel(s: Signed) -> Result<Response> {
     match api::mfa::enroll_cancel(
         State(s.state.clone()),
         ClientOrigin(s.origin.clone()),
@@ -592,7 +593,7 @@ const STEP_UP_FIELDS: &[(&str, &str)] = &[
     ("INVALID_PASSWORD", "password"),
 ];
 
-async fn mfa_disable(s: Signed, form: FormData) -> AppResult<Response> {
+async fn mfa_disable(s: Signed, form: FormData) -> Result<Response> {
     let result = api::mfa::disable(
         State(s.state.clone()),
         ClientOrigin(s.origin.clone()),
@@ -623,7 +624,7 @@ async fn mfa_disable(s: Signed, form: FormData) -> AppResult<Response> {
     }
 }
 
-async fn mfa_regenerate(s: Signed, form: FormData) -> AppResult<Response> {
+async fn mfa_regenerate(s: Signed, form: FormData) -> Result<Response> {
     let result = api::mfa::regenerate(
         State(s.state.clone()),
         ClientOrigin(s.origin.clone()),
@@ -679,7 +680,7 @@ async fn tokens_view(
     errors: FormErrors,
     new_token: Option<(String, String)>,
     status: StatusCode,
-) -> AppResult<Response> {
+) -> Result<Response> {
     let Json(list) = api::tokens::list(State(s.state.clone()), s.auth.clone()).await?;
     let now = Ts::now();
     let tokens = list
@@ -707,7 +708,7 @@ async fn tokens_view(
     )
 }
 
-async fn tokens_page(s: Signed) -> AppResult<Response> {
+async fn tokens_page(s: Signed) -> Result<Response> {
     tokens_view(
         s,
         FormData::default(),
@@ -730,7 +731,7 @@ fn expiry(value: &str) -> Option<String> {
     }
 }
 
-async fn token_create(s: Signed, form: FormData) -> AppResult<Response> {
+async fn token_create(s: Signed, form: FormData) -> Result<Response> {
     let result = api::tokens::create(
         State(s.state.clone()),
         ClientOrigin(s.origin.clone()),
@@ -745,8 +746,8 @@ async fn token_create(s: Signed, form: FormData) -> AppResult<Response> {
         Ok(res) => {
             let body = axum::body::to_bytes(res.into_body(), 1 << 20)
                 .await
-                .map_err(|_| AppError::internal())?;
-            let v: serde_json::Value = serde_json::from_slice(&body).map_err(|_| AppError::internal())?;
+                .map_err(|_| Error::internal())?;
+            let v: serde_json::Value = serde_json::from_slice(&body).map_err(|_| Error::internal())?;
             let token = v["token"].as_str().unwrap_or_default().to_string();
             let name = v["name"].as_str().unwrap_or_default().to_string();
             tokens_view(
@@ -767,7 +768,7 @@ async fn token_create(s: Signed, form: FormData) -> AppResult<Response> {
     }
 }
 
-async fn token_revoke(s: Signed, Path(id): Path<String>) -> AppResult<Response> {
+async fn token_revoke(s: Signed, Path(id): Path<String>) -> Result<Response> {
     let result = api::tokens::revoke(
         State(s.state.clone()),
         ClientOrigin(s.origin.clone()),
@@ -802,7 +803,7 @@ struct GoPrefsPage {
     prefs: Vec<PrefRow>,
 }
 
-async fn goprefs_page(s: Signed) -> AppResult<Response> {
+async fn goprefs_page(s: Signed) -> Result<Response> {
     let Json(list) = api::go::list(State(s.state.clone()), s.auth.clone()).await?;
     let me = s.user_id().to_string();
     let prefs = list
@@ -825,7 +826,7 @@ async fn goprefs_page(s: Signed) -> AppResult<Response> {
     render(&GoPrefsPage { ctx: s.ctx, prefs })
 }
 
-async fn goprefs_remove(s: Signed, form: FormData) -> AppResult<Response> {
+async fn goprefs_remove(s: Signed, form: FormData) -> Result<Response> {
     let slug = form.get("slug").to_string();
     let result = api::go::delete(State(s.state.clone()), s.auth.clone(), Path(slug.clone())).await;
     match result {
@@ -836,7 +837,7 @@ async fn goprefs_remove(s: Signed, form: FormData) -> AppResult<Response> {
         )),
         Err(e) => {
             let e = client_error(e)?;
-            let msg = if e.status == StatusCode::NOT_FOUND {
+            let msg = if e.kind == Kind::NotFound {
                 s.ctx.t("goprefs.not_found").to_string()
             } else {
                 form_errors(&s.ctx, &e, &[]).general.unwrap_or_default()
@@ -858,7 +859,7 @@ struct GuidePage {
     prefix: String,
 }
 
-async fn guide_page(s: Signed) -> AppResult<Response> {
+async fn guide_page(s: Signed) -> Result<Response> {
     let prefix = s.ctx.go_prefix();
     render(&GuidePage {
         search_url: format!("{prefix}%s"),
