@@ -3,6 +3,7 @@
 //! Rooms: [`config`], [`db`] (storage), the domain modules, and the thin HTTP adapters [`api`]
 //! (JSON) and [`web`] (HTML), assembled by [`startup`].
 
+pub mod account;
 pub mod admin_users;
 pub mod api;
 pub mod audit;

@@ -13,10 +13,8 @@ pub struct Inner {
     pub config: Config,
     pub db: Db,
     pub started: std::time::Instant,
-    /// Throttles `last_used_at` writes for API tokens.
-    pub token_usage: crate::auth::api_tokens::UsageTracker,
-    /// Short-lived cache of list totals (see [`CountCache`]).
-    pub counts: CountCache,
+    /// Short-lived cache of list totals.
+    pub counts: crate::bookmarks::CountCache,
     /// Serialized list answers, cached for a moment (see [`ResponseCache`]).
     pub responses: Arc<ResponseCache>,
     /// Go-link resolutions, cached for a moment.
@@ -26,15 +24,15 @@ pub struct Inner {
     /// The connection for background writes and for noticing other writers (SQLite).
     pub background: Arc<crate::db::Background>,
     /// Per-user `/go` rate limit windows.
-    pub go_limiter: GoLimiter,
-    /// Authenticated principals, cached for a moment.
-    pub auth_cache: crate::http::auth::AuthCache,
+    pub go_limiter: crate::golinks::GoLimiter,
+    /// Who is calling: sessions and tokens, with their short-lived cache.
+    pub auth: Arc<crate::auth::Authenticator>,
     /// Fetches page titles and icons without reaching private addresses (built on first use:
     /// its TLS roots cost memory an idle server need not pay).
     fetcher: std::sync::OnceLock<crate::metadata::Fetcher>,
     /// At-rest encryption under `ENCRYPTION_KEY`.
     pub cipher: crate::crypto::Cipher,
-    /// The headers every go-link redirect carries ([`crate::http::redirect_headers`]); only
+    /// The headers every go-link redirect carries ([`redirect_headers`]); only
     /// `web::go::redirect_to` copies it, always replacing the placeholder `Location`.
     pub redirect_headers: axum::http::HeaderMap,
 }
@@ -54,25 +52,24 @@ impl AppState {
         self.counts.invalidate();
         self.responses.invalidate();
         self.go_cache.invalidate();
-        self.auth_cache.invalidate();
+        self.auth.invalidate();
     }
 
     pub fn new(config: Config, db: Db) -> AppState {
         AppState(Arc::new(Inner {
             fetcher: std::sync::OnceLock::new(),
             cipher: crate::crypto::Cipher::new(config.encryption_key),
-            redirect_headers: crate::http::redirect_headers(&config),
+            redirect_headers: redirect_headers(&config),
             config,
             db,
             started: std::time::Instant::now(),
-            token_usage: Default::default(),
             counts: Default::default(),
             responses: Default::default(),
             go_cache: Default::default(),
             access: Default::default(),
             background: Default::default(),
             go_limiter: Default::default(),
-            auth_cache: Default::default(),
+            auth: Default::default(),
         }))
     }
 }
@@ -81,93 +78,6 @@ impl Deref for AppState {
     type Target = Inner;
     fn deref(&self) -> &Inner {
         &self.0
-    }
-}
-
-/// Caches `COUNT(*)` answers of list queries for a moment. Any state-changing request handled by
-/// this instance clears it at once; writes through other instances show up within [`COUNT_TTL`].
-#[derive(Default)]
-pub struct CountCache {
-    generation: std::sync::atomic::AtomicU64,
-    map: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, u64, i64)>>,
-}
-
-pub const COUNT_TTL: std::time::Duration = std::time::Duration::from_secs(2);
-
-impl CountCache {
-    pub fn get(&self, key: &str) -> Option<i64> {
-        let g = self.generation.load(std::sync::atomic::Ordering::Acquire);
-        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(key)
-            .filter(|(at, gen, _)| *gen == g && at.elapsed() < COUNT_TTL)
-            .map(|e| e.2)
-    }
-
-    pub fn put(&self, key: String, n: i64) {
-        let g = self.generation.load(std::sync::atomic::Ordering::Acquire);
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 10_000 {
-            map.clear();
-        }
-        map.insert(key, (std::time::Instant::now(), g, n));
-    }
-
-    pub fn invalidate(&self) {
-        self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-    }
-}
-
-/// A fixed one-minute window per user for `/go` (in memory: it protects this instance). Counting
-/// is atomic under a shared read lock, so concurrent requests never wait for each other.
-#[derive(Default)]
-pub struct GoLimiter {
-    map: std::sync::RwLock<std::collections::HashMap<String, Arc<GoWindow>>>,
-}
-
-#[derive(Default)]
-struct GoWindow {
-    minute: std::sync::atomic::AtomicI64,
-    count: std::sync::atomic::AtomicU32,
-}
-
-impl GoLimiter {
-    /// `Err(seconds to wait)` when the user is over `limit` this minute (0 = no limit).
-    pub fn check(&self, user: &str, limit: u32) -> Result<(), u64> {
-        use std::sync::atomic::Ordering;
-        if limit == 0 {
-            return Ok(());
-        }
-        let now = chrono::Utc::now().timestamp();
-        let minute = now / 60;
-        let found = self
-            .map
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(user)
-            .cloned();
-        let window = match found {
-            Some(w) => w,
-            None => {
-                let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
-                if map.len() > 100_000 {
-                    map.retain(|_, w| w.minute.load(Ordering::Relaxed) == minute);
-                }
-                map.entry(user.to_string()).or_default().clone()
-            }
-        };
-        let seen = window.minute.load(Ordering::Acquire);
-        if seen != minute
-            && window
-                .minute
-                .compare_exchange(seen, minute, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-        {
-            window.count.store(0, Ordering::Release);
-        }
-        if window.count.fetch_add(1, Ordering::AcqRel) + 1 > limit {
-            return Err((60 - now % 60).max(1) as u64);
-        }
-        Ok(())
     }
 }
 
@@ -296,4 +206,36 @@ impl ResponseCache {
             },
         );
     }
+}
+
+/// The headers of a go-link redirect (a body-less 302): no caching, no referrer passed on to the
+/// target, no sniffing, HSTS on HTTPS. The headers that only govern documents (CSP, framing,
+/// COOP/CORP, permissions) are left off: a browser renders nothing of a redirect. Built once and
+/// copied into each redirect, which costs no header-map lookups; it holds a placeholder
+/// `Location` that each redirect replaces (so the copy never grows).
+pub fn redirect_headers(config: &crate::config::Config) -> axum::http::HeaderMap {
+    let mut h = axum::http::HeaderMap::with_capacity(6);
+    h.insert(
+        axum::http::header::LOCATION,
+        axum::http::HeaderValue::from_static("/"),
+    );
+    h.insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    h.insert(
+        axum::http::header::REFERRER_POLICY,
+        axum::http::HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        axum::http::header::X_CONTENT_TYPE_OPTIONS,
+        axum::http::HeaderValue::from_static("nosniff"),
+    );
+    if config.base_url.starts_with("https://") {
+        h.insert(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    h
 }

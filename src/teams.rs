@@ -156,3 +156,21 @@ pub async fn of_user(db: &Db, user_id: &str) -> Result<Vec<Team>> {
     );
     Ok(with_db!(db, pool => sqlx::query_as::<_, Team>(&sql).bind(user_id).fetch_all(pool).await?))
 }
+
+/// A team as its members see it.
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct MyTeam {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: Option<Ts>,
+    pub tenant_id: String,
+}
+
+/// Teams a user belongs to, by name, without member counts (what members may see).
+pub async fn of_member(db: &Db, user_id: &str) -> Result<Vec<MyTeam>> {
+    Ok(with_db!(db, pool => sqlx::query_as::<_, MyTeam>(
+        "SELECT t.id, t.name, t.description, t.created_at, t.tenant_id FROM teams t \
+         JOIN team_members m ON m.team_id = t.id WHERE m.user_id = $1 ORDER BY t.name")
+        .bind(user_id).fetch_all(pool).await?))
+}

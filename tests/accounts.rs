@@ -454,7 +454,7 @@ async fn token_removed_elsewhere_stops_working_in_use(app: TestApp) {
     assert_eq!(me_with_bearer(&app, &token).await, 200);
     with_db!(&app.state.db, pool => sqlx::query("DELETE FROM api_tokens").execute(pool).await.unwrap().rows_affected());
     let removed = std::time::Instant::now();
-    let limit = slugbase::http::auth::AUTH_TTL + std::time::Duration::from_secs(1);
+    let limit = slugbase::auth::cache::AUTH_TTL + std::time::Duration::from_secs(1);
     loop {
         let status = me_with_bearer(&app, &token).await;
         if status == 401 {

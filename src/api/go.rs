@@ -3,12 +3,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-use crate::bookmarks::validate_slug;
-use crate::error::{Error, ErrorBody, Result};
-use crate::golinks::{self, Preference};
+use crate::error::{ErrorBody, Result};
+use crate::golinks::{self, Preference, PreferenceInput, PreferenceSet};
 use crate::http::auth::AuthUser;
 use crate::http::error::{Json, Path};
 use crate::state::AppState;
@@ -18,18 +15,6 @@ use crate::state::AppState;
     responses((status = 200, body = Vec<Preference>), (status = 401, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Vec<Preference>>> {
     Ok(Json(golinks::preferences(&state.db, auth.id()).await?))
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct PreferenceInput {
-    pub slug: Option<String>,
-    pub bookmark_id: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct PreferenceSet {
-    pub slug: String,
-    pub bookmark_id: String,
 }
 
 /// Remembers which bookmark a slug should open (when several match).
@@ -46,15 +31,8 @@ pub async fn set(
     auth: AuthUser,
     Json(input): Json<PreferenceInput>,
 ) -> Result<Response> {
-    let (Some(slug), Some(bookmark_id)) = (
-        input.slug.filter(|s| !s.trim().is_empty()),
-        input.bookmark_id.filter(|s| !s.trim().is_empty()),
-    ) else {
-        return Err(Error::bad_request("slug and bookmark_id are required").with_code("VALIDATION_ERROR"));
-    };
-    let slug = validate_slug("slug", &slug)?.unwrap_or_default();
-    golinks::remember(&state.db, auth.id(), &slug, &bookmark_id).await?;
-    Ok((StatusCode::CREATED, Json(PreferenceSet { slug, bookmark_id })).into_response())
+    let set = golinks::set_preference(&state.db, auth.id(), input).await?;
+    Ok((StatusCode::CREATED, Json(set)).into_response())
 }
 
 /// Forgets a remembered choice. 204 (as the original answers).
@@ -71,10 +49,7 @@ pub async fn delete(
     auth: AuthUser,
     Path(slug): Path<String>,
 ) -> Result<Response> {
-    let slug = validate_slug("slug", &slug)?.ok_or_else(|| Error::invalid("slug", "Slug is required"))?;
-    if !golinks::forget(&state.db, auth.id(), &slug).await? {
-        return Err(Error::not_found("Preference not found"));
-    }
+    golinks::forget_preference(&state.db, auth.id(), &slug).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

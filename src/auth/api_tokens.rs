@@ -5,13 +5,16 @@ use std::collections::HashMap;
 
 use base64::Engine;
 use rand::RngCore;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+use crate::audit::{self, Origin};
+use crate::auth::ratelimit;
 use crate::db::{self, Db, Ts};
-use crate::error::Result;
-use crate::users::{User, USER_COLUMNS};
+use crate::error::{Error, Result};
+use crate::users::{sanitize_text, User, USER_COLUMNS};
 use crate::with_db;
 
 pub const PREFIX: &str = "sb_";
@@ -53,13 +56,8 @@ pub async fn count_active(db: &Db, user_id: &str) -> Result<i64> {
     )
 }
 
-/// Creates a token; returns its row and the plaintext (shown once).
-pub async fn create(
-    db: &Db,
-    user_id: &str,
-    name: &str,
-    expires_at: Option<Ts>,
-) -> Result<(TokenInfo, String)> {
+/// Inserts a token; returns its row and the plaintext (shown once).
+async fn insert(db: &Db, user_id: &str, name: &str, expires_at: Option<Ts>) -> Result<(TokenInfo, String)> {
     let id = db::new_id();
     let token = generate();
     let now = Ts::now();
@@ -81,11 +79,91 @@ pub async fn create(
 }
 
 /// Revokes the caller's token; `Ok(None)` when there is no such token of theirs.
-pub async fn revoke(db: &Db, user_id: &str, id: &str) -> Result<Option<String>> {
+async fn revoke_row(db: &Db, user_id: &str, id: &str) -> Result<Option<String>> {
     let name: Option<String> = with_db!(db, pool => sqlx::query_scalar(
         "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND tenant_id = 'default' RETURNING name")
         .bind(Ts::now()).bind(id).bind(user_id).fetch_optional(pool).await?);
     Ok(name)
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct CreateToken {
+    pub name: Option<serde_json::Value>,
+    /// Optional expiry (ISO 8601); the token stops working then.
+    pub expires_at: Option<String>,
+}
+
+/// Creates a personal API token (at most [`MAX_ACTIVE`] live per user). Returns its row and its
+/// secret, which is shown only this once.
+pub async fn create_token(
+    db: &Db,
+    origin: &Origin,
+    user_id: &str,
+    body: CreateToken,
+) -> Result<(TokenInfo, String)> {
+    let Some(serde_json::Value::String(raw)) = body.name else {
+        return Err(Error::invalid("name", "Token name is required"));
+    };
+    let name = sanitize_text(&raw);
+    if name.is_empty() {
+        return Err(Error::invalid("name", "Token name must be at least 1 characters"));
+    }
+    if name.chars().count() > 100 {
+        return Err(Error::invalid(
+            "name",
+            "Token name must be no more than 100 characters",
+        ));
+    }
+    let expires_at = match body.expires_at.as_deref().filter(|s| !s.trim().is_empty()) {
+        None => None,
+        Some(s) => match Ts::parse(s) {
+            Some(t) if t > Ts::now() => Some(t),
+            Some(_) => return Err(Error::invalid("expires_at", "Expiry must be in the future")),
+            None => {
+                return Err(Error::invalid(
+                    "expires_at",
+                    "Expiry must be an ISO 8601 date and time",
+                ))
+            }
+        },
+    };
+    if count_active(db, user_id).await? >= MAX_ACTIVE {
+        return Err(
+            Error::bad_request("Maximum of 10 tokens per user. Revoke an existing token first.")
+                .with_code("TOKEN_LIMIT"),
+        );
+    }
+    ratelimit::hit(db, &ratelimit::TOKEN_CREATE, user_id).await?;
+    let (info, token) = insert(db, user_id, &name, expires_at).await?;
+    audit::log(
+        db,
+        origin,
+        Some(user_id),
+        "api_token.created",
+        "api_token",
+        Some(&info.id),
+        json!({"name": name}),
+    )
+    .await;
+    Ok((info, token))
+}
+
+/// Revokes one of the user's tokens; it stops working at once.
+pub async fn revoke_token(db: &Db, origin: &Origin, user_id: &str, id: &str) -> Result<()> {
+    let Some(name) = revoke_row(db, user_id, id).await? else {
+        return Err(Error::bad_request("Token not found").with_code("TOKEN_NOT_FOUND"));
+    };
+    audit::log(
+        db,
+        origin,
+        Some(user_id),
+        "api_token.revoked",
+        "api_token",
+        Some(id),
+        json!({"name": name}),
+    )
+    .await;
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]

@@ -343,7 +343,7 @@ pub struct Page {
 }
 
 /// One page of the list, with the total count.
-pub async fn list(db: &Db, cache: &crate::state::CountCache, user_id: &str, q: &ListQuery) -> Result<Page> {
+pub async fn list(db: &Db, cache: &CountCache, user_id: &str, q: &ListQuery) -> Result<Page> {
     let limit = parse_limit(q.limit.as_deref(), 50, 500);
     let offset = parse_offset(q.offset.as_deref());
     let f = Filter::build(db, user_id, q).await?;
@@ -515,7 +515,7 @@ pub async fn palette(db: &Db, user_id: &str, q: &str) -> Result<Vec<serde_json::
         limit: Some("10".into()),
         ..Default::default()
     };
-    let cache = crate::state::CountCache::default();
+    let cache = CountCache::default();
     let page = list(db, &cache, user_id, &query).await?;
     let mut out: Vec<serde_json::Value> = page
         .items
@@ -533,4 +533,36 @@ pub async fn palette(db: &Db, user_id: &str, q: &str) -> Result<Vec<serde_json::
         out.push(serde_json::json!({"id": t.0, "type": "tag", "title": t.1}));
     }
     Ok(out)
+}
+/// Caches `COUNT(*)` answers of list queries for a moment. Any state-changing request handled by
+/// this instance clears it at once; writes through other instances show up within [`COUNT_TTL`].
+#[derive(Default)]
+pub struct CountCache {
+    generation: std::sync::atomic::AtomicU64,
+    map: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, u64, i64)>>,
+}
+
+pub const COUNT_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl CountCache {
+    pub fn get(&self, key: &str) -> Option<i64> {
+        let g = self.generation.load(std::sync::atomic::Ordering::Acquire);
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(key)
+            .filter(|(at, gen, _)| *gen == g && at.elapsed() < COUNT_TTL)
+            .map(|e| e.2)
+    }
+
+    pub fn put(&self, key: String, n: i64) {
+        let g = self.generation.load(std::sync::atomic::Ordering::Acquire);
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 10_000 {
+            map.clear();
+        }
+        map.insert(key, (std::time::Instant::now(), g, n));
+    }
+
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }

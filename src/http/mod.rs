@@ -246,29 +246,6 @@ async fn fallback(req: Request) -> Response {
     }
 }
 
-/// The headers of a go-link redirect (a body-less 302): no caching, no referrer passed on to the
-/// target, no sniffing, HSTS on HTTPS. The headers that only govern documents (CSP, framing,
-/// COOP/CORP, permissions) are left off: a browser renders nothing of a redirect. Built once and
-/// copied into each redirect, which costs no header-map lookups; it holds a placeholder
-/// `Location` that each redirect replaces (so the copy never grows).
-pub fn redirect_headers(config: &crate::config::Config) -> axum::http::HeaderMap {
-    let mut h = axum::http::HeaderMap::with_capacity(6);
-    h.insert(header::LOCATION, HeaderValue::from_static("/"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    if config.base_url.starts_with("https://") {
-        h.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-        );
-    }
-    h
-}
-
 struct SecurityHeaders {
     list: Vec<(HeaderName, HeaderValue)>,
 }

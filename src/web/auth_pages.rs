@@ -1,23 +1,22 @@
 //! Setup, sign-in (with the MFA step), sign-up, sign-out and the password-reset and
-//! e-mail-verification pages. Every form posts here and reuses the JSON API's handler, so the
-//! rules (validation, rate limits, audit) are the API's.
+//! e-mail-verification pages. Every form posts here and calls the same use case as the JSON API,
+//! so the rules (validation, rate limits, audit) are one.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
-use crate::api;
+use crate::auth::{self, LoginRequest, NewSession, RegisterRequest, SetupRequest, SignIn};
 use crate::error::{Error, Kind, Result};
-use crate::http::auth::ClientOrigin;
 use crate::http::cookies;
-use crate::http::error::Json;
+use crate::mfa::{self, CodeBody};
 use crate::state::AppState;
 use crate::web::ctx::{
-    carry_cookies, client_error, redirect, redirect_with, render, render_status, safe_return, Ctx, FormData,
+    client_error, redirect, redirect_with, render, render_status, safe_return, set_cookie, Ctx, FormData,
     FormErrors, Web,
 };
 
@@ -43,7 +42,14 @@ struct SetupPage {
 }
 
 async fn initialized(state: &AppState) -> Result<bool> {
-    Ok(crate::users::count(&state.db).await? > 0)
+    auth::is_initialized(&state.db).await
+}
+
+/// A redirect that also signs the browser in to the new session.
+fn signed_in(state: &AppState, to: &str, session: NewSession) -> Response {
+    let mut out = redirect(to);
+    set_cookie(&mut out, cookies::session(&state.config, session.token));
+    out
 }
 
 async fn setup_page(web: Web) -> Result<Response> {
@@ -77,23 +83,15 @@ async fn setup_submit(web: Web, form: FormData) -> Result<Response> {
             web.ctx.t("field.passwords_differ").to_string(),
         ))
     } else {
-        api::auth::setup(
-            State(web.state.clone()),
-            ClientOrigin(web.origin.clone()),
-            Json(api::auth::SetupRequest {
-                email: form.opt("email"),
-                name: form.opt("name"),
-                password: form.opt("password"),
-            }),
-        )
-        .await
+        let body = SetupRequest {
+            email: form.opt("email"),
+            name: form.opt("name"),
+            password: form.opt("password"),
+        };
+        auth::setup(&web.state.db, &web.state.config, &web.origin, body).await
     };
     match result {
-        Ok(res) => {
-            let mut out = redirect("/");
-            carry_cookies(&res, &mut out);
-            Ok(out)
-        }
+        Ok(session) => Ok(signed_in(&web.state, "/", session)),
         Err(e) => {
             let e = client_error(e)?;
             let status = status_of(&e);
@@ -133,9 +131,9 @@ async fn login_view(
     to: String,
     status: StatusCode,
 ) -> Result<Response> {
-    let providers = api::auth::providers(State(web.state.clone()))
+    let providers = auth::providers(&web.state.db, &web.state.config.base_url)
         .await
-        .map(|Json(list)| list.into_iter().map(|p| p.provider_key).collect())
+        .map(|list| list.into_iter().map(|p| p.provider_key).collect())
         .unwrap_or_default();
     let signup =
         crate::settings::registrations_enabled(&web.state.db, web.state.config.registrations_enabled).await?;
@@ -172,28 +170,16 @@ async fn login_page(web: Web, Query(q): Query<RedirectQuery>) -> Result<Response
 
 async fn login_submit(web: Web, form: FormData) -> Result<Response> {
     let to = safe_return(form.get("redirect"));
-    let result = api::auth::login(
-        State(web.state.clone()),
-        ClientOrigin(web.origin.clone()),
-        Json(api::auth::LoginRequest {
-            email: form.opt("email"),
-            password: form.opt("password"),
-        }),
-    )
-    .await;
-    match result {
-        Ok(res) => {
-            let pending = res
-                .headers()
-                .get_all(axum::http::header::SET_COOKIE)
-                .iter()
-                .any(|v| v.to_str().unwrap_or("").starts_with(cookies::MFA_PENDING));
-            let mut out = if pending {
-                redirect(&format!("/mfa?redirect={}", crate::web::ctx::enc(&to)))
-            } else {
-                redirect(&to)
-            };
-            carry_cookies(&res, &mut out);
+    let body = LoginRequest {
+        email: form.opt("email"),
+        password: form.opt("password"),
+    };
+    match auth::sign_in(&web.state.db, &web.state.config, &web.origin, body).await {
+        Ok(SignIn::Session(session)) => Ok(signed_in(&web.state, &to, session)),
+        Ok(SignIn::MfaPending { token }) => {
+            let mut out = redirect(&format!("/mfa?redirect={}", crate::web::ctx::enc(&to)));
+            set_cookie(&mut out, cookies::removal(&web.state.config, cookies::SESSION));
+            set_cookie(&mut out, cookies::mfa_pending(&web.state.config, token));
             Ok(out)
         }
         Err(e) => {
@@ -228,30 +214,35 @@ async fn mfa_page(web: Web, Query(q): Query<RedirectQuery>) -> Result<Response> 
 
 async fn mfa_submit(web: Web, headers: axum::http::HeaderMap, form: FormData) -> Result<Response> {
     let to = safe_return(form.get("redirect"));
-    let result = api::mfa::verify(
-        State(web.state.clone()),
-        ClientOrigin(web.origin.clone()),
-        headers,
-        Json(api::mfa::CodeBody {
-            code: form.opt("code").map(serde_json::Value::String),
-            ..Default::default()
-        }),
+    let jar = axum_extra::extract::cookie::CookieJar::from_headers(&headers);
+    let pending = jar.get(cookies::MFA_PENDING).map(|c| c.value());
+    let body = CodeBody {
+        code: form.opt("code").map(serde_json::Value::String),
+        ..Default::default()
+    };
+    let state = &web.state;
+    match mfa::verify_sign_in(
+        &state.db,
+        &state.config,
+        &state.cipher,
+        &web.origin,
+        pending,
+        body,
     )
-    .await;
-    match result {
-        Ok(res) if res.status().is_success() => {
-            let mut out = redirect(&to);
-            carry_cookies(&res, &mut out);
-            Ok(out)
-        }
-        Ok(res) => {
-            // The pending login is gone (expired or the account was disabled): start again.
-            let mut out = redirect_with("/login", "error", web.ctx.t("mfa.expired"));
-            carry_cookies(&res, &mut out);
+    .await
+    {
+        Ok(session) => {
+            let mut out = signed_in(state, &to, session);
+            set_cookie(&mut out, cookies::removal(&state.config, cookies::MFA_PENDING));
             Ok(out)
         }
         Err(e) if e.code == "MFA_PENDING_INVALID" => {
-            Ok(redirect_with("/login", "error", web.ctx.t("mfa.expired")))
+            // The pending sign-in is gone (expired or the account was disabled): start again.
+            let mut out = redirect_with("/login", "error", web.ctx.t("mfa.expired"));
+            if pending.is_some() {
+                set_cookie(&mut out, cookies::removal(&state.config, cookies::MFA_PENDING));
+            }
+            Ok(out)
         }
         Err(e) => {
             let e = client_error(e)?;
@@ -299,16 +290,12 @@ async fn signup_submit(web: Web, form: FormData) -> Result<Response> {
             web.ctx.t("field.passwords_differ").to_string(),
         ))
     } else {
-        api::auth::register(
-            State(web.state.clone()),
-            ClientOrigin(web.origin.clone()),
-            Json(api::auth::RegisterRequest {
-                email: form.opt("email"),
-                name: form.opt("name"),
-                password: form.opt("password"),
-            }),
-        )
-        .await
+        let body = RegisterRequest {
+            email: form.opt("email"),
+            name: form.opt("name"),
+            password: form.opt("password"),
+        };
+        auth::register(&web.state.db, &web.state.config, &web.origin, body).await
     };
     match result {
         Ok(_) => Ok(redirect_with("/login", "ok", web.ctx.t("signup.done"))),
@@ -342,15 +329,14 @@ async fn logout_page(web: Web) -> Result<Response> {
     render(&LogoutPage { ctx: web.ctx })
 }
 
-async fn logout_submit(web: Web, headers: axum::http::HeaderMap) -> Result<Response> {
-    let res = api::auth::logout(
-        State(web.state.clone()),
-        ClientOrigin(web.origin.clone()),
-        headers,
-    )
-    .await?;
+async fn logout_submit(web: Web) -> Result<Response> {
+    auth::sign_out(&web.state.db, &web.origin, web.auth.as_ref()).await?;
     let mut out = redirect_with("/login", "ok", web.ctx.t("logout.done"));
-    carry_cookies(&res, &mut out);
+    set_cookie(&mut out, cookies::removal(&web.state.config, cookies::SESSION));
+    set_cookie(
+        &mut out,
+        cookies::removal(&web.state.config, cookies::MFA_PENDING),
+    );
     Ok(out)
 }
 

@@ -1,5 +1,5 @@
-//! TOTP multi-factor authentication (RFC 6238: SHA-1, 6 digits, 30 s, ±1 step) with one-time
-//! backup codes.
+//! The factor itself: TOTP codes (RFC 6238: SHA-1, 6 digits, 30 s, ±1 step), one-time backup
+//! codes, and how both are stored.
 //!
 //! Beyond the original: an accepted TOTP time step is recorded per user and never accepted again
 //! (replay protection that holds across instances, as the claim is one conditional UPDATE), secrets

@@ -1,0 +1,209 @@
+//! The signed-in user's own account: profile, password, deleting the account.
+
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::audit::{self, Origin};
+use crate::auth::{password, ratelimit, sessions, AuthUser, NewSession};
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::{Error, FieldError, Result};
+use crate::users::{self, User};
+use crate::with_db;
+
+#[derive(Deserialize, ToSchema)]
+pub struct ProfileUpdate {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    /// `en` or `de` (other language codes are stored for clients that know them).
+    pub language: Option<String>,
+    /// `auto`, `light` or `dark`.
+    pub theme: Option<String>,
+    pub ai_suggestions_enabled: Option<serde_json::Value>,
+}
+
+fn valid_language(l: &str) -> bool {
+    let b = l.as_bytes();
+    (b.len() == 2 && b.iter().all(u8::is_ascii_lowercase))
+        || (b.len() == 5
+            && b[..2].iter().all(u8::is_ascii_lowercase)
+            && b[2] == b'-'
+            && b[3..].iter().all(u8::is_ascii_alphabetic))
+}
+
+/// Updates name, language, theme and the AI preference. All fields are optional; at least one is
+/// needed. Returns the user as stored now.
+pub async fn update_profile(db: &Db, origin: &Origin, u: &User, body: ProfileUpdate) -> Result<User> {
+    let mut errors = Vec::new();
+    let mut fields: Vec<&str> = Vec::new();
+    if let Some(email) = &body.email {
+        if u.oidc_provider.is_some() {
+            return Err(Error::invalid(
+                "email",
+                "Email cannot be changed for OIDC-authenticated users. Email is managed by your identity provider.",
+            ));
+        }
+        let e = users::validate_email("email", email)?;
+        if e != u.email {
+            return Err(Error::invalid(
+                "email",
+                "Changing your e-mail address needs e-mail verification, which this server cannot send yet. Ask an admin to change it.",
+            )
+            .with_code("EMAIL_CHANGE_UNAVAILABLE"));
+        }
+    }
+    let name = match &body.name {
+        Some(n) => match users::validate_name("name", n) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                errors.extend(e.details.unwrap_or_default());
+                None
+            }
+        },
+        None => None,
+    };
+    if let Some(l) = &body.language {
+        if !valid_language(l) {
+            errors.push(FieldError {
+                field: "language".into(),
+                message: "Language must be a language code such as en or de".into(),
+            });
+        }
+    }
+    if let Some(t) = &body.theme {
+        if !users::THEMES.contains(&t.as_str()) {
+            errors.push(FieldError {
+                field: "theme".into(),
+                message: "Theme must be auto, light or dark".into(),
+            });
+        }
+    }
+    let ai = match &body.ai_suggestions_enabled {
+        None => None,
+        Some(serde_json::Value::Bool(b)) => Some(*b),
+        Some(serde_json::Value::String(s)) => Some(s == "true"),
+        Some(_) => {
+            errors.push(FieldError {
+                field: "ai_suggestions_enabled".into(),
+                message: "ai_suggestions_enabled must be true or false".into(),
+            });
+            None
+        }
+    };
+    if !errors.is_empty() {
+        return Err(Error::validation(errors));
+    }
+    if name.is_some() {
+        fields.push("name");
+    }
+    if body.language.is_some() {
+        fields.push("language");
+    }
+    if body.theme.is_some() {
+        fields.push("theme");
+    }
+    if ai.is_some() {
+        fields.push("ai_suggestions_enabled");
+    }
+    if fields.is_empty() {
+        return Err(Error::bad_request("No fields to update"));
+    }
+    with_db!(db, pool => sqlx::query(
+        "UPDATE users SET name = COALESCE($1, name), language = COALESCE($2, language), \
+         theme = COALESCE($3, theme), ai_suggestions_enabled = COALESCE($4, ai_suggestions_enabled) WHERE id = $5")
+        .bind(&name).bind(&body.language).bind(&body.theme).bind(ai).bind(&u.id)
+        .execute(pool).await?.rows_affected());
+    audit::log(
+        db,
+        origin,
+        Some(&u.id),
+        "user.profile_updated",
+        "user",
+        Some(&u.id),
+        json!({"fields": fields}),
+    )
+    .await;
+    users::by_id(db, &u.id).await?.ok_or_else(Error::unauthorized)
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct DeleteAccount {
+    /// Required when the account has a password.
+    pub password: Option<String>,
+}
+
+/// Checks the caller's current password (rate limited per account); `field` names it in errors.
+pub async fn confirm_password(db: &Db, auth: &AuthUser, given: Option<&str>, field: &str) -> Result<()> {
+    if !auth.user.has_password() {
+        return Ok(());
+    }
+    let Some(given) = given.filter(|p| !p.is_empty()) else {
+        return Err(Error::invalid(field, "Password is required").with_code("PASSWORD_REQUIRED"));
+    };
+    ratelimit::check(db, &ratelimit::PASSWORD_PER_ACCOUNT, auth.id()).await?;
+    if !password::verify(given, auth.user.password_hash.as_deref()).await {
+        ratelimit::record_failure(db, &ratelimit::PASSWORD_PER_ACCOUNT, auth.id()).await?;
+        return Err(Error::invalid(field, "Invalid password").with_code("INVALID_PASSWORD"));
+    }
+    Ok(())
+}
+
+/// Deletes the caller's account and everything it owns. Needs the password (for accounts that
+/// have one); the last admin cannot delete themselves.
+pub async fn delete_account(db: &Db, origin: &Origin, auth: &AuthUser, body: DeleteAccount) -> Result<()> {
+    confirm_password(db, auth, body.password.as_deref(), "password").await?;
+    if auth.user.is_admin() && users::active_admin_count(db).await? <= 1 {
+        return Err(Error::bad_request("Cannot remove the last admin").with_code("LAST_ADMIN"));
+    }
+    audit::log(
+        db,
+        origin,
+        Some(auth.id()),
+        "user.self_deleted",
+        "user",
+        Some(auth.id()),
+        json!({"email": auth.user.email}),
+    )
+    .await;
+    with_db!(db, pool => sqlx::query("DELETE FROM users WHERE id = $1").bind(auth.id()).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordChange {
+    pub current_password: Option<String>,
+    pub new_password: Option<String>,
+}
+
+/// Changes the caller's password. Every existing session of the account ends; a caller signed
+/// in with a session gets a fresh one.
+pub async fn change_password(
+    db: &Db,
+    config: &Config,
+    origin: &Origin,
+    auth: &AuthUser,
+    body: PasswordChange,
+) -> Result<Option<NewSession>> {
+    confirm_password(db, auth, body.current_password.as_deref(), "current_password").await?;
+    let new = body.new_password.unwrap_or_default();
+    password::validate("new_password", &new)?;
+    let hash = password::hash(&new).await?;
+    users::set_password_hash(db, auth.id(), &hash).await?;
+    sessions::delete_all_for_user(db, auth.id()).await?;
+    audit::log(
+        db,
+        origin,
+        Some(auth.id()),
+        "user.password_changed",
+        "user",
+        Some(auth.id()),
+        json!({}),
+    )
+    .await;
+    if auth.session_id.is_none() {
+        return Ok(None);
+    }
+    let user = (*auth.user).clone();
+    Ok(Some(crate::auth::open_session(db, config, user, origin).await?))
+}

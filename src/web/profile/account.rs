@@ -1,0 +1,143 @@
+//! `/profile`: name, e-mail, language, theme, and deleting the account.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::{form_errors, form_status, head, Head};
+use crate::account::{self, DeleteAccount, ProfileUpdate};
+use crate::error::Result;
+use crate::http::cookies;
+use crate::web::ctx::{
+    client_error, redirect_with, render_status, set_cookie, Ctx, FormData, FormErrors, Signed,
+};
+use crate::web::i18n;
+
+#[derive(Template)]
+#[template(path = "profile/account.html")]
+struct AccountPage {
+    ctx: Ctx,
+    head: Head,
+    tab: &'static str,
+    form: FormData,
+    errors: FormErrors,
+    delete_errors: FormErrors,
+    has_password: bool,
+    oidc: bool,
+}
+
+impl AccountPage {
+    fn lang_selected(&self, lang: &str) -> bool {
+        self.form.get("language") == lang
+    }
+    fn theme_checked(&self, theme: &str) -> bool {
+        let current = self.form.get("theme");
+        current == theme || (theme == "auto" && !crate::users::THEMES.contains(&current))
+    }
+}
+
+async fn account_view(
+    s: Signed,
+    form: Option<FormData>,
+    errors: FormErrors,
+    delete_errors: FormErrors,
+    status: StatusCode,
+) -> Result<Response> {
+    let u = s.auth.user.clone();
+    let form = form.unwrap_or_else(|| {
+        FormData(vec![
+            ("name".into(), u.name.clone()),
+            ("email".into(), u.email.clone()),
+            ("language".into(), u.language()),
+            ("theme".into(), u.theme()),
+        ])
+    });
+    let head = head(&s.state, &s.auth).await?;
+    render_status(
+        status,
+        &AccountPage {
+            ctx: s.ctx,
+            head,
+            tab: "account",
+            form,
+            errors,
+            delete_errors,
+            has_password: u.has_password(),
+            oidc: u.oidc_provider.is_some(),
+        },
+    )
+}
+
+pub(super) async fn account_page(s: Signed) -> Result<Response> {
+    account_view(
+        s,
+        None,
+        FormErrors::default(),
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub(super) async fn account_submit(s: Signed, form: FormData) -> Result<Response> {
+    let u = s.auth.user.clone();
+    let language = form.opt("language").filter(|l| !l.is_empty());
+    let result = if language.as_deref().is_some_and(|l| !i18n::LANGUAGES.contains(&l)) {
+        Err(super::field_error("language", s.ctx.t("profile.err_language")))
+    } else {
+        account::update_profile(
+            &s.state.db,
+            &s.origin,
+            &s.auth.user,
+            ProfileUpdate {
+                // Accounts from an identity provider keep its address (the field is read-only).
+                email: if u.oidc_provider.is_some() {
+                    None
+                } else {
+                    form.opt("email")
+                },
+                name: form.opt("name"),
+                language,
+                theme: form.opt("theme").filter(|t| !t.is_empty()),
+                ai_suggestions_enabled: None,
+            },
+        )
+        .await
+    };
+    match result {
+        Ok(user) => {
+            // Said in the language just chosen.
+            let msg = i18n::locale(&user.language()).get("profile.saved");
+            Ok(redirect_with("/profile", "ok", msg))
+        }
+        Err(e) => {
+            let e = client_error(e)?;
+            let errors = form_errors(&s.ctx, &e, &[]);
+            let status = form_status(&e);
+            account_view(s, Some(form), errors, FormErrors::default(), status).await
+        }
+    }
+}
+
+pub(super) async fn delete_submit(s: Signed, form: FormData) -> Result<Response> {
+    let body = DeleteAccount {
+        password: s
+            .auth
+            .user
+            .has_password()
+            .then(|| form.get("password").to_string()),
+    };
+    match account::delete_account(&s.state.db, &s.origin, &s.auth, body).await {
+        Ok(()) => {
+            let mut out = redirect_with("/login", "ok", s.ctx.t("profile.deleted"));
+            set_cookie(&mut out, cookies::removal(&s.state.config, cookies::SESSION));
+            Ok(out)
+        }
+        Err(e) => {
+            let e = client_error(e)?;
+            let errors = form_errors(&s.ctx, &e, &[]);
+            let status = form_status(&e);
+            account_view(s, None, FormErrors::default(), errors, status).await
+        }
+    }
+}
