@@ -50,7 +50,7 @@ pub async fn list(
     let mut p = Params::new();
     let mut cond = "TRUE".to_string();
     if let Some(q) = q.map(str::trim).filter(|s| !s.is_empty()) {
-        let like = p.push(format!("%{}%", crate::bookmarks::escape_like(&q.to_lowercase())));
+        let like = p.push(format!("%{}%", crate::db::params::escape_like(&q.to_lowercase())));
         cond = format!("(LOWER(u.name) LIKE {like} ESCAPE '\\' OR LOWER(u.email) LIKE {like} ESCAPE '\\')");
     }
     let count_sql = format!("SELECT COUNT(*) FROM users u WHERE {cond}");

@@ -3,7 +3,8 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::bookmarks::{has_incoming_shares, hydrate, readable_sql, BookmarkRow, BOOKMARK_COLUMNS};
+use crate::bookmarks::{hydrate, BookmarkRow, BOOKMARK_COLUMNS};
+use crate::sharing::{has_incoming_shares, readable_sql};
 use crate::db::{Db, Ts};
 use crate::error::Result;
 use crate::with_db;

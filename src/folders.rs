@@ -4,10 +4,12 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::bookmarks::model::{TeamRef, UserRef};
-use crate::bookmarks::write::{check_teams, check_users, double_option};
+use crate::sharing::{TeamRef, UserRef};
+use crate::input::double_option;
+use crate::sharing::{self, check_teams, check_users, Scope};
 use crate::db::params::Params;
 use crate::db::{self, Db, Ts};
+use crate::audit::{self, Origin};
 use crate::error::{Error, Result};
 use crate::users::sanitize_text;
 use crate::{bind_params, with_db, with_tx};
@@ -46,43 +48,40 @@ pub struct Folder {
     pub shared_users: Vec<UserRef>,
 }
 
-fn readable_sql(u: &str) -> String {
-    format!(
-        "(f.user_id = {u} \
-         OR EXISTS (SELECT 1 FROM folder_user_shares s WHERE s.folder_id = f.id AND s.user_id = {u}) \
-         OR EXISTS (SELECT 1 FROM folder_team_shares s JOIN team_members m ON m.team_id = s.team_id \
-                    WHERE s.folder_id = f.id AND m.user_id = {u}))"
-    )
-}
-
 const COLUMNS: &str = "f.id, f.user_id, f.tenant_id, f.name, f.icon, f.created_at, u.name AS owner_name, \
      u.email AS owner_email, (SELECT COUNT(*) FROM bookmark_folders bf WHERE bf.folder_id = f.id) AS bookmark_count";
 
-pub async fn readable(db: &Db, user_id: &str, folder_id: &str) -> Result<bool> {
-    let sql = format!(
-        "SELECT 1 FROM folders f WHERE f.id = $2 AND {}",
-        readable_sql("$1")
-    );
-    let row: Option<i32> = with_db!(db, pool => sqlx::query_scalar(&sql).bind(user_id).bind(folder_id).fetch_optional(pool).await?);
-    Ok(row.is_some())
-}
-
 pub struct ListOptions {
-    pub scope: crate::bookmarks::Scope,
+    pub scope: Scope,
     pub alphabetical: bool,
+    /// Without a limit, every folder.
     pub limit: Option<i64>,
     pub offset: i64,
 }
 
+impl ListOptions {
+    /// The list parameters as the API takes them (`scope=shared` is the original's "all").
+    pub fn parse(scope: Option<&str>, sort_by: Option<&str>, limit: Option<&str>, offset: Option<&str>) -> ListOptions {
+        ListOptions {
+            scope: match scope {
+                Some("shared") => Scope::All,
+                s => Scope::parse(s),
+            },
+            alphabetical: sort_by != Some("recently_added"),
+            limit: limit.map(|l| crate::input::parse_limit(Some(l), 50, 500)),
+            offset: crate::input::parse_offset(offset),
+        }
+    }
+}
+
 /// Readable folders; returns the page and the total.
 pub async fn list(db: &Db, user_id: &str, o: &ListOptions) -> Result<(Vec<Folder>, i64)> {
-    use crate::bookmarks::Scope;
     let mut p = Params::new();
     let u = p.push(user_id);
     let cond = match o.scope {
-        Scope::All => readable_sql(&u),
+        Scope::All => sharing::folder_readable_sql(&u),
         Scope::Mine => format!("f.user_id = {u}"),
-        Scope::SharedWithMe => format!("f.user_id <> {u} AND {}", readable_sql(&u)),
+        Scope::SharedWithMe => format!("f.user_id <> {u} AND {}", sharing::folder_readable_sql(&u)),
         Scope::SharedByMe => format!(
             "f.user_id = {u} AND (EXISTS (SELECT 1 FROM folder_user_shares s WHERE s.folder_id = f.id) \
              OR EXISTS (SELECT 1 FROM folder_team_shares s WHERE s.folder_id = f.id))"
@@ -139,7 +138,7 @@ async fn hydrate(db: &Db, viewer: &str, rows: Vec<FolderRow>) -> Result<Vec<Fold
         "SELECT s.folder_id AS item_id, t.id, t.name, t.description, t.created_at FROM folder_team_shares s \
          JOIN teams t ON t.id = s.team_id WHERE s.folder_id IN ({list}) ORDER BY t.name"
     );
-    let teams: Vec<crate::bookmarks::model::TeamShareRow> =
+    let teams: Vec<crate::sharing::TeamShareRow> =
         with_db!(db, pool => bind_params!(sqlx::query_as::<_, _>(&team_sql), p).fetch_all(pool).await?);
     let user_sql = format!(
         "SELECT s.folder_id, u.id, u.name, u.email FROM folder_user_shares s JOIN users u ON u.id = s.user_id \
@@ -164,7 +163,7 @@ async fn hydrate(db: &Db, viewer: &str, rows: Vec<FolderRow>) -> Result<Vec<Fold
 pub async fn get(db: &Db, user_id: &str, id: &str) -> Result<Option<Folder>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM folders f JOIN users u ON u.id = f.user_id WHERE f.id = $2 AND {}",
-        readable_sql("$1")
+        sharing::folder_readable_sql("$1")
     );
     let row = with_db!(db, pool => sqlx::query_as::<_, FolderRow>(&sql).bind(user_id).bind(id).fetch_optional(pool).await?);
     Ok(match row {
@@ -265,7 +264,19 @@ async fn write_shares(
     Ok(())
 }
 
-pub async fn create(db: &Db, user_id: &str, input: &FolderInput) -> Result<String> {
+async fn record(db: &Db, origin: &Origin, actor: &str, action: &str, id: &str, name: &str) {
+    audit::log(db, origin, Some(actor), action, "folder", Some(id), serde_json::json!({"name": name})).await;
+}
+
+/// Creates a folder (name unique per user) with its shares.
+pub async fn create(db: &Db, origin: &Origin, user_id: &str, input: &FolderInput) -> Result<Folder> {
+    let id = insert(db, user_id, input).await?;
+    let f = get(db, user_id, &id).await?.ok_or_else(Error::internal)?;
+    record(db, origin, user_id, "folder.created", &id, &f.name).await;
+    Ok(f)
+}
+
+async fn insert(db: &Db, user_id: &str, input: &FolderInput) -> Result<String> {
     let name = validate_name(input.name.as_deref().unwrap_or(""))?;
     let icon = validate_icon(&input.icon)?.flatten();
     if name_taken(db, user_id, &name, "").await? {
@@ -293,8 +304,15 @@ async fn owned_name(db: &Db, user_id: &str, id: &str) -> Result<String> {
     row.ok_or_else(|| Error::not_found("Folder not found"))
 }
 
-/// Partial update by the owner (name and icon optional, unlike the original).
-pub async fn update(db: &Db, user_id: &str, id: &str, input: &FolderInput) -> Result<()> {
+/// Updates the owner's folder: name, icon and shares, each optional (unlike the original).
+pub async fn update(db: &Db, origin: &Origin, user_id: &str, id: &str, input: &FolderInput) -> Result<Folder> {
+    change(db, user_id, id, input).await?;
+    let f = get(db, user_id, id).await?.ok_or_else(Error::internal)?;
+    record(db, origin, user_id, "folder.updated", id, &f.name).await;
+    Ok(f)
+}
+
+async fn change(db: &Db, user_id: &str, id: &str, input: &FolderInput) -> Result<()> {
     owned_name(db, user_id, id).await?;
     let name = match &input.name {
         Some(n) => Some(validate_name(n)?),
@@ -321,12 +339,13 @@ pub async fn update(db: &Db, user_id: &str, id: &str, input: &FolderInput) -> Re
     Ok(())
 }
 
-/// Deletes the owner's folder (its bookmarks stay); returns its name.
-pub async fn delete(db: &Db, user_id: &str, id: &str) -> Result<String> {
+/// Deletes the owner's folder (its bookmarks stay).
+pub async fn delete(db: &Db, origin: &Origin, user_id: &str, id: &str) -> Result<()> {
     let name = owned_name(db, user_id, id).await?;
     with_db!(db, pool => sqlx::query("DELETE FROM folders WHERE id = $1 AND user_id = $2")
         .bind(id).bind(user_id).execute(pool).await?.rows_affected());
-    Ok(name)
+    record(db, origin, user_id, "folder.deleted", id, &name).await;
+    Ok(())
 }
 
 /// Readable folders whose name matches a LIKE pattern (lower-case): (id, name, icon).
@@ -339,7 +358,7 @@ pub async fn search(
     let sql = format!(
         "SELECT f.id, f.name, f.icon FROM folders f WHERE LOWER(f.name) LIKE $2 ESCAPE '\\' AND {} \
          ORDER BY LOWER(f.name) LIMIT $3",
-        readable_sql("$1")
+        sharing::folder_readable_sql("$1")
     );
     Ok(with_db!(db, pool => sqlx::query_as(&sql).bind(user_id).bind(like).bind(limit).fetch_all(pool).await?))
 }

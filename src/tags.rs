@@ -3,6 +3,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::audit::{self, Origin};
 use crate::bookmarks::write::recompute_tag_names;
 use crate::db::params::Params;
 use crate::db::{self, Db, Ts};
@@ -57,14 +58,6 @@ pub async fn get(db: &Db, user_id: &str, id: &str) -> Result<Option<Tag>> {
     )
 }
 
-pub async fn count_owned(db: &Db, user_id: &str, ids: &[String]) -> Result<i64> {
-    let mut p = Params::new();
-    let u = p.push(user_id);
-    let list = p.list(ids);
-    let sql = format!("SELECT COUNT(*) FROM tags WHERE user_id = {u} AND id IN ({list})");
-    Ok(with_db!(db, pool => bind_params!(sqlx::query_scalar::<_, i64>(&sql), p).fetch_one(pool).await?))
-}
-
 pub fn validate_name(name: Option<&str>) -> Result<String> {
     let n = sanitize_text(name.unwrap_or(""));
     if n.is_empty() {
@@ -80,7 +73,19 @@ fn duplicate() -> Error {
     Error::invalid("name", "Tag with this name already exists").with_code("DUPLICATE_NAME")
 }
 
-pub async fn create(db: &Db, user_id: &str, name: Option<&str>) -> Result<String> {
+async fn record(db: &Db, origin: &Origin, actor: &str, action: &str, id: &str, name: &str) {
+    audit::log(db, origin, Some(actor), action, "tag", Some(id), serde_json::json!({"name": name})).await;
+}
+
+/// Creates a tag (1–100 characters, unique per user).
+pub async fn create(db: &Db, origin: &Origin, user_id: &str, name: Option<&str>) -> Result<Tag> {
+    let id = insert(db, user_id, name).await?;
+    let t = get(db, user_id, &id).await?.ok_or_else(Error::internal)?;
+    record(db, origin, user_id, "tag.created", &id, &t.name).await;
+    Ok(t)
+}
+
+async fn insert(db: &Db, user_id: &str, name: Option<&str>) -> Result<String> {
     let name = validate_name(name)?;
     let id = db::new_id();
     let res = with_db!(db, pool => sqlx::query(
@@ -105,7 +110,14 @@ async fn tagged(db: &Db, id: &str) -> Result<Vec<String>> {
 }
 
 /// Renames the owner's tag; the tagged bookmarks' search text follows in the same transaction.
-pub async fn rename(db: &Db, user_id: &str, id: &str, name: Option<&str>) -> Result<()> {
+pub async fn rename(db: &Db, origin: &Origin, user_id: &str, id: &str, name: Option<&str>) -> Result<Tag> {
+    rename_in_tx(db, user_id, id, name).await?;
+    let t = get(db, user_id, id).await?.ok_or_else(Error::internal)?;
+    record(db, origin, user_id, "tag.updated", id, &t.name).await;
+    Ok(t)
+}
+
+async fn rename_in_tx(db: &Db, user_id: &str, id: &str, name: Option<&str>) -> Result<()> {
     owned_name(db, user_id, id).await?;
     let name = validate_name(name)?;
     let affected = tagged(db, id).await?;
@@ -122,15 +134,16 @@ pub async fn rename(db: &Db, user_id: &str, id: &str, name: Option<&str>) -> Res
     Ok(())
 }
 
-/// Deletes the owner's tag (bookmarks stay); returns its name.
-pub async fn delete(db: &Db, user_id: &str, id: &str) -> Result<String> {
+/// Deletes the owner's tag (bookmarks stay).
+pub async fn delete(db: &Db, origin: &Origin, user_id: &str, id: &str) -> Result<()> {
     let name = owned_name(db, user_id, id).await?;
     let affected = tagged(db, id).await?;
     let mut tx = db.begin().await?;
     with_tx!(&mut tx, c => sqlx::query("DELETE FROM tags WHERE id = $1").bind(id).execute(c).await?.rows_affected());
     recompute_tag_names(&mut tx, &affected).await?;
     tx.commit().await?;
-    Ok(name)
+    record(db, origin, user_id, "tag.deleted", id, &name).await;
+    Ok(())
 }
 
 /// Own tags whose name matches a LIKE pattern (lower-case): (id, name).

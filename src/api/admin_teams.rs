@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::api::auth::{message, MessageBody};
 use crate::audit::{self, Origin};
-use crate::bookmarks::write::double_option;
+use crate::input::double_option;
 use crate::error::{Error, ErrorBody, Result};
 use crate::http::auth::{AdminUser, ClientOrigin};
 use crate::http::error::{Json, Path};

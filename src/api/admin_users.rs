@@ -100,12 +100,12 @@ pub async fn list(
     let limit = q
         .limit
         .as_deref()
-        .map(|l| crate::bookmarks::parse_limit(Some(l), 50, 500));
+        .map(|l| crate::input::parse_limit(Some(l), 50, 500));
     let (items, total) = admin::list(
         &state.db,
         q.q.as_deref(),
         limit,
-        crate::bookmarks::parse_offset(q.offset.as_deref()),
+        crate::input::parse_offset(q.offset.as_deref()),
     )
     .await?;
     Ok(match limit {

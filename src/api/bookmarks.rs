@@ -1,19 +1,21 @@
-//! `/api/bookmarks/*`: CRUD, listing, search, select-all, bulk actions, access tracking.
+//! `/api/bookmarks/*`: CRUD, listing, search, select-all, bulk actions, import, export,
+//! metadata and access tracking.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::auth::{message, MessageBody};
-use crate::audit::{self, Origin};
-use crate::bookmarks::write::{self, BookmarkInput, BulkInput};
-use crate::bookmarks::{self, transfer, Bookmark, ListQuery};
-use crate::error::{Error, ErrorBody, Kind, Result};
+use crate::bookmarks::transfer::{self, ExportFormat};
+use crate::bookmarks::{self, write, Bookmark, BookmarkInput, BulkInput, ListFilter, ListQuery};
+use crate::error::{Error, ErrorBody, Result};
 use crate::http::auth::{AuthUser, ClientOrigin};
 use crate::http::error::{Json, Path, Query};
+use crate::http::files;
+use crate::input::flag;
+use crate::metadata::PageMetadata;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -23,17 +25,6 @@ pub struct BookmarkPage {
     pub total: i64,
     #[serde(rename = "hasMore")]
     pub has_more: bool,
-}
-
-async fn record(
-    state: &AppState,
-    origin: &Origin,
-    actor: &str,
-    action: &str,
-    id: Option<&str>,
-    meta: serde_json::Value,
-) {
-    audit::log(&state.db, origin, Some(actor), action, "bookmark", id, meta).await;
 }
 
 /// Bookmarks the caller can read, filtered, sorted and paginated.
@@ -51,18 +42,17 @@ pub async fn list(
 ) -> Result<Response> {
     // The same user asking the same question gets the cached answer (see ResponseCache).
     let key = format!("list\u{1}{}\u{1}{}", auth.id(), uri.query().unwrap_or(""));
-    let (db, counts, user, q) = (
-        state.db.clone(),
+    let (st, user, filter) = (
         state.clone(),
         auth.id().to_string(),
-        std::sync::Arc::new(q),
+        std::sync::Arc::new(ListFilter::parse(&q)),
     );
     let body = state
         .responses
         .get_or_compute(key, move || {
-            let (db, counts, user, q) = (db.clone(), counts.clone(), user.clone(), q.clone());
+            let (st, user, filter) = (st.clone(), user.clone(), filter.clone());
             async move {
-                let page = bookmarks::list(&db, &counts.counts, &user, &q).await?;
+                let page = bookmarks::list(&st.db, &st.counts, &user, &filter).await?;
                 let json = serde_json::to_vec(&BookmarkPage {
                     items: page.items,
                     total: page.total,
@@ -74,10 +64,7 @@ pub async fn list(
         })
         .await?;
     Ok((
-        [(
-            axum::http::header::CONTENT_TYPE,
-            axum::http::HeaderValue::from_static("application/json"),
-        )],
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
         body,
     )
         .into_response())
@@ -98,19 +85,7 @@ pub async fn create(
     auth: AuthUser,
     Json(input): Json<BookmarkInput>,
 ) -> Result<Response> {
-    let id = write::create(&state.db, auth.id(), &input).await?;
-    let b = bookmarks::get(&state.db, auth.id(), &id)
-        .await?
-        .ok_or_else(Error::internal)?;
-    record(
-        &state,
-        &origin,
-        auth.id(),
-        "bookmark.created",
-        Some(&id),
-        json!({"title": b.title, "url": b.url}),
-    )
-    .await;
+    let b = write::create(&state.db, &origin, auth.id(), &input).await?;
     Ok((StatusCode::CREATED, Json(b)).into_response())
 }
 
@@ -146,20 +121,7 @@ pub async fn update(
     Path(id): Path<String>,
     Json(input): Json<BookmarkInput>,
 ) -> Result<Json<Bookmark>> {
-    write::update(&state.db, auth.id(), &id, &input).await?;
-    let b = bookmarks::get(&state.db, auth.id(), &id)
-        .await?
-        .ok_or_else(Error::internal)?;
-    record(
-        &state,
-        &origin,
-        auth.id(),
-        "bookmark.updated",
-        Some(&id),
-        json!({"title": b.title, "url": b.url}),
-    )
-    .await;
-    Ok(Json(b))
+    Ok(Json(write::update(&state.db, &origin, auth.id(), &id, &input).await?))
 }
 
 /// Deletes the owner's bookmark.
@@ -172,16 +134,7 @@ pub async fn delete(
     auth: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<MessageBody>> {
-    let (title, url) = write::delete(&state.db, auth.id(), &id).await?;
-    record(
-        &state,
-        &origin,
-        auth.id(),
-        "bookmark.deleted",
-        Some(&id),
-        json!({"title": title, "url": url}),
-    )
-    .await;
+    write::delete(&state.db, &origin, auth.id(), &id).await?;
     Ok(message("Bookmark deleted"))
 }
 
@@ -219,7 +172,7 @@ pub async fn ids(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Ids>> {
     Ok(Json(Ids {
-        ids: bookmarks::ids(&state.db, auth.id(), &q).await?,
+        ids: bookmarks::ids(&state.db, auth.id(), &ListFilter::parse(&q)).await?,
     }))
 }
 
@@ -245,7 +198,7 @@ pub async fn search(
     let q =
         q.q.filter(|s| !s.trim().is_empty())
             .ok_or_else(|| Error::invalid("q", "Search query is required"))?;
-    Ok(Json(bookmarks::palette(&state.db, auth.id(), &q).await?))
+    Ok(Json(crate::palette::search(&state.db, auth.id(), &q).await?))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -270,16 +223,7 @@ pub async fn bulk(
     auth: AuthUser,
     Json(input): Json<BulkInput>,
 ) -> Result<Json<BulkResult>> {
-    let affected = write::bulk(&state.db, auth.id(), &input).await?;
-    record(
-        &state,
-        &origin,
-        auth.id(),
-        "bookmark.bulk",
-        None,
-        json!({"action": input.action, "affected": affected}),
-    )
-    .await;
+    let affected = write::bulk(&state.db, &origin, auth.id(), &input).await?;
     Ok(Json(BulkResult { affected }))
 }
 
@@ -293,46 +237,20 @@ pub struct ImportParams {
     pub strict: Option<String>,
 }
 
-fn flag(v: &Option<String>) -> bool {
-    matches!(v.as_deref(), Some("true") | Some("1") | Some("yes"))
-}
-
-enum Format {
-    Json,
-    Html,
-    Csv,
-}
-
-fn sniff(name: Option<&str>, content_type: Option<&str>, data: &str) -> Format {
-    let name = name.unwrap_or("").to_ascii_lowercase();
-    let ct = content_type.unwrap_or("").to_ascii_lowercase();
-    let start = data.trim_start_matches('\u{feff}').trim_start();
-    if name.ends_with(".json") || ct.contains("json") || start.starts_with('[') || start.starts_with('{') {
-        Format::Json
-    } else if name.ends_with(".csv") || ct.contains("csv") {
-        Format::Csv
-    } else {
-        Format::Html
+impl ImportParams {
+    fn options(&self) -> Result<transfer::ImportOptions> {
+        Ok(transfer::ImportOptions {
+            dry_run: flag(self.dry_run.as_deref()),
+            strict: flag(self.strict.as_deref()),
+            duplicates: match self.duplicates.as_deref() {
+                None | Some("keep") => transfer::Duplicates::Keep,
+                Some("skip") => transfer::Duplicates::Skip,
+                Some(_) => return Err(Error::invalid("duplicates", "duplicates must be keep or skip")),
+            },
+        })
     }
 }
 
-/// Parsing a large file takes a while: it runs beside the request threads, not on one.
-async fn parse_off_thread(
-    parse: impl FnOnce() -> Result<Vec<transfer::ImportItem>> + Send + 'static,
-) -> Result<Vec<transfer::ImportItem>> {
-    crate::error::off_thread(parse).await?
-}
-
-fn parse_items(format: Format, data: &str) -> Result<Vec<transfer::ImportItem>> {
-    match format {
-        Format::Json => {
-            let v: serde_json::Value = crate::error::parse_json(data.as_bytes())?;
-            transfer::from_json(&v)
-        }
-        Format::Html => transfer::from_netscape(data),
-        Format::Csv => transfer::from_csv(data),
-    }
-}
 
 /// Imports bookmarks: the original's JSON (`{"bookmarks": [...]}`, or our export's array), a
 /// Netscape bookmark file (every browser's export) as `text/html`, CSV as `text/csv`, or any of
@@ -354,76 +272,11 @@ pub async fn import(
     Query(params): Query<ImportParams>,
     req: axum::extract::Request,
 ) -> Result<Json<transfer::ImportReport>> {
-    let opts = transfer::ImportOptions {
-        dry_run: flag(&params.dry_run),
-        strict: flag(&params.strict),
-        duplicates: match params.duplicates.as_deref() {
-            None | Some("keep") => transfer::Duplicates::Keep,
-            Some("skip") => transfer::Duplicates::Skip,
-            Some(_) => return Err(Error::invalid("duplicates", "duplicates must be keep or skip")),
-        },
-    };
-    let ct = req
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let limit = state.config.max_import_bytes;
-    let items = if ct.starts_with("multipart/form-data") {
-        use axum::extract::FromRequest;
-        let mut mp = axum::extract::Multipart::from_request(req, &state)
-            .await
-            .map_err(|e| Error::bad_request(format!("Invalid upload: {}", e.body_text())))?;
-        let mut found = None;
-        while let Some(field) = mp.next_field().await.map_err(crate::http::error::upload_error)? {
-            if field.name() == Some("file") {
-                let name = field.file_name().map(str::to_string);
-                let fct = field.content_type().map(str::to_string);
-                let bytes = field.bytes().await.map_err(crate::http::error::upload_error)?;
-                found = Some((name, fct, String::from_utf8_lossy(&bytes).into_owned()));
-                break;
-            }
-        }
-        let (name, fct, data) =
-            found.ok_or_else(|| Error::invalid("file", "Upload the file in the field `file`"))?;
-        let format = sniff(name.as_deref(), fct.as_deref(), &data);
-        parse_off_thread(move || parse_items(format, &data)).await?
-    } else {
-        let format = if ct.starts_with("application/json") || ct.contains("+json") {
-            Format::Json
-        } else if ct.starts_with("text/html") {
-            Format::Html
-        } else if ct.starts_with("text/csv") {
-            Format::Csv
-        } else {
-            return Err(Error::new(
-                Kind::UnsupportedMedia,
-                "UNSUPPORTED_MEDIA_TYPE",
-                "Send JSON, text/html (a browser bookmark file), text/csv, or a multipart upload",
-            ));
-        };
-        let bytes = crate::http::error::read_body(req, limit).await?;
-        parse_off_thread(move || parse_items(format, &String::from_utf8_lossy(&bytes))).await?
-    };
-    tracing::debug!(entries = items.len(), "import: parsed");
-    let report = transfer::import(&state.db, auth.id(), items, opts).await;
-    // A large import leaves freed memory behind; give it back now rather than at the next tick
-    // (on a blocking thread: trimming the heap is no work for a request thread).
-    drop(tokio::task::spawn_blocking(crate::telemetry::release_free_memory));
-    let report = report?;
-    if report.success > 0 && !report.dry_run {
-        record(
-            &state,
-            &origin,
-            auth.id(),
-            "bookmark.import",
-            None,
-            json!({"success": report.success, "failed": report.failed, "skipped": report.skipped}),
-        )
-        .await;
-    }
-    Ok(Json(report))
+    let opts = params.options()?;
+    let (format, data) = files::import_source(&state, req).await?;
+    Ok(Json(
+        transfer::import_file(&state.db, &origin, auth.id(), format, data, opts).await?,
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -434,7 +287,6 @@ pub struct ExportParams {
     pub scope: Option<String>,
 }
 
-const EXPORT_CHUNK: i64 = 1000;
 
 /// Exports bookmarks with their folders and tags, streamed. What is exported imports back to the
 /// same collection.
@@ -449,110 +301,15 @@ pub async fn export(
     auth: AuthUser,
     Query(params): Query<ExportParams>,
 ) -> Result<Response> {
-    use axum::http::{header, HeaderValue};
     let all = params.scope.as_deref() == Some("all");
-    let format = params.format.as_deref().unwrap_or("json").to_ascii_lowercase();
-    let date = chrono::Utc::now().format("%Y-%m-%d");
-    let (ct, ext) = match format.as_str() {
-        "json" => ("application/json", "json"),
-        "html" => ("text/html; charset=utf-8", "html"),
-        "csv" => ("text/csv; charset=utf-8", "csv"),
-        _ => return Err(Error::invalid("format", "format must be json, html or csv")),
-    };
-    let user = auth.id().to_string();
-    let db = state.db.clone();
-    let body = if format == "html" {
-        let mut items = Vec::new();
-        let mut cursor = None;
-        loop {
-            let (chunk, next) =
-                transfer::export_chunk(&db, &user, all, cursor.as_ref(), EXPORT_CHUNK).await?;
-            let n = chunk.len();
-            items.extend(chunk);
-            if (n as i64) < EXPORT_CHUNK {
-                break;
-            }
-            cursor = next;
-        }
-        axum::body::Body::from(transfer::to_netscape(&items))
-    } else {
-        let csv = format == "csv";
-        // (cursor, first chunk?, finished?)
-        let stream = futures_util::stream::unfold((None, true, false), move |(cursor, first, done)| {
-            let db = db.clone();
-            let user = user.clone();
-            async move {
-                if done {
-                    return None;
-                }
-                let res = transfer::export_chunk(&db, &user, all, cursor.as_ref(), EXPORT_CHUNK).await;
-                let (chunk, next) = match res {
-                    Ok(r) => r,
-                    Err(e) => {
-                        tracing::error!(error = %e, "export failed mid-stream");
-                        return Some((Err(std::io::Error::other("export failed")), (None, false, true)));
-                    }
-                };
-                let last = (chunk.len() as i64) < EXPORT_CHUNK;
-                let mut out = String::new();
-                if csv {
-                    let mut w = csv::WriterBuilder::new()
-                        .has_headers(false)
-                        .from_writer(Vec::new());
-                    if first {
-                        let _ = w.write_record(transfer::CSV_HEADER);
-                    }
-                    for it in &chunk {
-                        let _ = w.write_record(transfer::csv_row(it));
-                    }
-                    out = String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default();
-                } else {
-                    if first {
-                        out.push('[');
-                    }
-                    for (i, it) in chunk.iter().enumerate() {
-                        if !(first && i == 0) {
-                            out.push(',');
-                        }
-                        out.push_str(&serde_json::to_string(it).unwrap_or_default());
-                    }
-                    if last {
-                        out.push(']');
-                    }
-                }
-                Some((
-                    Ok::<_, std::io::Error>(axum::body::Bytes::from(out)),
-                    (next, false, last),
-                ))
-            }
-        });
-        axum::body::Body::from_stream(stream)
-    };
-    let mut res = Response::new(body);
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"slugbase-bookmarks-{date}.{ext}\""
-    )) {
-        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(res)
+    let format = ExportFormat::parse(params.format.as_deref())?;
+    Ok(files::download(transfer::export(&state.db, auth.id(), all, format).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
 pub struct MetadataQuery {
     /// The page to look at (http or https).
     pub url: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct PageMetadata {
-    pub title: Option<String>,
-    pub description: Option<String>,
-    pub site_name: Option<String>,
-    pub favicon_url: Option<String>,
-    /// The URL after redirects.
-    pub final_url: String,
 }
 
 /// Fetches a page's title, description, site name and icon, to prefill a new bookmark. Refuses
@@ -570,26 +327,5 @@ pub async fn metadata(
     _auth: AuthUser,
     Query(q): Query<MetadataQuery>,
 ) -> Result<Json<PageMetadata>> {
-    use crate::metadata::FetchError;
-    let url = q
-        .url
-        .filter(|u| !u.trim().is_empty())
-        .ok_or_else(|| Error::invalid("url", "URL is required"))?;
-    let url = crate::bookmarks::validate_url("url", &url)?;
-    match state.fetcher().fetch(&url).await {
-        Ok(m) => Ok(Json(PageMetadata {
-            title: m.title,
-            description: m.description,
-            site_name: m.site_name,
-            favicon_url: m.favicon_url,
-            final_url: m.final_url,
-        })),
-        Err(FetchError::Invalid(msg)) => Err(Error::invalid("url", msg)),
-        Err(FetchError::Blocked(msg)) => Err(Error::invalid("url", msg).with_code("URL_NOT_ALLOWED")),
-        Err(FetchError::Failed(msg)) => Err(Error::new(
-            Kind::BadGateway,
-            "FETCH_FAILED",
-            format!("The page could not be read: {msg}"),
-        )),
-    }
+    Ok(Json(crate::metadata::page_metadata(state.fetcher(), q.url).await?))
 }

@@ -10,6 +10,7 @@ pub mod folders;
 pub mod go;
 pub mod mfa;
 pub mod system;
+pub mod tags;
 pub mod tokens;
 pub mod users;
 
@@ -96,12 +97,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(bookmarks::track_access))
         .routes(routes!(folders::list, folders::create))
         .routes(routes!(folders::get, folders::update, folders::delete))
-        .routes(routes!(folders::list_tags, folders::create_tag))
-        .routes(routes!(
-            folders::get_tag,
-            folders::update_tag,
-            folders::delete_tag
-        ))
+        .routes(routes!(tags::list, tags::create))
+        .routes(routes!(tags::get, tags::update, tags::delete))
         .routes(routes!(admin_users::reset_mfa))
         .routes(routes!(admin_users::list, admin_users::create))
         .routes(routes!(

@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 
 use crate::db::Ts;
 use crate::error::{Error, Result};
+use crate::sharing::{TeamRef, UserRef};
 use crate::users::sanitize_text;
 
 pub const TITLE_MAX: usize = 500;
@@ -48,45 +49,6 @@ pub struct FolderRef {
     pub id: String,
     pub name: String,
     pub icon: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
-pub struct TeamRef {
-    pub id: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub created_at: Option<Ts>,
-}
-
-/// A team share of a bookmark or folder (`item_id`), as read for a page of items.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct TeamShareRow {
-    pub item_id: String,
-    pub id: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub created_at: Option<Ts>,
-}
-
-impl TeamShareRow {
-    pub fn team(self) -> (String, TeamRef) {
-        (
-            self.item_id,
-            TeamRef {
-                id: self.id,
-                name: self.name,
-                description: self.description,
-                created_at: self.created_at,
-            },
-        )
-    }
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
-pub struct UserRef {
-    pub id: String,
-    pub name: String,
-    pub email: String,
 }
 
 /// A bookmark as the API returns it (list, detail, create and update answers).

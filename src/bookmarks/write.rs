@@ -1,21 +1,23 @@
-//! Bookmark writes. Everything a request refers to is checked first; then one transaction does
-//! all of it, so a refused or failed request leaves nothing behind.
+//! Bookmark writes: create, update, delete and bulk actions. Everything a request refers to is
+//! checked first; then one transaction does all of it, so a refused or failed request leaves
+//! nothing behind; then the audit log records it.
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
+use serde_json::json;
 use utoipa::ToSchema;
 
 use super::model::*;
-use super::ListQuery;
+use super::{ListFilter, ListQuery};
+use crate::audit::{self, Origin};
 use crate::db::params::Params;
 use crate::db::{self, Db, Ts, Tx};
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Result};
+use crate::input::double_option;
+use crate::sharing::{check_folders, check_tags, check_teams, check_users, dedup, Scope};
 use crate::{bind_params, with_db, with_tx};
 
-/// Distinguishes a field that is absent (`None`) from one that is `null` (`Some(None)`).
-pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Ok(Some(Option::<T>::deserialize(d)?))
+async fn record(db: &Db, origin: &Origin, actor: &str, action: &str, id: Option<&str>, meta: serde_json::Value) {
+    audit::log(db, origin, Some(actor), action, "bookmark", id, meta).await;
 }
 
 /// Create and update body (all fields optional on update).
@@ -46,16 +48,6 @@ pub struct BookmarkInput {
     pub share_all_teams: Option<bool>,
 }
 
-fn dedup(v: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for s in v.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        if !out.iter().any(|x| x == s) {
-            out.push(s.to_string());
-        }
-    }
-    out
-}
-
 /// Checked references: what the links and shares will be set to (`None`: leave as is).
 #[derive(Default)]
 pub struct Links {
@@ -63,94 +55,6 @@ pub struct Links {
     pub tags: Option<Vec<(String, String)>>,
     pub teams: Option<Vec<String>>,
     pub users: Option<Vec<String>>,
-}
-
-/// Folders must be the caller's own.
-pub async fn check_folders(db: &Db, user_id: &str, ids: &[String]) -> Result<Vec<String>> {
-    let ids = dedup(ids);
-    if ids.is_empty() {
-        return Ok(ids);
-    }
-    let mut p = Params::new();
-    let u = p.push(user_id);
-    let list = p.list(&ids);
-    let sql = format!("SELECT id FROM folders WHERE user_id = {u} AND id IN ({list})");
-    let owned: Vec<String> =
-        with_db!(db, pool => bind_params!(sqlx::query_scalar(&sql), p).fetch_all(pool).await?);
-    if let Some(missing) = ids.iter().find(|i| !owned.contains(i)) {
-        return Err(Error::new(
-            Kind::Forbidden,
-            "FORBIDDEN",
-            format!("You do not own folder {missing}"),
-        ));
-    }
-    Ok(ids)
-}
-
-/// Tags must be the caller's own; returns (id, name) sorted by name.
-pub async fn check_tags(db: &Db, user_id: &str, ids: &[String]) -> Result<Vec<(String, String)>> {
-    let ids = dedup(ids);
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut p = Params::new();
-    let u = p.push(user_id);
-    let list = p.list(&ids);
-    let sql = format!("SELECT id, name FROM tags WHERE user_id = {u} AND id IN ({list}) ORDER BY name");
-    let owned: Vec<(String, String)> =
-        with_db!(db, pool => bind_params!(sqlx::query_as(&sql), p).fetch_all(pool).await?);
-    if owned.len() != ids.len() {
-        return Err(Error::new(
-            Kind::Forbidden,
-            "FORBIDDEN",
-            "You do not have access to one or more of the selected tags",
-        ));
-    }
-    Ok(owned)
-}
-
-/// Teams must be ones the caller belongs to; `all` takes every such team.
-pub async fn check_teams(db: &Db, user_id: &str, ids: &[String], all: bool) -> Result<Vec<String>> {
-    if all {
-        return Ok(with_db!(db, pool => sqlx::query_scalar::<_, String>(
-            "SELECT team_id FROM team_members WHERE user_id = $1 ORDER BY team_id")
-            .bind(user_id).fetch_all(pool).await?));
-    }
-    let ids = dedup(ids);
-    if ids.is_empty() {
-        return Ok(ids);
-    }
-    let mut p = Params::new();
-    let u = p.push(user_id);
-    let list = p.list(&ids);
-    let sql = format!("SELECT team_id FROM team_members WHERE user_id = {u} AND team_id IN ({list})");
-    let mine: Vec<String> =
-        with_db!(db, pool => bind_params!(sqlx::query_scalar(&sql), p).fetch_all(pool).await?);
-    if let Some(missing) = ids.iter().find(|i| !mine.contains(i)) {
-        return Err(Error::new(
-            Kind::Forbidden,
-            "FORBIDDEN",
-            format!("You are not a member of team {missing}"),
-        ));
-    }
-    Ok(ids)
-}
-
-/// Users must exist; the caller is dropped from the list.
-pub async fn check_users(db: &Db, user_id: &str, ids: &[String]) -> Result<Vec<String>> {
-    let ids: Vec<String> = dedup(ids).into_iter().filter(|i| i != user_id).collect();
-    if ids.is_empty() {
-        return Ok(ids);
-    }
-    let mut p = Params::new();
-    let list = p.list(&ids);
-    let sql = format!("SELECT id FROM users WHERE id IN ({list})");
-    let found: Vec<String> =
-        with_db!(db, pool => bind_params!(sqlx::query_scalar(&sql), p).fetch_all(pool).await?);
-    if let Some(missing) = ids.iter().find(|i| !found.contains(i)) {
-        return Err(Error::not_found(format!("User {missing} not found")).with_code("USER_NOT_FOUND"));
-    }
-    Ok(ids)
 }
 
 async fn check_links(db: &Db, user_id: &str, input: &BookmarkInput) -> Result<Links> {
@@ -250,8 +154,15 @@ fn map_unique(e: sqlx::Error) -> Error {
     }
 }
 
-/// Creates a bookmark; returns its id.
-pub async fn create(db: &Db, user_id: &str, input: &BookmarkInput) -> Result<String> {
+/// Creates a bookmark (with its folders, tags and shares, all or nothing).
+pub async fn create(db: &Db, origin: &Origin, user_id: &str, input: &BookmarkInput) -> Result<Bookmark> {
+    let id = insert(db, user_id, input).await?;
+    let b = super::get(db, user_id, &id).await?.ok_or_else(Error::internal)?;
+    record(db, origin, user_id, "bookmark.created", Some(&id), json!({"title": b.title, "url": b.url})).await;
+    Ok(b)
+}
+
+async fn insert(db: &Db, user_id: &str, input: &BookmarkInput) -> Result<String> {
     let (Some(title), Some(url)) = (
         input.title.as_deref().filter(|s| !s.trim().is_empty()),
         input.url.as_deref().filter(|s| !s.trim().is_empty()),
@@ -320,8 +231,15 @@ pub async fn owned(db: &Db, user_id: &str, id: &str) -> Result<(Option<String>, 
         .ok_or_else(|| Error::not_found("Bookmark not found"))
 }
 
-/// Partial update by the owner.
-pub async fn update(db: &Db, user_id: &str, id: &str, input: &BookmarkInput) -> Result<()> {
+/// Partial update by the owner (others get 404).
+pub async fn update(db: &Db, origin: &Origin, user_id: &str, id: &str, input: &BookmarkInput) -> Result<Bookmark> {
+    change(db, user_id, id, input).await?;
+    let b = super::get(db, user_id, id).await?.ok_or_else(Error::internal)?;
+    record(db, origin, user_id, "bookmark.updated", Some(id), json!({"title": b.title, "url": b.url})).await;
+    Ok(b)
+}
+
+async fn change(db: &Db, user_id: &str, id: &str, input: &BookmarkInput) -> Result<()> {
     let (stored_slug, stored_fwd, _, _) = owned(db, user_id, id).await?;
     let title = match &input.title {
         Some(t) => Some(validate_title("title", t)?),
@@ -376,12 +294,13 @@ pub async fn update(db: &Db, user_id: &str, id: &str, input: &BookmarkInput) -> 
     Ok(())
 }
 
-/// Deletes the owner's bookmark; returns its (title, url).
-pub async fn delete(db: &Db, user_id: &str, id: &str) -> Result<(String, String)> {
+/// Deletes the owner's bookmark.
+pub async fn delete(db: &Db, origin: &Origin, user_id: &str, id: &str) -> Result<()> {
     let (_, _, title, url) = owned(db, user_id, id).await?;
     with_db!(db, pool => sqlx::query("DELETE FROM bookmarks WHERE id = $1 AND user_id = $2")
         .bind(id).bind(user_id).execute(pool).await?.rows_affected());
-    Ok((title, url))
+    record(db, origin, user_id, "bookmark.deleted", Some(id), json!({"title": title, "url": url})).await;
+    Ok(())
 }
 
 /// Bulk action on many of the caller's bookmarks, all or nothing.
@@ -401,7 +320,21 @@ pub struct BulkInput {
 pub const BULK_MAX: usize = 10_000;
 
 /// Runs a bulk action; returns how many bookmarks it touched.
-pub async fn bulk(db: &Db, user_id: &str, input: &BulkInput) -> Result<usize> {
+pub async fn bulk(db: &Db, origin: &Origin, user_id: &str, input: &BulkInput) -> Result<usize> {
+    let affected = bulk_in_tx(db, user_id, input).await?;
+    record(
+        db,
+        origin,
+        user_id,
+        "bookmark.bulk",
+        None,
+        json!({"action": input.action, "affected": affected}),
+    )
+    .await;
+    Ok(affected)
+}
+
+async fn bulk_in_tx(db: &Db, user_id: &str, input: &BulkInput) -> Result<usize> {
     let ids: Vec<String> = match (&input.ids, &input.filter) {
         (Some(ids), None) => {
             let ids = dedup(ids);
@@ -425,8 +358,10 @@ pub async fn bulk(db: &Db, user_id: &str, input: &BulkInput) -> Result<usize> {
             ids
         }
         (None, Some(f)) => {
-            let mut f = f.clone();
-            f.scope = Some("mine".into());
+            let f = ListFilter {
+                scope: Scope::Mine,
+                ..ListFilter::parse(f)
+            };
             super::ids(db, user_id, &f).await?
         }
         _ => return Err(Error::invalid("ids", "Give either ids or filter")),

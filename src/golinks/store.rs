@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Candidate;
-use crate::bookmarks::{readable_sql, validate_slug, validate_url};
+use crate::bookmarks::{validate_slug, validate_url};
+use crate::sharing::readable_sql;
 use crate::db::{Db, Ts};
 use crate::error::{Error, Result};
 use crate::{with_db, with_tx};
@@ -45,7 +46,7 @@ fn checked(mut list: Vec<Candidate>) -> Vec<Candidate> {
 /// Remembers `bookmark_id` as the user's choice for `slug`. The bookmark must be readable
 /// (`Forbidden` otherwise), forward, and carry the slug (`NotFound` otherwise).
 pub async fn remember(db: &Db, user_id: &str, slug: &str, bookmark_id: &str) -> Result<Candidate> {
-    if !crate::bookmarks::can_read(db, user_id, bookmark_id).await? {
+    if !crate::sharing::can_read_bookmark(db, user_id, bookmark_id).await? {
         return Err(Error::forbidden());
     }
     let c = candidates(db, user_id, slug)

@@ -285,8 +285,8 @@ impl LinkCache {
         let data_version = bg.data_version(db).await?;
         // Nothing shared with the user: their own links, straight from the (user, created)
         // index, at half the cost of the union over every way a link can be shared.
-        let readable = if crate::bookmarks::has_incoming_shares(db, user).await? {
-            format!("b.id IN ({})", crate::bookmarks::readable_ids_sql("$1"))
+        let readable = if crate::sharing::has_incoming_shares(db, user).await? {
+            format!("b.id IN ({})", crate::sharing::readable_ids_sql("$1"))
         } else {
             "b.user_id = $1".to_string()
         };

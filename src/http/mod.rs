@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cookies;
 pub mod docs;
 pub mod error;
+pub mod files;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! create/edit, share, delete and import dialogs, bulk actions, export and open tracking.
 
 use askama::Template;
-use axum::extract::{Path, Query as AxQuery, State};
+use axum::extract::{Path, Query as AxQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -10,15 +10,14 @@ use axum::Router;
 use axum_extra::extract::Query;
 use serde::Deserialize;
 
-use crate::api;
 use crate::bookmarks::model::Bookmark;
-use crate::bookmarks::write::{BookmarkInput, BulkInput};
-use crate::bookmarks::ListQuery;
+use crate::bookmarks::transfer::{self, ExportFormat};
+use crate::bookmarks::write::{self, BookmarkInput, BulkInput};
+use crate::bookmarks::{ListFilter, Sort};
 use crate::error::{Error, Result};
 use crate::folders::{Folder, ListOptions};
-use crate::http::auth::ClientOrigin;
-use crate::http::error::Json;
-use crate::http::error::{Path as ApiPath, Query as ApiQuery};
+use crate::http::files;
+use crate::sharing::Scope;
 use crate::state::AppState;
 use crate::tags::Tag;
 use crate::teams::Team;
@@ -177,7 +176,7 @@ impl ListState {
         some(&self.sort_by).unwrap_or("")
     }
     pub fn limit(&self) -> i64 {
-        crate::bookmarks::parse_limit(self.limit.as_deref(), 50, 500)
+        crate::input::parse_limit(self.limit.as_deref(), 50, 500)
     }
     pub fn page(&self) -> i64 {
         self.page
@@ -206,17 +205,17 @@ impl ListState {
             || self.scope() != "all"
     }
 
-    fn to_query(&self) -> ListQuery {
-        ListQuery {
+    fn to_filter(&self) -> ListFilter {
+        ListFilter {
             folder_id: some(&self.folder_id).map(str::to_string),
-            tag_id: self.tag_id.clone(),
-            tag_mode: None,
-            scope: some(&self.scope).map(str::to_string),
-            pinned: self.pinned().then(|| "true".to_string()),
-            q: some(&self.q).map(str::to_string),
-            sort_by: some(&self.sort_by).map(str::to_string),
-            limit: Some(self.limit().to_string()),
-            offset: Some(((self.page() - 1) * self.limit()).to_string()),
+            tag_ids: crate::sharing::dedup(&self.tag_id),
+            any_tag: false,
+            scope: Scope::parse(some(&self.scope)),
+            pinned_only: self.pinned(),
+            text: self.q().trim().to_string(),
+            sort: some(&self.sort_by).map(Sort::parse),
+            limit: self.limit().clamp(1, 500) as u32,
+            offset: ((self.page() - 1) * self.limit()).clamp(0, u32::MAX as i64) as u32,
         }
     }
 }
@@ -308,8 +307,8 @@ struct ResultsFragment {
 }
 
 async fn results(s: &Signed, state: ListState) -> Result<Results> {
-    let q = state.to_query();
-    let page = crate::bookmarks::list(&s.state.db, &s.state.counts, s.user_id(), &q).await?;
+    let filter = state.to_filter();
+    let page = crate::bookmarks::list(&s.state.db, &s.state.counts, s.user_id(), &filter).await?;
     let limit = state.limit();
     let pages = ((page.total + limit - 1) / limit).max(1);
     let first = if page.items.is_empty() {
@@ -325,8 +324,8 @@ async fn results(s: &Signed, state: ListState) -> Result<Results> {
                 &s.state.db,
                 &s.state.counts,
                 s.user_id(),
-                &ListQuery {
-                    limit: Some("1".into()),
+                &ListFilter {
+                    limit: 1,
                     ..Default::default()
                 },
             )
@@ -352,7 +351,7 @@ async fn sidebar_data(s: &Signed) -> Result<(Vec<Folder>, Vec<Tag>)> {
         &s.state.db,
         s.user_id(),
         &ListOptions {
-            scope: crate::bookmarks::Scope::All,
+            scope: crate::sharing::Scope::All,
             alphabetical: true,
             limit: None,
             offset: 0,
@@ -474,9 +473,10 @@ async fn tag_ids(s: &Signed, names: &str) -> Result<Vec<String>> {
     for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         let id = match existing.iter().find(|t| t.name.eq_ignore_ascii_case(name)) {
             Some(t) => t.id.clone(),
-            None => crate::tags::create(&s.state.db, s.user_id(), Some(name))
+            None => crate::tags::create(&s.state.db, &s.origin, s.user_id(), Some(name))
                 .await
-                .map_err(|e| Error::invalid("tags", e.message.to_string()))?,
+                .map_err(|e| Error::invalid("tags", e.message.to_string()))?
+                .id,
         };
         if !ids.contains(&id) {
             ids.push(id);
@@ -519,20 +519,10 @@ async fn save(s: Signed, id: Option<String>, form: FormData) -> Result<Response>
     let (back, state) = return_state(&form);
     let result = async {
         let input = input_of(&s, &form).await?;
-        let origin = ClientOrigin(s.origin.clone());
+        let (db, origin, me) = (&s.state.db, &s.origin, s.user_id());
         match &id {
-            None => api::bookmarks::create(State(s.state.clone()), origin, s.auth.clone(), Json(input))
-                .await
-                .map(|_| ()),
-            Some(id) => api::bookmarks::update(
-                State(s.state.clone()),
-                origin,
-                s.auth.clone(),
-                ApiPath(id.clone()),
-                Json(input),
-            )
-            .await
-            .map(|_| ()),
+            None => write::create(db, origin, me, &input).await.map(|_| ()),
+            Some(id) => write::update(db, origin, me, id, &input).await.map(|_| ()),
         }
     }
     .await;
@@ -569,15 +559,10 @@ async fn save(s: Signed, id: Option<String>, form: FormData) -> Result<Response>
 async fn fetch_metadata(s: Signed, form: FormData) -> Result<Response> {
     let (_, state) = return_state(&form);
     let edit = form.opt("edit_id").filter(|id| !id.is_empty());
-    let result = api::bookmarks::metadata(
-        State(s.state.clone()),
-        s.auth.clone(),
-        ApiQuery(api::bookmarks::MetadataQuery { url: form.opt("url") }),
-    )
-    .await;
+    let result = crate::metadata::page_metadata(s.state.fetcher(), form.opt("url")).await;
     let mut form = form;
     let (errors, status) = match result {
-        Ok(Json(meta)) => {
+        Ok(meta) => {
             let fill = |form: &mut FormData, name: &str, value: Option<String>| {
                 if form.get(name).trim().is_empty() {
                     if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
@@ -608,30 +593,18 @@ async fn fetch_metadata(s: Signed, form: FormData) -> Result<Response> {
 
 async fn delete(s: Signed, Path(id): Path<String>, form: FormData) -> Result<Response> {
     let (back, _) = return_state(&form);
-    api::bookmarks::delete(
-        State(s.state.clone()),
-        ClientOrigin(s.origin.clone()),
-        s.auth.clone(),
-        ApiPath(id),
-    )
-    .await?;
+    write::delete(&s.state.db, &s.origin, s.user_id(), &id).await?;
     Ok(redirect_with(&back, "ok", s.ctx.t("bookmarks.deleted")))
 }
 
 async fn pin(s: Signed, Path(id): Path<String>, form: FormData) -> Result<Response> {
     let (back, _) = return_state(&form);
     let pinned = form.get("pinned") == "true";
-    api::bookmarks::update(
-        State(s.state.clone()),
-        ClientOrigin(s.origin.clone()),
-        s.auth.clone(),
-        ApiPath(id),
-        Json(BookmarkInput {
-            pinned: Some(pinned),
-            ..Default::default()
-        }),
-    )
-    .await?;
+    let input = BookmarkInput {
+        pinned: Some(pinned),
+        ..Default::default()
+    };
+    write::update(&s.state.db, &s.origin, s.user_id(), &id, &input).await?;
     let key = if pinned {
         "bookmarks.pinned_done"
     } else {
@@ -642,19 +615,13 @@ async fn pin(s: Signed, Path(id): Path<String>, form: FormData) -> Result<Respon
 
 async fn share(s: Signed, Path(id): Path<String>, form: FormData) -> Result<Response> {
     let (back, _) = return_state(&form);
-    let result = api::bookmarks::update(
-        State(s.state.clone()),
-        ClientOrigin(s.origin.clone()),
-        s.auth.clone(),
-        ApiPath(id),
-        Json(BookmarkInput {
-            user_ids: Some(form.all("user_ids")),
-            team_ids: Some(form.all("team_ids")),
-            share_all_teams: Some(form.checked("share_all_teams")),
-            ..Default::default()
-        }),
-    )
-    .await;
+    let input = BookmarkInput {
+        user_ids: Some(form.all("user_ids")),
+        team_ids: Some(form.all("team_ids")),
+        share_all_teams: Some(form.checked("share_all_teams")),
+        ..Default::default()
+    };
+    let result = write::update(&s.state.db, &s.origin, s.user_id(), &id, &input).await;
     flash_outcome(s.ctx.tr, result, &back, s.ctx.t("bookmarks.shared_done"))
 }
 
@@ -682,20 +649,8 @@ async fn bulk(s: Signed, form: FormData) -> Result<Response> {
         folder_ids,
         tag_ids: tag_ids_v,
     };
-    match crate::bookmarks::write::bulk(&s.state.db, s.user_id(), &input).await {
-        Ok(n) => {
-            crate::audit::log(
-                &s.state.db,
-                &s.origin,
-                Some(s.user_id()),
-                "bookmark.bulk",
-                "bookmark",
-                None,
-                serde_json::json!({"action": input.action, "count": n}),
-            )
-            .await;
-            Ok(redirect_with(&back, "ok", &s.ctx.tf("bookmarks.bulk_done", n)))
-        }
+    match write::bulk(&s.state.db, &s.origin, s.user_id(), &input).await {
+        Ok(n) => Ok(redirect_with(&back, "ok", &s.ctx.tf("bookmarks.bulk_done", n))),
         Err(e) => {
             let e = client_error(e)?;
             Ok(redirect_with(
@@ -708,20 +663,13 @@ async fn bulk(s: Signed, form: FormData) -> Result<Response> {
 }
 
 async fn import(s: Signed, req: axum::extract::Request) -> Result<Response> {
-    let result = api::bookmarks::import(
-        State(s.state.clone()),
-        ClientOrigin(s.origin.clone()),
-        s.auth.clone(),
-        ApiQuery(api::bookmarks::ImportParams {
-            dry_run: None,
-            duplicates: None,
-            strict: None,
-        }),
-        req,
-    )
+    let result = async {
+        let (format, data) = files::import_source(&s.state, req).await?;
+        transfer::import_file(&s.state.db, &s.origin, s.user_id(), format, data, Default::default()).await
+    }
     .await;
     match result {
-        Ok(Json(report)) => {
+        Ok(report) => {
             let msg = s.ctx.tf2("bookmarks.import_done", report.success, report.failed);
             let kind = if report.failed > 0 { "error" } else { "ok" };
             Ok(redirect_with("/bookmarks", kind, &msg))
@@ -746,15 +694,9 @@ struct ExportQuery {
 }
 
 async fn export(s: Signed, AxQuery(q): AxQuery<ExportQuery>) -> Result<Response> {
-    api::bookmarks::export(
-        State(s.state.clone()),
-        s.auth.clone(),
-        ApiQuery(api::bookmarks::ExportParams {
-            format: q.format,
-            scope: q.scope,
-        }),
-    )
-    .await
+    let all = q.scope.as_deref() == Some("all");
+    let format = ExportFormat::parse(q.format.as_deref())?;
+    Ok(files::download(transfer::export(&s.state.db, s.user_id(), all, format).await?))
 }
 
 /// A bookmark was opened from a page (sent with `navigator.sendBeacon`).
@@ -772,10 +714,10 @@ pub fn letter(title: &str) -> String {
         .unwrap_or_else(|| "#".into())
 }
 
-pub fn shared_with_user(users: &[crate::bookmarks::model::UserRef], id: &str) -> bool {
+pub fn shared_with_user(users: &[crate::sharing::UserRef], id: &str) -> bool {
     users.iter().any(|u| u.id == id)
 }
 
-pub fn shared_with_team(teams: &[crate::bookmarks::model::TeamRef], id: &str) -> bool {
+pub fn shared_with_team(teams: &[crate::sharing::TeamRef], id: &str) -> bool {
     teams.iter().any(|t| t.id == id)
 }

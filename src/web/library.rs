@@ -1,7 +1,6 @@
 //! `/folders` and `/tags`: grids and lists with create, edit, share and delete dialogs.
 
 use askama::Template;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -9,16 +8,13 @@ use axum::Router;
 use axum_extra::extract::Query;
 use serde::Deserialize;
 
-use crate::api;
 use crate::bookmarks::model::Bookmark;
-use crate::bookmarks::{ListQuery, Scope};
+use crate::bookmarks::ListFilter;
 use crate::error::{Error, Result};
-use crate::folders::{Folder, FolderInput, ListOptions};
-use crate::http::auth::ClientOrigin;
-use crate::http::error::Json;
-use crate::http::error::Path as ApiPath;
+use crate::folders::{self, Folder, FolderInput, ListOptions};
+use crate::sharing::Scope;
 use crate::state::AppState;
-use crate::tags::Tag;
+use crate::tags::{self, Tag};
 use crate::teams::Team;
 use crate::users::ShareableUser;
 use crate::web::ctx::{
@@ -243,25 +239,10 @@ async fn folder_update(
 
 async fn folder_save(s: Signed, id: Option<String>, form: FormData) -> Result<Response> {
     let back = back_of(&form, "/folders");
-    let origin = ClientOrigin(s.origin.clone());
+    let (db, origin, me) = (&s.state.db, &s.origin, s.user_id());
     let result = match &id {
-        None => api::folders::create(
-            State(s.state.clone()),
-            origin,
-            s.auth.clone(),
-            Json(folder_input(&form)),
-        )
-        .await
-        .map(|_| ()),
-        Some(id) => api::folders::update(
-            State(s.state.clone()),
-            origin,
-            s.auth.clone(),
-            ApiPath(id.clone()),
-            Json(folder_input(&form)),
-        )
-        .await
-        .map(|_| ()),
+        None => folders::create(db, origin, me, &folder_input(&form)).await.map(|_| ()),
+        Some(id) => folders::update(db, origin, me, id, &folder_input(&form)).await.map(|_| ()),
     };
     match result {
         Ok(()) => Ok(redirect_with(&back, "ok", s.ctx.t("folders.saved"))),
@@ -290,13 +271,7 @@ async fn folder_delete(
     form: FormData,
 ) -> Result<Response> {
     let back = back_of(&form, "/folders");
-    api::folders::delete(
-        State(s.state.clone()),
-        ClientOrigin(s.origin.clone()),
-        s.auth.clone(),
-        ApiPath(id),
-    )
-    .await?;
+    folders::delete(&s.state.db, &s.origin, s.user_id(), &id).await?;
     Ok(redirect_with(&back, "ok", s.ctx.t("folders.deleted")))
 }
 
@@ -307,20 +282,14 @@ async fn folder_share(
 ) -> Result<Response> {
     let back = back_of(&form, "/folders");
     let f = own_folder(&s, &id).await?;
-    let result = api::folders::update(
-        State(s.state.clone()),
-        ClientOrigin(s.origin.clone()),
-        s.auth.clone(),
-        ApiPath(id),
-        Json(FolderInput {
-            name: Some(f.name),
-            icon: Some(f.icon),
-            user_ids: Some(form.all("user_ids")),
-            team_ids: Some(form.all("team_ids")),
-            share_all_teams: Some(form.checked("share_all_teams")),
-        }),
-    )
-    .await;
+    let input = FolderInput {
+        name: Some(f.name),
+        icon: Some(f.icon),
+        user_ids: Some(form.all("user_ids")),
+        team_ids: Some(form.all("team_ids")),
+        share_all_teams: Some(form.checked("share_all_teams")),
+    };
+    let result = folders::update(&s.state.db, &s.origin, s.user_id(), &id, &input).await;
     flash_outcome(s.ctx.tr, result, &back, s.ctx.t("bookmarks.shared_done"))
 }
 
@@ -419,9 +388,9 @@ async fn tags_view(
                 &s.state.db,
                 &s.state.counts,
                 s.user_id(),
-                &ListQuery {
-                    tag_id: vec![t.id.clone()],
-                    limit: Some("12".into()),
+                &ListFilter {
+                    tag_ids: vec![t.id.clone()],
+                    limit: 12,
                     ..Default::default()
                 },
             )
@@ -489,23 +458,11 @@ async fn tag_update(
 
 async fn tag_save(s: Signed, id: Option<String>, form: FormData) -> Result<Response> {
     let back = back_of(&form, "/tags");
-    let input = api::folders::TagInput {
-        name: Some(form.get("name").to_string()),
-    };
-    let origin = ClientOrigin(s.origin.clone());
+    let name = Some(form.get("name"));
+    let (db, origin, me) = (&s.state.db, &s.origin, s.user_id());
     let result = match &id {
-        None => api::folders::create_tag(State(s.state.clone()), origin, s.auth.clone(), Json(input))
-            .await
-            .map(|_| ()),
-        Some(id) => api::folders::update_tag(
-            State(s.state.clone()),
-            origin,
-            s.auth.clone(),
-            ApiPath(id.clone()),
-            Json(input),
-        )
-        .await
-        .map(|_| ()),
+        None => tags::create(db, origin, me, name).await.map(|_| ()),
+        Some(id) => tags::rename(db, origin, me, id, name).await.map(|_| ()),
     };
     match result {
         Ok(()) => Ok(redirect_with(&back, "ok", s.ctx.t("tags.saved"))),
@@ -534,12 +491,6 @@ async fn tag_delete(
     form: FormData,
 ) -> Result<Response> {
     let back = back_of(&form, "/tags");
-    api::folders::delete_tag(
-        State(s.state.clone()),
-        ClientOrigin(s.origin.clone()),
-        s.auth.clone(),
-        ApiPath(id),
-    )
-    .await?;
+    tags::delete(&s.state.db, &s.origin, s.user_id(), &id).await?;
     Ok(redirect_with(&back, "ok", s.ctx.t("tags.deleted")))
 }

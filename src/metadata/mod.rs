@@ -15,20 +15,21 @@
 //!   streamed and capped at [`MAX_BODY_BYTES`], and the whole fetch has an
 //!   overall deadline.
 
-use std::cell::RefCell;
-use std::error::Error as StdError;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+mod html;
+mod policy;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use html5ever::tendril::StrTendril;
-use html5ever::tokenizer::states::RawKind;
-use html5ever::tokenizer::{
-    BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
-};
-use html5ever::TokenizerResult;
-use url::{Host, Url};
+use serde::Serialize;
+use url::Url;
+use utoipa::ToSchema;
+
+use crate::error::{Error, Kind, Result as DomainResult};
+use html::*;
+pub use policy::{is_forbidden, Policy};
+use policy::*;
 
 /// Maximum accepted length of a URL (input, redirect target), in bytes.
 pub const MAX_URL_LEN: usize = 2048;
@@ -37,11 +38,11 @@ pub const MAX_REDIRECTS: usize = 3;
 /// Maximum number of body bytes read.
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
 
-const MAX_TITLE_CHARS: usize = 500;
-const MAX_DESCRIPTION_CHARS: usize = 1000;
-const MAX_SITE_NAME_CHARS: usize = 200;
+pub(crate) const MAX_TITLE_CHARS: usize = 500;
+pub(crate) const MAX_DESCRIPTION_CHARS: usize = 1000;
+pub(crate) const MAX_SITE_NAME_CHARS: usize = 200;
 /// Cap on the raw `<title>` text collected before whitespace collapsing.
-const MAX_RAW_TITLE_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_RAW_TITLE_BYTES: usize = 64 * 1024;
 
 const USER_AGENT: &str = "Mozilla/5.0 (compatible; SlugBase/1.0)";
 const ACCEPT: &str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5";
@@ -79,317 +80,6 @@ pub enum FetchError {
     /// Network error, timeout, non-2xx status, not HTML, too many redirects.
     #[error("{0}")]
     Failed(String),
-}
-
-/// Which addresses may be contacted. `Policy::default()` = public internet only.
-#[derive(Debug, Clone, Default)]
-pub struct Policy {
-    /// Explicit exceptions to [`is_forbidden`] (an admin allow-list).
-    pub allow: Vec<IpAddr>,
-}
-
-impl Policy {
-    /// True if `ip` may be contacted under this policy.
-    fn permits(&self, ip: IpAddr) -> bool {
-        let canonical = ip.to_canonical();
-        if self.allow.iter().any(|a| a.to_canonical() == canonical) {
-            return true;
-        }
-        !is_forbidden(ip)
-    }
-}
-
-/// True if `bits` (a 32-bit address) lies in `base/prefix`.
-fn in_v4_net(bits: u32, base: [u8; 4], prefix: u32) -> bool {
-    let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
-    bits & mask == u32::from_be_bytes(base) & mask
-}
-
-/// True if `bits` (a 128-bit address) lies in `base/prefix`.
-fn in_v6_net(bits: u128, base: u128, prefix: u32) -> bool {
-    let mask = if prefix == 0 {
-        0
-    } else {
-        u128::MAX << (128 - prefix)
-    };
-    bits & mask == base & mask
-}
-
-fn forbidden_v4(ip: Ipv4Addr) -> bool {
-    const NETS: &[([u8; 4], u32)] = &[
-        ([0, 0, 0, 0], 8),       // "this network"
-        ([10, 0, 0, 0], 8),      // private
-        ([100, 64, 0, 0], 10),   // carrier-grade NAT
-        ([127, 0, 0, 0], 8),     // loopback
-        ([169, 254, 0, 0], 16),  // link-local (cloud metadata 169.254.169.254)
-        ([172, 16, 0, 0], 12),   // private
-        ([192, 0, 0, 0], 24),    // IETF protocol assignments
-        ([192, 0, 2, 0], 24),    // TEST-NET-1
-        ([192, 168, 0, 0], 16),  // private
-        ([198, 18, 0, 0], 15),   // benchmarking
-        ([198, 51, 100, 0], 24), // TEST-NET-2
-        ([203, 0, 113, 0], 24),  // TEST-NET-3
-        ([224, 0, 0, 0], 4),     // multicast
-        ([240, 0, 0, 0], 4),     // reserved, includes 255.255.255.255
-    ];
-    let bits = u32::from(ip);
-    NETS.iter().any(|&(base, prefix)| in_v4_net(bits, base, prefix))
-}
-
-fn forbidden_v6(ip: Ipv6Addr) -> bool {
-    let bits = u128::from(ip);
-    let low_v4 = Ipv4Addr::from((bits & 0xffff_ffff) as u32);
-
-    // Forms that embed an IPv4 address: judge the embedded address.
-    // ::/96 (IPv4-compatible, also covers :: and ::1 -> 0.0.0.0/8)
-    if in_v6_net(bits, 0, 96) {
-        return forbidden_v4(low_v4);
-    }
-    // ::ffff:0:0/96 (IPv4-mapped)
-    if in_v6_net(bits, 0xffff_0000_0000, 96) {
-        return forbidden_v4(low_v4);
-    }
-    // ::ffff:0:0:0/96 (IPv4-translated, SIIT)
-    if in_v6_net(bits, 0xffff_0000_0000_0000, 96) {
-        return forbidden_v4(low_v4);
-    }
-    // 64:ff9b::/96 (NAT64 well-known prefix)
-    if in_v6_net(bits, 0x0064_ff9b_u128 << 96, 96) {
-        return forbidden_v4(low_v4);
-    }
-    // 2002::/16 (6to4): the IPv4 address is in bits 16..48.
-    if in_v6_net(bits, 0x2002_u128 << 112, 16) {
-        let embedded = Ipv4Addr::from(((bits >> 80) & 0xffff_ffff) as u32);
-        return forbidden_v4(embedded);
-    }
-
-    const NETS: &[(u128, u32)] = &[
-        (0xfc00_u128 << 112, 7),                // unique local (fd00:ec2::254)
-        (0xfe80_u128 << 112, 10),               // link-local
-        (0xfec0_u128 << 112, 10),               // site-local (deprecated)
-        (0xff00_u128 << 112, 8),                // multicast
-        (0x2001_0db8_u128 << 96, 32),           // documentation
-        (0x2001_0000_u128 << 96, 32),           // Teredo (embeds obfuscated IPv4)
-        (0x0064_ff9b_0001_u128 << 80, 48),      // local-use NAT64
-        (0x0100_0000_0000_0000_u128 << 64, 64), // discard-only
-    ];
-    NETS.iter().any(|&(base, prefix)| in_v6_net(bits, base, prefix))
-}
-
-/// True for addresses that must never be contacted without an explicit
-/// allow-list entry: private, loopback, link-local, CGNAT, documentation,
-/// benchmarking, multicast, reserved and unspecified ranges (IPv4 and IPv6),
-/// and IPv6 forms that embed such an IPv4 address (mapped, compatible, NAT64,
-/// 6to4).
-pub fn is_forbidden(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => forbidden_v4(v4),
-        IpAddr::V6(v6) => forbidden_v6(v6),
-    }
-}
-
-/// Host names that are blocked before resolving. `host` is lower-case.
-fn is_blocked_hostname(host: &str) -> bool {
-    let host = host.trim_end_matches('.');
-    host.is_empty()
-        || host == "localhost"
-        || host.ends_with(".localhost")
-        || host.ends_with(".local")
-        || host.ends_with(".internal")
-        || host == "metadata"
-        || host == "metadata.google.internal"
-}
-
-fn blocked_name_msg(host: &str) -> String {
-    format!("{host} is not an allowed host name")
-}
-
-fn blocked_addr_msg(host: &str) -> String {
-    format!("{host} is a private or reserved address")
-}
-
-fn blocked_resolve_msg(host: &str) -> String {
-    format!("{host} resolves to a private or reserved address")
-}
-
-// ---------------------------------------------------------------------------
-// DNS resolver
-// ---------------------------------------------------------------------------
-
-type BoxError = Box<dyn StdError + Send + Sync>;
-
-/// Error returned by the resolver when a name is blocked by the policy.
-#[derive(Debug)]
-struct ResolveBlocked {
-    host: String,
-    by_name: bool,
-}
-
-impl std::fmt::Display for ResolveBlocked {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.by_name {
-            f.write_str(&blocked_name_msg(&self.host))
-        } else {
-            f.write_str(&blocked_resolve_msg(&self.host))
-        }
-    }
-}
-
-impl StdError for ResolveBlocked {}
-
-/// Error returned by the resolver when a name does not resolve.
-#[derive(Debug)]
-struct ResolveFailed {
-    host: String,
-}
-
-impl std::fmt::Display for ResolveFailed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "could not resolve {}", self.host)
-    }
-}
-
-impl StdError for ResolveFailed {}
-
-/// Resolver that only returns addresses permitted by the policy.
-struct PolicyResolver {
-    policy: Arc<Policy>,
-}
-
-/// Resolve `host` and keep only the addresses the policy permits.
-async fn resolve_permitted(policy: &Policy, host: &str) -> Result<Vec<SocketAddr>, BoxError> {
-    let host = host.to_ascii_lowercase();
-    if is_blocked_hostname(&host) {
-        return Err(Box::new(ResolveBlocked { host, by_name: true }));
-    }
-    // Port 0: hyper-util replaces it with the URL's (or the scheme's) port.
-    let lookup: std::io::Result<Vec<SocketAddr>> = tokio::net::lookup_host((host.clone(), 0))
-        .await
-        .map(|addrs| addrs.collect());
-    let resolved = match lookup {
-        Ok(addrs) => addrs,
-        Err(_) => return Err(Box::new(ResolveFailed { host })),
-    };
-    if resolved.is_empty() {
-        return Err(Box::new(ResolveFailed { host }));
-    }
-    let permitted: Vec<SocketAddr> = resolved.into_iter().filter(|a| policy.permits(a.ip())).collect();
-    if permitted.is_empty() {
-        return Err(Box::new(ResolveBlocked { host, by_name: false }));
-    }
-    Ok(permitted)
-}
-
-impl reqwest::dns::Resolve for PolicyResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let policy = Arc::clone(&self.policy);
-        let host = name.as_str().to_owned();
-        Box::pin(async move {
-            let addrs = resolve_permitted(&policy, &host).await?;
-            let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
-            Ok(addrs)
-        })
-    }
-}
-
-/// Find an error of type `T` in the `source()` chain of `err` (including `err`).
-fn find_in_chain<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a T> {
-    let mut current = Some(err);
-    let mut depth = 0;
-    while let Some(e) = current {
-        if let Some(found) = e.downcast_ref::<T>() {
-            return Some(found);
-        }
-        depth += 1;
-        if depth > 64 {
-            break;
-        }
-        current = e.source();
-    }
-    None
-}
-
-fn map_send_error(err: &reqwest::Error, host: &str) -> FetchError {
-    if let Some(blocked) = find_in_chain::<ResolveBlocked>(err) {
-        return FetchError::Blocked(blocked.to_string());
-    }
-    if let Some(failed) = find_in_chain::<ResolveFailed>(err) {
-        return FetchError::Failed(failed.to_string());
-    }
-    if err.is_timeout() {
-        return FetchError::Failed("timed out".to_owned());
-    }
-    if err.is_connect() {
-        return FetchError::Failed(format!("could not connect to {host}"));
-    }
-    FetchError::Failed(format!("request to {host} failed"))
-}
-
-fn map_body_error(err: &reqwest::Error, host: &str) -> FetchError {
-    if err.is_timeout() {
-        FetchError::Failed("timed out".to_owned())
-    } else {
-        FetchError::Failed(format!("error reading the response from {host}"))
-    }
-}
-
-// ---------------------------------------------------------------------------
-// URL checks
-// ---------------------------------------------------------------------------
-
-/// Checks one URL (the input or a redirect target) before it is requested.
-/// Returns the host string for messages.
-fn check_url(policy: &Policy, url: &Url, is_redirect: bool) -> Result<String, FetchError> {
-    let invalid = |msg: &str| {
-        if is_redirect {
-            FetchError::Failed(format!("invalid redirect: {msg}"))
-        } else {
-            FetchError::Invalid(msg.to_owned())
-        }
-    };
-    if url.as_str().len() > MAX_URL_LEN {
-        return Err(invalid("URL is too long"));
-    }
-    match url.scheme() {
-        "http" | "https" => {}
-        _ if is_redirect => return Err(FetchError::Blocked("redirect to a non-HTTP(S) URL".to_owned())),
-        _ => return Err(invalid("only http and https URLs are supported")),
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid("URLs with credentials are not allowed"));
-    }
-    if url.port() == Some(0) {
-        return Err(invalid("invalid port"));
-    }
-    let host_str = url.host_str().unwrap_or_default().to_owned();
-    match url.host() {
-        None => Err(invalid("URL has no host")),
-        Some(Host::Domain(domain)) => {
-            let domain = domain.to_ascii_lowercase();
-            if domain.trim_end_matches('.').is_empty() {
-                return Err(invalid("URL has no host"));
-            }
-            if is_blocked_hostname(&domain) {
-                return Err(FetchError::Blocked(blocked_name_msg(&host_str)));
-            }
-            // Addresses are checked by the resolver.
-            Ok(host_str)
-        }
-        Some(Host::Ipv4(v4)) => {
-            if policy.permits(IpAddr::V4(v4)) {
-                Ok(host_str)
-            } else {
-                Err(FetchError::Blocked(blocked_addr_msg(&host_str)))
-            }
-        }
-        Some(Host::Ipv6(v6)) => {
-            if policy.permits(IpAddr::V6(v6)) {
-                Ok(host_str)
-            } else {
-                Err(FetchError::Blocked(blocked_addr_msg(&host_str)))
-            }
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -507,64 +197,6 @@ impl Fetcher {
     }
 }
 
-fn not_html() -> FetchError {
-    FetchError::Failed("not an HTML page".to_owned())
-}
-
-fn is_html_content_type(value: &str) -> bool {
-    let essence = value.split(';').next().unwrap_or_default().trim();
-    essence.eq_ignore_ascii_case("text/html") || essence.eq_ignore_ascii_case("application/xhtml+xml")
-}
-
-/// Bytes needed before deciding whether an unlabelled body looks like HTML.
-const SNIFF_BYTES: usize = 512;
-
-/// Does the (start of the) body look like HTML? (WHATWG-style sniffing.)
-fn looks_like_html(body: &[u8]) -> bool {
-    let mut rest = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    while let Some((first, tail)) = rest.split_first() {
-        if first.is_ascii_whitespace() {
-            rest = tail;
-        } else {
-            break;
-        }
-    }
-    if rest.starts_with(b"<!--") {
-        return true;
-    }
-    const TAGS: &[&[u8]] = &[
-        b"<!doctype html",
-        b"<html",
-        b"<head",
-        b"<script",
-        b"<iframe",
-        b"<h1",
-        b"<div",
-        b"<font",
-        b"<table",
-        b"<a",
-        b"<style",
-        b"<title",
-        b"<b",
-        b"<body",
-        b"<br",
-        b"<p",
-        b"<meta",
-        b"<link",
-    ];
-    TAGS.iter().any(|tag| {
-        rest.len() > tag.len()
-            && rest[..tag.len()].eq_ignore_ascii_case(tag)
-            && (rest[tag.len()].is_ascii_whitespace() || rest[tag.len()] == b'>')
-    })
-}
-
-/// Case-insensitive search for `</head` or `<body` in `hay`.
-fn has_head_end_marker(hay: &[u8]) -> bool {
-    hay.windows(6).any(|w| w.eq_ignore_ascii_case(b"</head"))
-        || hay.windows(5).any(|w| w.eq_ignore_ascii_case(b"<body"))
-}
-
 async fn read_and_parse(
     response: reqwest::Response,
     final_url: Url,
@@ -615,230 +247,47 @@ async fn read_and_parse(
     Ok(info.into_meta(&final_url))
 }
 
-// ---------------------------------------------------------------------------
-// HTML parsing
-// ---------------------------------------------------------------------------
 
-/// Raw results of scanning the document head.
-#[derive(Debug, Default)]
-struct HeadInfo {
-    title: Option<String>,
-    og_title: Option<String>,
-    description: Option<String>,
-    og_description: Option<String>,
-    site_name: Option<String>,
-    favicon: Option<String>,
-    /// `</head>` or `<body>` was seen.
-    complete: bool,
+/// A page's title, description, site name and icon, to prefill a new bookmark.
+#[derive(Serialize, ToSchema)]
+pub struct PageMetadata {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub site_name: Option<String>,
+    pub favicon_url: Option<String>,
+    /// The URL after redirects.
+    pub final_url: String,
 }
 
-impl HeadInfo {
-    fn into_meta(self, final_url: &Url) -> PageMeta {
-        let title = self
-            .title
-            .as_deref()
-            .and_then(|t| clean_text(t, MAX_TITLE_CHARS))
-            .or(self.og_title);
-        let description = self.description.or(self.og_description);
-        let favicon_url = self
-            .favicon
-            .or_else(|| final_url.join("/favicon.ico").ok().map(|u| u.to_string()));
-        PageMeta {
-            title,
-            description,
-            site_name: self.site_name,
-            favicon_url,
-            final_url: final_url.to_string(),
-        }
+/// Fetches `url`'s metadata with `fetcher` (which refuses private, loopback, link-local and
+/// metadata addresses, checked after DNS resolution and on every redirect).
+pub async fn page_metadata(fetcher: &Fetcher, url: Option<String>) -> DomainResult<PageMetadata> {
+    let url = url
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| Error::invalid("url", "URL is required"))?;
+    let url = crate::bookmarks::validate_url("url", &url)?;
+    match fetcher.fetch(&url).await {
+        Ok(m) => Ok(PageMetadata {
+            title: m.title,
+            description: m.description,
+            site_name: m.site_name,
+            favicon_url: m.favicon_url,
+            final_url: m.final_url,
+        }),
+        Err(FetchError::Invalid(msg)) => Err(Error::invalid("url", msg)),
+        Err(FetchError::Blocked(msg)) => Err(Error::invalid("url", msg).with_code("URL_NOT_ALLOWED")),
+        Err(FetchError::Failed(msg)) => Err(Error::new(
+            Kind::BadGateway,
+            "FETCH_FAILED",
+            format!("The page could not be read: {msg}"),
+        )),
     }
-}
-
-/// Collapse whitespace (and control characters), trim, truncate to
-/// `max_chars` characters; `None` if nothing is left.
-fn clean_text(raw: &str, max_chars: usize) -> Option<String> {
-    let collapsed = raw
-        .split(|c: char| c.is_whitespace() || c.is_control())
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let truncated: String = collapsed.chars().take(max_chars).collect();
-    let trimmed = truncated.trim_end();
-    if trimmed.is_empty() {
-        None
-    } else {
-        Some(trimmed.to_owned())
-    }
-}
-
-#[derive(Default)]
-struct SinkState {
-    info: HeadInfo,
-    title_seen: bool,
-    in_title: bool,
-    title_raw: String,
-}
-
-impl SinkState {
-    /// Append text to the `<title>` being collected (if any), with a cap.
-    fn push_title(&mut self, text: &str) {
-        if self.in_title && self.title_raw.len() < MAX_RAW_TITLE_BYTES {
-            self.title_raw.push_str(text);
-        }
-    }
-}
-
-struct HeadSink {
-    base: Url,
-    state: RefCell<SinkState>,
-}
-
-fn attr<'a>(tag: &'a html5ever::tokenizer::Tag, name: &str) -> Option<&'a str> {
-    tag.attrs
-        .iter()
-        .find(|a| &*a.name.local == name)
-        .map(|a| &*a.value)
-}
-
-impl HeadSink {
-    fn on_meta(&self, st: &mut SinkState, tag: &html5ever::tokenizer::Tag) {
-        let Some(content) = attr(tag, "content") else {
-            return;
-        };
-        for key_attr in ["property", "name"] {
-            let Some(key) = attr(tag, key_attr) else {
-                continue;
-            };
-            let key = key.trim().to_ascii_lowercase();
-            let (slot, max) = match key.as_str() {
-                "description" => (&mut st.info.description, MAX_DESCRIPTION_CHARS),
-                "og:title" => (&mut st.info.og_title, MAX_TITLE_CHARS),
-                "og:description" => (&mut st.info.og_description, MAX_DESCRIPTION_CHARS),
-                "og:site_name" => (&mut st.info.site_name, MAX_SITE_NAME_CHARS),
-                _ => continue,
-            };
-            if slot.is_none() {
-                *slot = clean_text(content, max);
-            }
-        }
-    }
-
-    fn on_link(&self, st: &mut SinkState, tag: &html5ever::tokenizer::Tag) {
-        if st.info.favicon.is_some() {
-            return;
-        }
-        let Some(rel) = attr(tag, "rel") else {
-            return;
-        };
-        let is_icon = rel.split_ascii_whitespace().any(|t| {
-            t.eq_ignore_ascii_case("icon")
-                || t.eq_ignore_ascii_case("apple-touch-icon")
-                || t.eq_ignore_ascii_case("apple-touch-icon-precomposed")
-        });
-        if !is_icon {
-            return;
-        }
-        let Some(href) = attr(tag, "href") else {
-            return;
-        };
-        let href = href.trim();
-        if href.is_empty() || href.len() > MAX_URL_LEN {
-            return;
-        }
-        if let Ok(resolved) = self.base.join(href) {
-            let ok_scheme = matches!(resolved.scheme(), "http" | "https");
-            if ok_scheme && resolved.as_str().len() <= MAX_URL_LEN {
-                st.info.favicon = Some(resolved.to_string());
-            }
-        }
-    }
-}
-
-impl TokenSink for HeadSink {
-    type Handle = ();
-
-    fn process_token(&self, token: Token, _line_number: u64) -> TokenSinkResult<()> {
-        let Ok(mut st) = self.state.try_borrow_mut() else {
-            return TokenSinkResult::Continue;
-        };
-        if st.info.complete {
-            return TokenSinkResult::Continue;
-        }
-        match token {
-            Token::TagToken(tag) => {
-                let name: &str = &tag.name;
-                match (tag.kind, name) {
-                    (TagKind::StartTag, "title") => {
-                        if !st.title_seen {
-                            st.title_seen = true;
-                            st.in_title = true;
-                        }
-                        // Always switch to RCDATA, as the tree builder would.
-                        return TokenSinkResult::RawData(RawKind::Rcdata);
-                    }
-                    (TagKind::EndTag, "title") if st.in_title => {
-                        st.in_title = false;
-                        let raw = std::mem::take(&mut st.title_raw);
-                        st.info.title = Some(raw);
-                    }
-                    (TagKind::StartTag, "body") | (TagKind::EndTag, "head") => {
-                        st.info.complete = true;
-                        // Abuse the "script" pause to stop the tokenizer.
-                        return TokenSinkResult::Script(());
-                    }
-                    (TagKind::StartTag, "meta") => self.on_meta(&mut st, &tag),
-                    (TagKind::StartTag, "link") => self.on_link(&mut st, &tag),
-                    (TagKind::StartTag, "script") => return TokenSinkResult::RawData(RawKind::ScriptData),
-                    (TagKind::StartTag, "textarea") => return TokenSinkResult::RawData(RawKind::Rcdata),
-                    (TagKind::StartTag, "style" | "xmp" | "iframe" | "noembed" | "noframes" | "noscript") => {
-                        return TokenSinkResult::RawData(RawKind::Rawtext)
-                    }
-                    (TagKind::StartTag, "plaintext") => return TokenSinkResult::Plaintext,
-                    _ => {}
-                }
-            }
-            Token::CharacterTokens(text) => st.push_title(&text),
-            Token::NullCharacterToken => st.push_title("\u{FFFD}"),
-            _ => {}
-        }
-        TokenSinkResult::Continue
-    }
-}
-
-/// Tokenize `html` up to `</head>`/`<body>` and collect metadata.
-fn parse_head(html: &str, base: &Url) -> HeadInfo {
-    let sink = HeadSink {
-        base: base.clone(),
-        state: RefCell::new(SinkState::default()),
-    };
-    let tokenizer = Tokenizer::new(sink, TokenizerOpts::default());
-    let input = BufferQueue::default();
-    input.push_back(StrTendril::from_slice(html));
-    let mut stopped = false;
-    // `feed` returns early only for Script / EncodingIndicator; bound the loop.
-    for _ in 0..1024 {
-        match tokenizer.feed(&input) {
-            TokenizerResult::Done => break,
-            TokenizerResult::Script(()) => {
-                stopped = true;
-                break;
-            }
-            TokenizerResult::EncodingIndicator(_) => continue,
-        }
-    }
-    if !stopped {
-        tokenizer.end();
-    }
-    let mut st = tokenizer.sink.state.into_inner();
-    if st.in_title {
-        // Unclosed <title> at end of input: use what we have.
-        st.info.title = Some(std::mem::take(&mut st.title_raw));
-    }
-    st.info
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::{IpAddr, SocketAddr};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Instant;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -1,270 +1,50 @@
-//! Import and export: the original's JSON, Netscape bookmark HTML (what every browser exports)
-//! and CSV. Import checks everything first, then writes all good entries in one transaction.
+//! Writing an import: every entry checked first, folders and tags created as needed, then all
+//! good entries in one transaction.
 
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
-use serde_json::Value;
-use utoipa::ToSchema;
+use serde_json::json;
 
-use super::model::*;
-use super::netscape;
+use super::{Duplicates, Format, ImportItem, ImportOptions, ImportProblem, ImportReport};
+use crate::audit::{self, Origin};
+use crate::bookmarks::model::*;
 use crate::db::params::Params;
 use crate::db::{self, Db, Ts, Tx};
 use crate::error::{Error, FieldError, Result};
 use crate::users::sanitize_text;
 use crate::{bind_params, with_db, with_tx};
 
-/// One entry to import, from any format.
-#[derive(Debug, Clone, Default)]
-pub struct ImportItem {
-    pub title: Option<String>,
-    pub url: Option<String>,
-    pub slug: Option<String>,
-    pub forwarding_enabled: Option<bool>,
-    pub pinned: Option<bool>,
-    pub description: Option<String>,
-    pub folder_names: Vec<String>,
-    pub tag_names: Vec<String>,
-    pub created_at: Option<Ts>,
-    /// Visit statistics, when the source has them (our JSON export).
-    pub access_count: Option<i64>,
-    pub last_accessed_at: Option<Ts>,
-    /// Line in the source file, where the format has lines.
-    pub line: Option<usize>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Duplicates {
-    /// Import every entry (the original's behaviour).
-    Keep,
-    /// Skip entries whose URL the user already has (or that came earlier in the same file).
-    Skip,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct ImportOptions {
-    pub dry_run: bool,
-    pub duplicates: Duplicates,
-    pub strict: bool,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ImportProblem {
-    /// 1-based position of the entry in the file or list.
-    pub position: usize,
-    /// Line in the file, for HTML and CSV.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<usize>,
-    pub title: Option<String>,
-    pub url: Option<String>,
-    /// The original's short message: `Missing title or URL`, `Invalid URL`, `Invalid title`,
-    /// `Duplicate URL`.
-    pub error: String,
-    /// What exactly is wrong.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
-
-/// What an import did (or, with `dry_run`, would do). `success`, `failed`, `errors` and
-/// `message` are the original's fields.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ImportReport {
-    pub message: String,
-    /// Bookmarks created.
-    pub success: usize,
-    /// Entries that could not be imported.
-    pub failed: usize,
-    /// The failures' messages (the original's shape).
-    pub errors: Vec<String>,
-    /// Entries skipped as duplicates.
-    pub skipped: usize,
-    /// Each failure with its position.
-    pub failures: Vec<ImportProblem>,
-    /// Each skipped duplicate with its position.
-    pub skipped_entries: Vec<ImportProblem>,
-    pub folders_created: usize,
-    pub tags_created: usize,
-    pub dry_run: bool,
-}
-
-fn text(v: Option<&Value>) -> Option<String> {
-    match v {
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
+/// Imports a file in `format` for the user: parsed beside the request threads, written, and
+/// recorded in the audit log (when something was imported for real).
+pub async fn import_file(
+    db: &Db,
+    origin: &Origin,
+    user_id: &str,
+    format: Format,
+    data: String,
+    opts: ImportOptions,
+) -> Result<ImportReport> {
+    let items = crate::error::off_thread(move || format.parse(&data)).await??;
+    tracing::debug!(entries = items.len(), "import: parsed");
+    let report = import(db, user_id, items, opts).await;
+    // A large import leaves freed memory behind; give it back now rather than at the next tick
+    // (on a blocking thread: trimming the heap is no work for a request thread).
+    drop(tokio::task::spawn_blocking(crate::telemetry::release_free_memory));
+    let report = report?;
+    if report.success > 0 && !report.dry_run {
+        audit::log(
+            db,
+            origin,
+            Some(user_id),
+            "bookmark.import",
+            "bookmark",
+            None,
+            json!({"success": report.success, "failed": report.failed, "skipped": report.skipped}),
+        )
+        .await;
     }
-}
-
-fn boolean(v: Option<&Value>) -> Option<bool> {
-    match v {
-        Some(Value::Bool(b)) => Some(*b),
-        Some(Value::Number(n)) => Some(n.as_i64().unwrap_or(0) != 0),
-        Some(Value::String(s)) => Some(s == "true" || s == "1"),
-        _ => None,
-    }
-}
-
-fn names(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::Array(a)) => a.iter().filter_map(|x| text(Some(x))).collect(),
-        Some(Value::String(s)) => s.split([',', ';', '|']).map(str::to_string).collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// The original's JSON (`{"bookmarks": [...]}`) or our export (a plain array).
-pub fn from_json(body: &Value) -> Result<Vec<ImportItem>> {
-    let list = match body {
-        Value::Array(a) => a,
-        Value::Object(o) => match o.get("bookmarks") {
-            Some(Value::Array(a)) => a,
-            _ => {
-                return Err(Error::bad_request(
-                    "Invalid import data: expected array of bookmarks",
-                ))
-            }
-        },
-        _ => {
-            return Err(Error::bad_request(
-                "Invalid import data: expected array of bookmarks",
-            ))
-        }
-    };
-    Ok(list
-        .iter()
-        .map(|v| ImportItem {
-            title: text(v.get("title")),
-            url: text(v.get("url")),
-            slug: text(v.get("slug")),
-            forwarding_enabled: boolean(v.get("forwarding_enabled")),
-            pinned: boolean(v.get("pinned")),
-            description: text(v.get("description")),
-            folder_names: names(v.get("folder_names")),
-            tag_names: names(v.get("tag_names")),
-            created_at: text(v.get("created_at")).and_then(|s| Ts::parse(&s)),
-            access_count: v.get("access_count").and_then(Value::as_i64).filter(|n| *n >= 0),
-            last_accessed_at: text(v.get("last_accessed_at")).and_then(|s| Ts::parse(&s)),
-            line: None,
-        })
-        .collect())
-}
-
-/// A Netscape bookmark file. Nested folders become one folder named by the path
-/// (`Bookmarks bar / Dev / Rust`; folders are flat); an entry that appears in several folders
-/// (as our own export writes it) becomes one bookmark in all of them.
-pub fn from_netscape(html: &str) -> Result<Vec<ImportItem>> {
-    let entries = netscape::parse(html).map_err(|e| {
-        Error::bad_request(format!("The bookmark file could not be read: {e}"))
-            .with_code("INVALID_IMPORT_FILE")
-    })?;
-    let mut items: Vec<ImportItem> = Vec::with_capacity(entries.len());
-    let mut seen: HashMap<(String, String, Option<i64>, Option<String>), usize> = HashMap::new();
-    for e in entries {
-        let folder = (!e.folders.is_empty()).then(|| e.folders.join(" / "));
-        let key = (e.url.clone(), e.title.clone(), e.add_date, e.shortcut.clone());
-        if let Some(&i) = seen.get(&key) {
-            if let Some(f) = folder {
-                if !items[i].folder_names.contains(&f) {
-                    items[i].folder_names.push(f);
-                }
-            }
-            continue;
-        }
-        seen.insert(key, items.len());
-        let title = if e.title.trim().is_empty() {
-            e.url.clone()
-        } else {
-            e.title
-        };
-        items.push(ImportItem {
-            title: Some(title),
-            forwarding_enabled: Some(e.shortcut.is_some()),
-            slug: e.shortcut,
-            url: Some(e.url),
-            pinned: None,
-            description: e.description,
-            folder_names: folder.into_iter().collect(),
-            tag_names: e.tags,
-            created_at: e.add_date.map(Ts::from_unix),
-            access_count: None,
-            last_accessed_at: None,
-            line: Some(e.line),
-        });
-    }
-    Ok(items)
-}
-
-pub const CSV_HEADER: [&str; 9] = [
-    "title",
-    "url",
-    "slug",
-    "forwarding_enabled",
-    "pinned",
-    "folders",
-    "tags",
-    "description",
-    "created_at",
-];
-
-/// CSV with a header row; `folders` and `tags` hold names separated by `|`.
-pub fn from_csv(data: &str) -> Result<Vec<ImportItem>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(data.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| {
-            Error::bad_request(format!("The CSV file could not be read: {e}"))
-                .with_code("INVALID_IMPORT_FILE")
-        })?
-        .clone();
-    let col = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
-    let (Some(ti), Some(ui)) = (col("title"), col("url")) else {
-        return Err(
-            Error::bad_request("The CSV file needs title and url columns").with_code("INVALID_IMPORT_FILE")
-        );
-    };
-    let (si, fi, pi, foi, tai, di, ci) = (
-        col("slug"),
-        col("forwarding_enabled"),
-        col("pinned"),
-        col("folders"),
-        col("tags"),
-        col("description"),
-        col("created_at"),
-    );
-    let mut items = Vec::new();
-    for (n, rec) in reader.records().enumerate() {
-        let rec = rec.map_err(|e| {
-            Error::bad_request(format!("The CSV file could not be read at record {}: {e}", n + 1))
-                .with_code("INVALID_IMPORT_FILE")
-        })?;
-        let get = |i: Option<usize>| {
-            i.and_then(|i| rec.get(i))
-                .map(str::to_string)
-                .filter(|s| !s.is_empty())
-        };
-        let split = |s: Option<String>| -> Vec<String> {
-            s.map(|s| s.split('|').map(str::to_string).collect())
-                .unwrap_or_default()
-        };
-        items.push(ImportItem {
-            title: get(Some(ti)),
-            url: get(Some(ui)),
-            slug: get(si),
-            forwarding_enabled: get(fi).map(|v| v == "true" || v == "1"),
-            pinned: get(pi).map(|v| v == "true" || v == "1"),
-            description: get(di),
-            folder_names: split(get(foi)),
-            tag_names: split(get(tai)),
-            created_at: get(ci).and_then(|s| Ts::parse(&s)),
-            access_count: None,
-            last_accessed_at: None,
-            line: rec.position().map(|p| p.line() as usize),
-        });
-    }
-    Ok(items)
+    Ok(report)
 }
 
 struct Ready {
@@ -669,110 +449,4 @@ async fn insert_bookmarks(
         }
     }
     Ok(())
-}
-
-/// One bookmark as exported (JSON and CSV): the original's fields plus what it lost.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ExportItem {
-    pub title: String,
-    pub url: String,
-    pub slug: String,
-    pub forwarding_enabled: bool,
-    pub pinned: bool,
-    pub created_at: Option<Ts>,
-    pub description: Option<String>,
-    pub folder_names: Vec<String>,
-    pub tag_names: Vec<String>,
-    pub access_count: i64,
-    pub last_accessed_at: Option<Ts>,
-}
-
-/// A chunk of the export after `after` (keyset on created_at, id; newest first).
-pub async fn export_chunk(
-    db: &Db,
-    user_id: &str,
-    all: bool,
-    after: Option<&(Ts, String)>,
-    limit: i64,
-) -> Result<(Vec<ExportItem>, Option<(Ts, String)>)> {
-    let mut p = Params::new();
-    let u = p.push(user_id);
-    let scope = if all {
-        super::readable_sql(&u)
-    } else {
-        format!("b.user_id = {u}")
-    };
-    let mut sql =
-        format!("SELECT {BOOKMARK_COLUMNS} FROM bookmarks b JOIN users u ON u.id = b.user_id WHERE {scope}");
-    if let Some((ts, id)) = after {
-        let a = p.push(*ts);
-        let i = p.push(id.as_str());
-        sql.push_str(&format!(
-            " AND (b.created_at < {a} OR (b.created_at = {a} AND b.id < {i}))"
-        ));
-    }
-    let l = p.push(limit);
-    sql.push_str(&format!(" ORDER BY b.created_at DESC, b.id DESC LIMIT {l}"));
-    let rows =
-        with_db!(db, pool => bind_params!(sqlx::query_as::<_, BookmarkRow>(&sql), p).fetch_all(pool).await?);
-    let cursor = rows
-        .last()
-        .map(|r| (r.created_at.unwrap_or(Ts::from_unix(0)), r.id.clone()));
-    let full = super::hydrate(db, user_id, rows).await?;
-    let items = full
-        .into_iter()
-        .map(|b| ExportItem {
-            title: b.title,
-            url: b.url,
-            slug: b.slug,
-            forwarding_enabled: b.forwarding_enabled,
-            pinned: b.pinned,
-            created_at: b.created_at,
-            description: b.description,
-            folder_names: b.folders.into_iter().map(|f| f.name).collect(),
-            tag_names: b.tags.into_iter().map(|t| t.name).collect(),
-            access_count: b.access_count,
-            last_accessed_at: b.last_accessed_at,
-        })
-        .collect();
-    Ok((items, cursor))
-}
-
-/// Netscape entries for an export: a bookmark in several folders appears in each.
-pub fn to_netscape(items: &[ExportItem]) -> String {
-    let mut entries = Vec::with_capacity(items.len());
-    for it in items {
-        let folders: Vec<Vec<String>> = if it.folder_names.is_empty() {
-            vec![Vec::new()]
-        } else {
-            it.folder_names.iter().map(|f| vec![f.clone()]).collect()
-        };
-        for path in folders {
-            entries.push(netscape::Entry {
-                title: it.title.clone(),
-                url: it.url.clone(),
-                folders: path,
-                tags: it.tag_names.clone(),
-                add_date: it.created_at.map(|t| t.unix()),
-                shortcut: (!it.slug.is_empty()).then(|| it.slug.clone()),
-                description: it.description.clone(),
-                line: 0,
-            });
-        }
-    }
-    netscape::write(&entries)
-}
-
-pub fn csv_row(it: &ExportItem) -> Vec<String> {
-    vec![
-        it.title.clone(),
-        it.url.clone(),
-        it.slug.clone(),
-        it.forwarding_enabled.to_string(),
-        it.pinned.to_string(),
-        it.folder_names.join("|"),
-        it.tag_names.join("|"),
-        it.description.clone().unwrap_or_default(),
-        it.created_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-    ]
 }

@@ -1,0 +1,393 @@
+//! Reading bookmarks: the list with its filters and full-text search, single bookmarks, and the
+//! tags, folders and shares that come with them.
+
+use std::collections::HashMap;
+
+use super::model::*;
+use super::{ListFilter, Sort};
+use crate::db::params::{escape_like, Params};
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::sharing::{has_incoming_shares, readable_sql, Scope, TeamShareRow, UserRef};
+use crate::{bind_params, with_db};
+
+/// Accented Latin letters and their base letters: the same table as the PostgreSQL search
+/// column's `translate()` (migrations/postgres/0003_bookmarks.sql).
+const FOLD_FROM: &str = "àáâãäåāăąçćčďđèéêëēėęěìíîïīįıñńňòóôõöøōőùúûüūůűųýÿžźżšśßłğřť";
+const FOLD_TO: &str = "aaaaaaaaacccddeeeeeeeeiiiiiiinnnoooooooouuuuuuuuyyzzzssslgrt";
+
+/// Lower-cases and folds common Latin accents (`Café` → `cafe`).
+pub fn fold_accents(s: &str) -> String {
+    s.to_lowercase()
+        .chars()
+        .map(|c| match FOLD_FROM.chars().position(|f| f == c) {
+            Some(i) => FOLD_TO.chars().nth(i).unwrap_or(c),
+            None => c,
+        })
+        .collect()
+}
+
+/// Words of a search as the full-text indexes see them.
+pub fn search_terms(q: &str) -> Vec<String> {
+    fold_accents(q)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .take(16)
+        .map(str::to_string)
+        .collect()
+}
+
+/// A filter turned into SQL: `from` (joins), `where` and the parameters.
+pub struct Filter {
+    pub params: Params,
+    pub joins: String,
+    pub conds: Vec<String>,
+    pub sort: Sort,
+    pub rank_select: String,
+    /// SQLite: the full-text MATCH placeholder.
+    pub fts: Option<String>,
+}
+
+impl Filter {
+    /// Validates the referenced folder and tags and builds the condition.
+    pub async fn build(db: &Db, user_id: &str, q: &ListFilter) -> Result<Filter> {
+        let mut p = Params::new();
+        let u = p.push(user_id);
+        let mut conds = Vec::new();
+        let scope = q.scope;
+        let readable = readable_sql(&u);
+        match scope {
+            Scope::Mine => conds.push(format!("b.user_id = {u}")),
+            Scope::All => {
+                if has_incoming_shares(db, user_id).await? {
+                    conds.push(readable);
+                } else {
+                    conds.push(format!("b.user_id = {u}"));
+                }
+            }
+            Scope::SharedWithMe => conds.push(format!("b.user_id <> {u} AND {readable}")),
+            Scope::SharedByMe => conds.push(format!(
+                "b.user_id = {u} AND (EXISTS (SELECT 1 FROM bookmark_user_shares s WHERE s.bookmark_id = b.id) \
+                 OR EXISTS (SELECT 1 FROM bookmark_team_shares s WHERE s.bookmark_id = b.id))"
+            )),
+        }
+        if let Some(folder) = q.folder_id.as_deref() {
+            if !crate::sharing::can_read_folder(db, user_id, folder).await? {
+                return Err(Error::not_found("Folder not found"));
+            }
+            let f = p.push(folder);
+            conds.push(format!(
+                "EXISTS (SELECT 1 FROM bookmark_folders bf WHERE bf.bookmark_id = b.id AND bf.folder_id = {f})"
+            ));
+        }
+        let tags = &q.tag_ids;
+        if !tags.is_empty() {
+            if crate::sharing::count_own_tags(db, user_id, tags).await? != tags.len() as i64 {
+                return Err(Error::not_found("Tag not found"));
+            }
+            let any = q.any_tag;
+            let parts: Vec<String> = tags
+                .iter()
+                .map(|t| {
+                    let ph = p.push(t.as_str());
+                    format!("EXISTS (SELECT 1 FROM bookmark_tags bt WHERE bt.bookmark_id = b.id AND bt.tag_id = {ph})")
+                })
+                .collect();
+            conds.push(format!("({})", parts.join(if any { " OR " } else { " AND " })));
+        }
+        if q.pinned_only {
+            conds.push("b.pinned = TRUE".into());
+        }
+        let text = q.text.as_str();
+        let terms = search_terms(text);
+        let joins = String::new();
+        let mut rank_select = String::new();
+        let mut fts: Option<String> = None;
+        let mut sort = match q.sort {
+            None if !terms.is_empty() => Sort::Relevance,
+            Some(Sort::Relevance) if terms.is_empty() => Sort::RecentlyAdded,
+            Some(s) => s,
+            None => Sort::RecentlyAdded,
+        };
+        if !text.is_empty() && terms.is_empty() {
+            // Only punctuation: match it literally.
+            let like = p.push(format!("%{}%", escape_like(&text.to_lowercase())));
+            conds.push(format!(
+                "(LOWER(b.title) LIKE {like} ESCAPE '\\' OR LOWER(b.url) LIKE {like} ESCAPE '\\' \
+                 OR LOWER(COALESCE(b.slug, '')) LIKE {like} ESCAPE '\\')"
+            ));
+            if sort == Sort::Relevance {
+                sort = Sort::RecentlyAdded;
+            }
+        } else if !terms.is_empty() {
+            match db {
+                Db::Sqlite(_) => {
+                    let m = p.push(
+                        terms
+                            .iter()
+                            .map(|t| format!("\"{t}\"*"))
+                            .collect::<Vec<_>>()
+                            .join(" AND "),
+                    );
+                    fts = Some(m);
+                }
+                Db::Postgres(_) => {
+                    let m = p.push(
+                        terms
+                            .iter()
+                            .map(|t| format!("{t}:*"))
+                            .collect::<Vec<_>>()
+                            .join(" & "),
+                    );
+                    conds.push(format!("b.search_tsv @@ to_tsquery('simple', {m})"));
+                    rank_select = format!(
+                        ", CAST(-ts_rank(b.search_tsv, to_tsquery('simple', {m})) AS DOUBLE PRECISION) AS search_rank"
+                    );
+                }
+            }
+        }
+        Ok(Filter {
+            params: p,
+            joins,
+            conds,
+            sort,
+            rank_select,
+            fts,
+        })
+    }
+
+    /// The conditions, including the full-text match.
+    fn where_sql(&self) -> String {
+        let mut conds = self.conds.clone();
+        if let Some(m) = &self.fts {
+            conds.push(format!(
+                "b.rowid IN (SELECT rowid FROM bookmarks_fts WHERE bookmarks_fts MATCH {m})"
+            ));
+        }
+        if conds.is_empty() {
+            "TRUE".into()
+        } else {
+            conds.join(" AND ")
+        }
+    }
+
+    /// `FROM …` and the rank column for a page. SQLite ranked by relevance: the best `top`
+    /// full-text matches first (the index ranks them), then the other conditions; `None` ranks
+    /// every match.
+    fn page_source(&self, top: Option<&str>) -> (String, String, String) {
+        match (&self.fts, self.sort) {
+            (Some(m), Sort::Relevance) => {
+                let limit = top.map(|k| format!(" LIMIT {k}")).unwrap_or_default();
+                let from = format!(
+                    "(SELECT rowid AS fts_rowid, rank AS search_rank FROM bookmarks_fts WHERE bookmarks_fts MATCH {m} \
+                     ORDER BY rank{limit}) fts JOIN bookmarks b ON b.rowid = fts.fts_rowid"
+                );
+                let conds = if self.conds.is_empty() {
+                    "TRUE".to_string()
+                } else {
+                    self.conds.join(" AND ")
+                };
+                (from, ", fts.search_rank".into(), conds)
+            }
+            _ => (
+                format!("bookmarks b{}", self.joins),
+                self.rank_select.clone(),
+                self.where_sql(),
+            ),
+        }
+    }
+}
+
+pub struct Page {
+    pub items: Vec<Bookmark>,
+    pub total: i64,
+    pub has_more: bool,
+}
+
+/// One page of the list, with the total count.
+pub async fn list(db: &Db, cache: &CountCache, user_id: &str, q: &ListFilter) -> Result<Page> {
+    let limit = i64::from(q.limit);
+    let offset = i64::from(q.offset);
+    let f = Filter::build(db, user_id, q).await?;
+    let where_sql = f.where_sql();
+
+    let count_sql = format!("SELECT COUNT(*) FROM bookmarks b{} WHERE {where_sql}", f.joins);
+    let cache_key = format!("{user_id}\u{1}{count_sql}\u{1}{:?}", f.params.args);
+    let total = match cache.get(&cache_key) {
+        Some(n) => n,
+        None => {
+            let n: i64 = with_db!(db, pool => bind_params!(sqlx::query_scalar::<_, i64>(&count_sql), f.params)
+                .fetch_one(pool).await?);
+            cache.put(cache_key, n);
+            n
+        }
+    };
+
+    // Ranked SQLite search first looks at the best few hundred matches only; when the other
+    // conditions leave too few of them, it ranks them all.
+    let wanted = offset + limit + 1;
+    let mut rows = Vec::new();
+    for top in [Some((wanted * 4).max(200)), None] {
+        let mut p = f.params.clone();
+        let k = top.map(|k| p.push(k));
+        let (from, rank, conds) = f.page_source(k.as_deref());
+        let lim = p.push(limit + 1);
+        let off = p.push(offset);
+        let sql = format!(
+            "SELECT {BOOKMARK_COLUMNS}{rank} FROM {from} JOIN users u ON u.id = b.user_id WHERE {conds} \
+             ORDER BY {} LIMIT {lim} OFFSET {off}",
+            f.sort.order_by()
+        );
+        rows = with_db!(db, pool => bind_params!(sqlx::query_as::<_, BookmarkRow>(&sql), p).fetch_all(pool).await?);
+        let complete = top.is_none() || rows.len() as i64 == limit + 1 || total <= offset + rows.len() as i64;
+        if complete || f.fts.is_none() || f.sort != Sort::Relevance {
+            break;
+        }
+    }
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let items = hydrate(db, user_id, rows).await?;
+    Ok(Page {
+        items,
+        total,
+        has_more,
+    })
+}
+
+/// Ids of every bookmark matching the filter (for "select all"), at most 10,000.
+pub async fn ids(db: &Db, user_id: &str, q: &ListFilter) -> Result<Vec<String>> {
+    let f = Filter::build(db, user_id, q).await?;
+    let (from, rank, conds) = f.page_source(None);
+    let sql = format!(
+        "SELECT b.id{rank} FROM {from} WHERE {conds} ORDER BY {} LIMIT 10000",
+        f.sort.order_by()
+    );
+    let rows: Vec<(String,)> = if rank.is_empty() {
+        with_db!(db, pool => bind_params!(sqlx::query_as::<_, (String,)>(&sql), f.params).fetch_all(pool).await?)
+    } else {
+        with_db!(db, pool => bind_params!(sqlx::query_as::<_, (String, f64)>(&sql), f.params)
+            .fetch_all(pool).await?.into_iter().map(|(id, _)| (id,)).collect())
+    };
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// A readable bookmark by id, with its tags, folders and shares.
+pub async fn get(db: &Db, user_id: &str, id: &str) -> Result<Option<Bookmark>> {
+    let mut p = Params::new();
+    let u = p.push(user_id);
+    let i = p.push(id);
+    let sql = format!(
+        "SELECT {BOOKMARK_COLUMNS} FROM bookmarks b JOIN users u ON u.id = b.user_id WHERE b.id = {i} AND {}",
+        readable_sql(&u)
+    );
+    let row = with_db!(db, pool => bind_params!(sqlx::query_as::<_, BookmarkRow>(&sql), p).fetch_optional(pool).await?);
+    match row {
+        Some(r) => Ok(hydrate(db, user_id, vec![r]).await?.pop()),
+        None => Ok(None),
+    }
+}
+
+/// Adds tags, folders and shares to a page of rows, with one query each (no N+1).
+pub async fn hydrate(db: &Db, viewer: &str, rows: Vec<BookmarkRow>) -> Result<Vec<Bookmark>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut p = Params::new();
+    let list = p.list(&ids);
+
+    let tag_sql = format!(
+        "SELECT bt.bookmark_id, t.id, t.name, t.created_at FROM bookmark_tags bt JOIN tags t ON t.id = bt.tag_id \
+         WHERE bt.bookmark_id IN ({list}) ORDER BY t.name"
+    );
+    let tags: Vec<(String, String, String, Option<crate::db::Ts>)> =
+        with_db!(db, pool => bind_params!(sqlx::query_as(&tag_sql), p).fetch_all(pool).await?);
+    let folder_sql = format!(
+        "SELECT bf.bookmark_id, f.id, f.name, f.icon FROM bookmark_folders bf JOIN folders f ON f.id = bf.folder_id \
+         WHERE bf.bookmark_id IN ({list}) ORDER BY f.name"
+    );
+    let folders: Vec<(String, String, String, Option<String>)> =
+        with_db!(db, pool => bind_params!(sqlx::query_as(&folder_sql), p).fetch_all(pool).await?);
+    let team_sql = format!(
+        "SELECT s.bookmark_id AS item_id, t.id, t.name, t.description, t.created_at FROM bookmark_team_shares s \
+         JOIN teams t ON t.id = s.team_id WHERE s.bookmark_id IN ({list}) ORDER BY t.name"
+    );
+    let teams: Vec<TeamShareRow> =
+        with_db!(db, pool => bind_params!(sqlx::query_as::<_, _>(&team_sql), p).fetch_all(pool).await?);
+    let user_sql = format!(
+        "SELECT s.bookmark_id, u.id, u.name, u.email FROM bookmark_user_shares s \
+         JOIN users u ON u.id = s.user_id WHERE s.bookmark_id IN ({list}) ORDER BY u.name"
+    );
+    let users: Vec<(String, String, String, String)> =
+        with_db!(db, pool => bind_params!(sqlx::query_as(&user_sql), p).fetch_all(pool).await?);
+
+    let mut out: Vec<Bookmark> = rows.into_iter().map(|r| Bookmark::from_row(r, viewer)).collect();
+    let index: HashMap<String, usize> = out.iter().enumerate().map(|(i, b)| (b.id.clone(), i)).collect();
+    for (bid, id, name, created_at) in tags {
+        if let Some(&i) = index.get(&bid) {
+            out[i].tags.push(TagRef { id, name, created_at });
+        }
+    }
+    for (bid, id, name, icon) in folders {
+        if let Some(&i) = index.get(&bid) {
+            out[i].folders.push(FolderRef { id, name, icon });
+        }
+    }
+    for row in teams {
+        let (bid, team) = row.team();
+        if let Some(&i) = index.get(&bid) {
+            out[i].shared_teams.push(team);
+        }
+    }
+    for (bid, id, name, email) in users {
+        if let Some(&i) = index.get(&bid) {
+            out[i].shared_users.push(UserRef { id, name, email });
+        }
+    }
+    Ok(out)
+}
+
+/// Counts one visit: access count and last-accessed time. Readers may call it (the counter is
+/// shared by everyone who sees the bookmark).
+pub async fn track_access(db: &Db, user_id: &str, id: &str) -> Result<bool> {
+    if !crate::sharing::can_read_bookmark(db, user_id, id).await? {
+        return Ok(false);
+    }
+    with_db!(db, pool => sqlx::query(
+        "UPDATE bookmarks SET access_count = COALESCE(access_count, 0) + 1, last_accessed_at = $1 WHERE id = $2")
+        .bind(crate::db::Ts::now()).bind(id).execute(pool).await?.rows_affected());
+    Ok(true)
+}
+
+/// Caches `COUNT(*)` answers of list queries for a moment. Any state-changing request handled by
+/// this instance clears it at once; writes through other instances show up within [`COUNT_TTL`].
+#[derive(Default)]
+pub struct CountCache {
+    generation: std::sync::atomic::AtomicU64,
+    map: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, u64, i64)>>,
+}
+
+pub const COUNT_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl CountCache {
+    pub fn get(&self, key: &str) -> Option<i64> {
+        let g = self.generation.load(std::sync::atomic::Ordering::Acquire);
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(key)
+            .filter(|(at, gen, _)| *gen == g && at.elapsed() < COUNT_TTL)
+            .map(|e| e.2)
+    }
+
+    pub fn put(&self, key: String, n: i64) {
+        let g = self.generation.load(std::sync::atomic::Ordering::Acquire);
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 10_000 {
+            map.clear();
+        }
+        map.insert(key, (std::time::Instant::now(), g, n));
+    }
+
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
