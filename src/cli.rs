@@ -101,23 +101,13 @@ async fn reset_mfa(config: Config, email: &str) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no user with the e-mail address {email}"))?;
-    crate::mfa::reset(&db, &user.id)
-        .await
-        .map_err(|e| e.to_string())?;
     let origin = crate::audit::Origin {
         ip: "cli".into(),
         user_agent: Some("slugbase user reset-mfa".into()),
     };
-    crate::audit::log(
-        &db,
-        &origin,
-        None,
-        "user.mfa_reset",
-        "org_member",
-        Some(&user.id),
-        serde_json::json!({"email": user.email, "via": "cli"}),
-    )
-    .await;
+    crate::admin::members::reset_mfa(&db, &origin, None, &user.id, "cli")
+        .await
+        .map_err(|e| e.to_string())?;
     db.close().await;
     println!("MFA is now off for {} and their sessions have ended.", user.email);
     Ok(())

@@ -4,7 +4,7 @@
 //! (JSON) and [`web`] (HTML), assembled by [`startup`].
 
 pub mod account;
-pub mod admin_users;
+pub mod admin;
 pub mod api;
 pub mod audit;
 pub mod auth;
@@ -21,6 +21,7 @@ pub mod http;
 pub mod input;
 pub mod metadata;
 pub mod palette;
+pub mod router;
 pub mod mfa;
 pub mod settings;
 pub mod sharing;

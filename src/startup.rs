@@ -24,7 +24,7 @@ pub enum StartupError {
 
 pub struct Application {
     listener: TcpListener,
-    front: crate::http::Front,
+    front: crate::router::Front,
     state: AppState,
     addr: SocketAddr,
 }
@@ -69,7 +69,7 @@ impl Application {
             .map_err(|e| StartupError::Bind(addr, e))?;
         let addr = listener.local_addr().map_err(|e| StartupError::Bind(addr, e))?;
         let state = AppState::new(config, db);
-        let front = crate::http::Front::new(state.clone());
+        let front = crate::router::Front::new(state.clone());
         Ok(Application {
             listener,
             front,

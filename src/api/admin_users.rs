@@ -1,15 +1,18 @@
-//! `/api/admin/users/*`: user administration (admins only).
+//! `/api/admin/users/*`: member administration (admins only).
 
 use axum::extract::State;
-use serde_json::json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
+use crate::admin::members::{self, AdminUser, CreateUserInput, UpdateUserInput};
 use crate::api::auth::{message, MessageBody};
-use crate::audit;
-use crate::error::{Error, ErrorBody, Result};
-use crate::http::auth::{AdminUser as AdminUser_, ClientOrigin};
-use crate::http::error::{Json, Path};
+use crate::error::{ErrorBody, Result};
+use crate::http::auth::{AdminUser as Admin, ClientOrigin};
+use crate::http::error::{Json, Path, Query};
 use crate::state::AppState;
-use crate::{mfa, users};
+use crate::teams::Team;
 
 /// Turns MFA off for a user who lost their authenticator and backup codes, and ends their
 /// sessions. Audited.
@@ -24,54 +27,11 @@ use crate::{mfa, users};
 pub async fn reset_mfa(
     State(state): State<AppState>,
     ClientOrigin(origin): ClientOrigin,
-    AdminUser_(admin): AdminUser_,
+    Admin(admin): Admin,
     Path(id): Path<String>,
 ) -> Result<Json<MessageBody>> {
-    let user = users::by_id(&state.db, &id)
-        .await?
-        .ok_or_else(|| Error::not_found("User not found"))?;
-    mfa::reset(&state.db, &id).await?;
-    audit::log(
-        &state.db,
-        &origin,
-        Some(admin.id()),
-        "user.mfa_reset",
-        "org_member",
-        Some(&id),
-        json!({"email": user.email, "via": "api"}),
-    )
-    .await;
+    members::reset_mfa(&state.db, &origin, Some(admin.id()), &id, "api").await?;
     Ok(message("MFA reset"))
-}
-
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
-
-use crate::admin_users::{self as admin, AdminUser, CreateUser, UpdateUser};
-use crate::audit::Origin;
-use crate::http::error::Query;
-use crate::teams::Team;
-
-async fn record(
-    state: &AppState,
-    origin: &Origin,
-    actor: &str,
-    action: &str,
-    id: &str,
-    meta: serde_json::Value,
-) {
-    audit::log(
-        &state.db,
-        origin,
-        Some(actor),
-        action,
-        "org_member",
-        Some(id),
-        meta,
-    )
-    .await;
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -94,35 +54,19 @@ pub struct UserPage {
     responses((status = 200, body = Vec<AdminUser>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
-    _admin: AdminUser_,
+    _admin: Admin,
     Query(q): Query<UserListQuery>,
 ) -> Result<Response> {
     let limit = q
         .limit
         .as_deref()
         .map(|l| crate::input::parse_limit(Some(l), 50, 500));
-    let (items, total) = admin::list(
-        &state.db,
-        q.q.as_deref(),
-        limit,
-        crate::input::parse_offset(q.offset.as_deref()),
-    )
-    .await?;
+    let offset = crate::input::parse_offset(q.offset.as_deref());
+    let (items, total) = members::list(&state.db, q.q.as_deref(), limit, offset).await?;
     Ok(match limit {
         Some(_) => Json(UserPage { items, total }).into_response(),
         None => Json(items).into_response(),
     })
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct CreateUserInput {
-    pub email: Option<String>,
-    pub name: Option<String>,
-    /// Optional: without one the user signs in through OIDC or a later invite.
-    pub password: Option<String>,
-    pub is_admin: Option<bool>,
-    /// Invite by e-mail (needs outgoing mail, which this server does not send yet).
-    pub send_invite: Option<bool>,
 }
 
 /// Creates a user.
@@ -132,46 +76,10 @@ pub struct CreateUserInput {
 pub async fn create(
     State(state): State<AppState>,
     ClientOrigin(origin): ClientOrigin,
-    AdminUser_(admin_user): AdminUser_,
+    Admin(admin): Admin,
     Json(input): Json<CreateUserInput>,
 ) -> Result<Response> {
-    let (Some(email), Some(name)) = (
-        input.email.filter(|s| !s.trim().is_empty()),
-        input.name.filter(|s| !s.trim().is_empty()),
-    ) else {
-        return Err(Error::bad_request("Email and name are required").with_code("VALIDATION_ERROR"));
-    };
-    if input.send_invite == Some(true) {
-        if input.password.as_deref().is_some_and(|p| !p.is_empty()) {
-            return Err(Error::bad_request(
-                "Cannot set password and send invite. Either set a password or choose \"Send invite email\".",
-            ));
-        }
-        return Err(Error::bad_request(
-            "Invite by email is not available. Configure SMTP in Settings or set a password for the user.",
-        )
-        .with_code("INVITE_UNAVAILABLE"));
-    }
-    let id = admin::create(
-        &state.db,
-        &CreateUser {
-            email: &email,
-            name: &name,
-            password: input.password.as_deref(),
-            is_admin: input.is_admin.unwrap_or(false),
-        },
-    )
-    .await?;
-    let user = admin::get(&state.db, &id).await?.ok_or_else(Error::internal)?;
-    record(
-        &state,
-        &origin,
-        admin_user.id(),
-        "org_member.created",
-        &id,
-        json!({"email": user.email, "name": user.name, "invite": false}),
-    )
-    .await;
+    let user = members::create(&state.db, &origin, admin.id(), input).await?;
     Ok((StatusCode::CREATED, Json(user)).into_response())
 }
 
@@ -181,26 +89,13 @@ pub async fn create(
               (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
-    _a: AdminUser_,
+    _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Json<AdminUser>> {
-    admin::get(&state.db, &id)
+    members::get(&state.db, &id)
         .await?
         .map(Json)
-        .ok_or_else(admin::not_found)
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct UpdateUserInput {
-    pub email: Option<String>,
-    pub name: Option<String>,
-    /// A new password (ends the user's sessions).
-    pub password: Option<String>,
-    pub is_admin: Option<bool>,
-    /// Disable (or re-enable) the account; disabling ends sessions and stops API tokens.
-    pub disabled: Option<bool>,
-    pub language: Option<String>,
-    pub theme: Option<String>,
+        .ok_or_else(members::not_found)
 }
 
 /// Updates a user. The last active admin cannot be demoted or disabled.
@@ -211,36 +106,11 @@ pub struct UpdateUserInput {
 pub async fn update(
     State(state): State<AppState>,
     ClientOrigin(origin): ClientOrigin,
-    AdminUser_(admin_user): AdminUser_,
+    Admin(admin): Admin,
     Path(id): Path<String>,
     Json(input): Json<UpdateUserInput>,
 ) -> Result<Json<AdminUser>> {
-    let fields = admin::update(
-        &state.db,
-        admin_user.id(),
-        &id,
-        &UpdateUser {
-            email: input.email,
-            name: input.name,
-            password: input.password,
-            is_admin: input.is_admin,
-            disabled: input.disabled,
-            language: input.language,
-            theme: input.theme,
-        },
-    )
-    .await?;
-    let user = admin::get(&state.db, &id).await?.ok_or_else(admin::not_found)?;
-    record(
-        &state,
-        &origin,
-        admin_user.id(),
-        "user.updated",
-        &id,
-        json!({"email": user.email, "fields": fields}),
-    )
-    .await;
-    Ok(Json(user))
+    Ok(Json(members::update(&state.db, &origin, admin.id(), &id, &input).await?))
 }
 
 /// Deletes a user and everything they own. Not yourself, not the last admin.
@@ -250,19 +120,10 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     ClientOrigin(origin): ClientOrigin,
-    AdminUser_(admin_user): AdminUser_,
+    Admin(admin): Admin,
     Path(id): Path<String>,
 ) -> Result<Json<MessageBody>> {
-    let email = admin::delete(&state.db, admin_user.id(), &id).await?;
-    record(
-        &state,
-        &origin,
-        admin_user.id(),
-        "org_member.deleted",
-        &id,
-        json!({"email": email}),
-    )
-    .await;
+    members::delete(&state.db, &origin, admin.id(), &id).await?;
     Ok(message("User deleted"))
 }
 
@@ -273,17 +134,11 @@ pub async fn delete(
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn resend_invite(
     State(state): State<AppState>,
-    _a: AdminUser_,
+    _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    let user = admin::get(&state.db, &id).await?.ok_or_else(admin::not_found)?;
-    if !user.invite_pending {
-        return Err(Error::bad_request("User is not pending invite signup.").with_code("NOT_PENDING"));
-    }
-    Err(Error::bad_request(
-        "Invite by email is not available. Configure SMTP in Settings or use a deployment with outbound email.",
-    )
-    .with_code("INVITE_UNAVAILABLE"))
+    members::resend_invite(&state.db, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Teams a user belongs to.
@@ -292,11 +147,11 @@ pub async fn resend_invite(
               (status = 404, body = ErrorBody)))]
 pub async fn teams(
     State(state): State<AppState>,
-    _a: AdminUser_,
+    _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Team>>> {
-    if admin::get(&state.db, &id).await?.is_none() {
-        return Err(admin::not_found());
+    if members::get(&state.db, &id).await?.is_none() {
+        return Err(members::not_found());
     }
     Ok(Json(crate::teams::of_user(&state.db, &id).await?))
 }

@@ -1,6 +1,7 @@
 //! The JSON API under `/api`. Every route is registered through `routes!`, which adds its
 //! OpenAPI entry from the handler's `#[utoipa::path]`, so no route can exist without one.
 
+pub mod admin_settings;
 pub mod admin_teams;
 pub mod admin_users;
 pub mod audit_log;
@@ -116,8 +117,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(admin_teams::add_member))
         .routes(routes!(admin_teams::remove_member))
-        .routes(routes!(admin_teams::settings, admin_teams::set_setting))
-        .routes(routes!(admin_teams::get_setting, admin_teams::delete_setting))
+        .routes(routes!(admin_settings::list, admin_settings::set))
+        .routes(routes!(admin_settings::get, admin_settings::delete))
 }
 
 /// Adds what the route annotations cannot: the security schemes, and operation ids that are

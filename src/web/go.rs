@@ -52,7 +52,7 @@ fn is_uuid(s: &str) -> bool {
         })
 }
 
-/// The route's handler (reached for other methods than GET/HEAD, which [`crate::http::Front`]
+/// The route's handler (reached for other methods than GET/HEAD, which [`crate::router::Front`]
 /// sends to [`serve`] directly).
 pub async fn go(State(state): State<AppState>, req: axum::extract::Request) -> Response {
     serve(&state, req.headers(), req.uri()).await

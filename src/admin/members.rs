@@ -1,9 +1,12 @@
-//! User administration: list, create, update, disable, delete — with the guard rails the
-//! original lacks (the last admin stays an admin; disabling or deleting ends sessions at once).
+//! Member administration: list, create, update, disable, delete, MFA recovery — with the guard
+//! rails the original lacks (the last admin stays an admin; disabling or deleting ends sessions at
+//! once). Every change is recorded in the audit log.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::audit::{self, Origin};
 use crate::auth::password;
 use crate::db::params::Params;
 use crate::db::{Db, Ts};
@@ -79,17 +82,58 @@ fn last_admin() -> Error {
     Error::bad_request("Cannot remove the last admin").with_code("LAST_ADMIN")
 }
 
-pub struct CreateUser<'a> {
-    pub email: &'a str,
-    pub name: &'a str,
-    pub password: Option<&'a str>,
-    pub is_admin: bool,
+async fn record(db: &Db, origin: &Origin, actor: &str, action: &str, id: &str, meta: serde_json::Value) {
+    audit::log(db, origin, Some(actor), action, "org_member", Some(id), meta).await;
 }
 
-pub async fn create(db: &Db, c: &CreateUser<'_>) -> Result<String> {
-    let email = users::validate_email("email", c.email)?;
-    let name = users::validate_name("name", c.name)?;
-    let hash = match c.password.filter(|p| !p.is_empty()) {
+#[derive(Deserialize, ToSchema)]
+pub struct CreateUserInput {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    /// Optional: without one the user signs in through OIDC or a later invite.
+    pub password: Option<String>,
+    pub is_admin: Option<bool>,
+    /// Invite by e-mail (needs outgoing mail, which this server does not send yet).
+    pub send_invite: Option<bool>,
+}
+
+/// Creates a member (with a password, or without one for OIDC or a later invite).
+pub async fn create(db: &Db, origin: &Origin, actor: &str, input: CreateUserInput) -> Result<AdminUser> {
+    let (Some(email), Some(name)) = (
+        input.email.filter(|s| !s.trim().is_empty()),
+        input.name.filter(|s| !s.trim().is_empty()),
+    ) else {
+        return Err(Error::bad_request("Email and name are required").with_code("VALIDATION_ERROR"));
+    };
+    if input.send_invite == Some(true) {
+        if input.password.as_deref().is_some_and(|p| !p.is_empty()) {
+            return Err(Error::bad_request(
+                "Cannot set password and send invite. Either set a password or choose \"Send invite email\".",
+            ));
+        }
+        return Err(Error::bad_request(
+            "Invite by email is not available. Configure SMTP in Settings or set a password for the user.",
+        )
+        .with_code("INVITE_UNAVAILABLE"));
+    }
+    let id = insert(db, &email, &name, input.password.as_deref(), input.is_admin.unwrap_or(false)).await?;
+    let user = get(db, &id).await?.ok_or_else(Error::internal)?;
+    record(
+        db,
+        origin,
+        actor,
+        "org_member.created",
+        &id,
+        json!({"email": user.email, "name": user.name, "invite": false}),
+    )
+    .await;
+    Ok(user)
+}
+
+async fn insert(db: &Db, email: &str, name: &str, password: Option<&str>, is_admin: bool) -> Result<String> {
+    let email = users::validate_email("email", email)?;
+    let name = users::validate_name("name", name)?;
+    let hash = match password.filter(|p| !p.is_empty()) {
         Some(p) => {
             password::validate("password", p)?;
             Some(password::hash(p).await?)
@@ -103,7 +147,7 @@ pub async fn create(db: &Db, c: &CreateUser<'_>) -> Result<String> {
             email: &email,
             name: &name,
             password_hash: hash.as_deref(),
-            is_admin: c.is_admin,
+            is_admin,
             email_verified: true,
         },
     )
@@ -112,20 +156,29 @@ pub async fn create(db: &Db, c: &CreateUser<'_>) -> Result<String> {
     Ok(id)
 }
 
-#[derive(Default)]
-pub struct UpdateUser {
+#[derive(Deserialize, ToSchema, Default)]
+pub struct UpdateUserInput {
     pub email: Option<String>,
     pub name: Option<String>,
+    /// A new password (ends the user's sessions).
     pub password: Option<String>,
     pub is_admin: Option<bool>,
+    /// Disable (or re-enable) the account; disabling ends sessions and stops API tokens.
     pub disabled: Option<bool>,
     pub language: Option<String>,
     pub theme: Option<String>,
 }
 
 /// Applies an admin's changes in one transaction. Demoting or disabling the last active admin is
-/// refused; a new password, demotion-free disabling and e-mail changes end the user's sessions.
-pub async fn update(db: &Db, actor: &str, id: &str, u: &UpdateUser) -> Result<Vec<&'static str>> {
+/// refused; a new password, disabling and e-mail changes end the user's sessions.
+pub async fn update(db: &Db, origin: &Origin, actor: &str, id: &str, u: &UpdateUserInput) -> Result<AdminUser> {
+    let fields = change(db, actor, id, u).await?;
+    let user = get(db, id).await?.ok_or_else(not_found)?;
+    record(db, origin, actor, "user.updated", id, json!({"email": user.email, "fields": fields})).await;
+    Ok(user)
+}
+
+async fn change(db: &Db, actor: &str, id: &str, u: &UpdateUserInput) -> Result<Vec<&'static str>> {
     let current = get(db, id).await?.ok_or_else(not_found)?;
     let email = match &u.email {
         Some(e) => Some(users::validate_email("email", e)?),
@@ -208,8 +261,14 @@ pub async fn update(db: &Db, actor: &str, id: &str, u: &UpdateUser) -> Result<Ve
     Ok(fields)
 }
 
-/// Deletes a user (and what they own). Not yourself, not the last admin.
-pub async fn delete(db: &Db, actor: &str, id: &str) -> Result<String> {
+/// Deletes a member and everything they own. Not yourself, not the last admin.
+pub async fn delete(db: &Db, origin: &Origin, actor: &str, id: &str) -> Result<()> {
+    let email = remove(db, actor, id).await?;
+    record(db, origin, actor, "org_member.deleted", id, json!({"email": email})).await;
+    Ok(())
+}
+
+async fn remove(db: &Db, actor: &str, id: &str) -> Result<String> {
     if id == actor {
         return Err(Error::bad_request("Cannot delete your own account").with_code("SELF_DELETE"));
     }
@@ -225,4 +284,34 @@ pub async fn delete(db: &Db, actor: &str, id: &str) -> Result<String> {
     }
     tx.commit().await?;
     Ok(user.email)
+}
+
+/// Recovery of a member who lost their authenticator and backup codes: MFA off, sessions ended.
+/// `via` says where the admin did it (`api`, `cli`).
+pub async fn reset_mfa(db: &Db, origin: &Origin, actor: Option<&str>, id: &str, via: &str) -> Result<()> {
+    let user = users::by_id(db, id).await?.ok_or_else(not_found)?;
+    crate::mfa::reset(db, id).await?;
+    audit::log(
+        db,
+        origin,
+        actor,
+        "user.mfa_reset",
+        "org_member",
+        Some(id),
+        json!({"email": user.email, "via": via}),
+    )
+    .await;
+    Ok(())
+}
+
+/// A member who has not set a password yet, and the refusal of the invite that would remind them.
+pub async fn resend_invite(db: &Db, id: &str) -> Result<()> {
+    let user = get(db, id).await?.ok_or_else(not_found)?;
+    if !user.invite_pending {
+        return Err(Error::bad_request("User is not pending invite signup.").with_code("NOT_PENDING"));
+    }
+    Err(Error::bad_request(
+        "Invite by email is not available. Configure SMTP in Settings or use a deployment with outbound email.",
+    )
+    .with_code("INVITE_UNAVAILABLE"))
 }
