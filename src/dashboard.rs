@@ -4,9 +4,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::bookmarks::{hydrate, BookmarkRow, BOOKMARK_COLUMNS};
-use crate::sharing::{has_incoming_shares, readable_sql};
 use crate::db::{Db, Ts};
 use crate::error::Result;
+use crate::sharing::{has_incoming_shares, readable_sql};
 use crate::with_db;
 
 #[derive(Debug, Serialize, ToSchema)]

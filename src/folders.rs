@@ -4,13 +4,13 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::sharing::{TeamRef, UserRef};
-use crate::input::double_option;
-use crate::sharing::{self, check_teams, check_users, Scope};
+use crate::audit::{self, Origin};
 use crate::db::params::Params;
 use crate::db::{self, Db, Ts};
-use crate::audit::{self, Origin};
 use crate::error::{Error, Result};
+use crate::input::double_option;
+use crate::sharing::{self, check_teams, check_users, Scope};
+use crate::sharing::{TeamRef, UserRef};
 use crate::users::sanitize_text;
 use crate::{bind_params, with_db, with_tx};
 
@@ -61,7 +61,12 @@ pub struct ListOptions {
 
 impl ListOptions {
     /// The list parameters as the API takes them (`scope=shared` is the original's "all").
-    pub fn parse(scope: Option<&str>, sort_by: Option<&str>, limit: Option<&str>, offset: Option<&str>) -> ListOptions {
+    pub fn parse(
+        scope: Option<&str>,
+        sort_by: Option<&str>,
+        limit: Option<&str>,
+        offset: Option<&str>,
+    ) -> ListOptions {
         ListOptions {
             scope: match scope {
                 Some("shared") => Scope::All,
@@ -265,7 +270,16 @@ async fn write_shares(
 }
 
 async fn record(db: &Db, origin: &Origin, actor: &str, action: &str, id: &str, name: &str) {
-    audit::log(db, origin, Some(actor), action, "folder", Some(id), serde_json::json!({"name": name})).await;
+    audit::log(
+        db,
+        origin,
+        Some(actor),
+        action,
+        "folder",
+        Some(id),
+        serde_json::json!({"name": name}),
+    )
+    .await;
 }
 
 /// Creates a folder (name unique per user) with its shares.
@@ -305,7 +319,13 @@ async fn owned_name(db: &Db, user_id: &str, id: &str) -> Result<String> {
 }
 
 /// Updates the owner's folder: name, icon and shares, each optional (unlike the original).
-pub async fn update(db: &Db, origin: &Origin, user_id: &str, id: &str, input: &FolderInput) -> Result<Folder> {
+pub async fn update(
+    db: &Db,
+    origin: &Origin,
+    user_id: &str,
+    id: &str,
+    input: &FolderInput,
+) -> Result<Folder> {
     change(db, user_id, id, input).await?;
     let f = get(db, user_id, id).await?.ok_or_else(Error::internal)?;
     record(db, origin, user_id, "folder.updated", id, &f.name).await;

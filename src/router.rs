@@ -238,4 +238,3 @@ async fn fallback(req: Request) -> Response {
         crate::web::not_found_page()
     }
 }
-

@@ -244,4 +244,3 @@ pub async fn count_own_tags(db: &Db, user_id: &str, ids: &[String]) -> Result<i6
     let sql = format!("SELECT COUNT(*) FROM tags WHERE user_id = {u} AND id IN ({list})");
     Ok(with_db!(db, pool => bind_params!(sqlx::query_scalar::<_, i64>(&sql), p).fetch_one(pool).await?))
 }
-

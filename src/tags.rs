@@ -74,7 +74,16 @@ fn duplicate() -> Error {
 }
 
 async fn record(db: &Db, origin: &Origin, actor: &str, action: &str, id: &str, name: &str) {
-    audit::log(db, origin, Some(actor), action, "tag", Some(id), serde_json::json!({"name": name})).await;
+    audit::log(
+        db,
+        origin,
+        Some(actor),
+        action,
+        "tag",
+        Some(id),
+        serde_json::json!({"name": name}),
+    )
+    .await;
 }
 
 /// Creates a tag (1–100 characters, unique per user).

@@ -116,7 +116,14 @@ pub async fn create(db: &Db, origin: &Origin, actor: &str, input: CreateUserInpu
         )
         .with_code("INVITE_UNAVAILABLE"));
     }
-    let id = insert(db, &email, &name, input.password.as_deref(), input.is_admin.unwrap_or(false)).await?;
+    let id = insert(
+        db,
+        &email,
+        &name,
+        input.password.as_deref(),
+        input.is_admin.unwrap_or(false),
+    )
+    .await?;
     let user = get(db, &id).await?.ok_or_else(Error::internal)?;
     record(
         db,
@@ -171,10 +178,24 @@ pub struct UpdateUserInput {
 
 /// Applies an admin's changes in one transaction. Demoting or disabling the last active admin is
 /// refused; a new password, disabling and e-mail changes end the user's sessions.
-pub async fn update(db: &Db, origin: &Origin, actor: &str, id: &str, u: &UpdateUserInput) -> Result<AdminUser> {
+pub async fn update(
+    db: &Db,
+    origin: &Origin,
+    actor: &str,
+    id: &str,
+    u: &UpdateUserInput,
+) -> Result<AdminUser> {
     let fields = change(db, actor, id, u).await?;
     let user = get(db, id).await?.ok_or_else(not_found)?;
-    record(db, origin, actor, "user.updated", id, json!({"email": user.email, "fields": fields})).await;
+    record(
+        db,
+        origin,
+        actor,
+        "user.updated",
+        id,
+        json!({"email": user.email, "fields": fields}),
+    )
+    .await;
     Ok(user)
 }
 
@@ -264,7 +285,15 @@ async fn change(db: &Db, actor: &str, id: &str, u: &UpdateUserInput) -> Result<V
 /// Deletes a member and everything they own. Not yourself, not the last admin.
 pub async fn delete(db: &Db, origin: &Origin, actor: &str, id: &str) -> Result<()> {
     let email = remove(db, actor, id).await?;
-    record(db, origin, actor, "org_member.deleted", id, json!({"email": email})).await;
+    record(
+        db,
+        origin,
+        actor,
+        "org_member.deleted",
+        id,
+        json!({"email": email}),
+    )
+    .await;
     Ok(())
 }
 

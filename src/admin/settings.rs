@@ -46,7 +46,16 @@ fn check_key(key: &str) -> Result<()> {
 }
 
 async fn record(db: &Db, origin: &Origin, actor: &str, action: &str, key: &str) {
-    audit::log(db, origin, Some(actor), action, "settings", Some(key), json!({"key": key})).await;
+    audit::log(
+        db,
+        origin,
+        Some(actor),
+        action,
+        "settings",
+        Some(key),
+        json!({"key": key}),
+    )
+    .await;
 }
 
 /// Sets one known setting (`registrations_enabled`: `true` or `false`).

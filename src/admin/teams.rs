@@ -11,7 +11,15 @@ use crate::error::{Error, Result};
 use crate::input::double_option;
 use crate::teams::{self, TeamDetail};
 
-async fn record(db: &Db, origin: &Origin, actor: &str, action: &str, kind: &str, id: &str, meta: serde_json::Value) {
+async fn record(
+    db: &Db,
+    origin: &Origin,
+    actor: &str,
+    action: &str,
+    kind: &str,
+    id: &str,
+    meta: serde_json::Value,
+) {
     audit::log(db, origin, Some(actor), action, kind, Some(id), meta).await;
 }
 
@@ -28,7 +36,16 @@ pub async fn create(db: &Db, origin: &Origin, actor: &str, input: TeamInput) -> 
     let name = teams::validate_name(input.name.as_deref())?;
     let description = teams::validate_description(input.description.flatten().as_deref())?;
     let id = teams::create(db, &name, description.as_deref()).await?;
-    record(db, origin, actor, "team.created", "team", &id, json!({"name": name})).await;
+    record(
+        db,
+        origin,
+        actor,
+        "team.created",
+        "team",
+        &id,
+        json!({"name": name}),
+    )
+    .await;
     teams::get(db, &id).await?.ok_or_else(Error::internal)
 }
 
@@ -45,16 +62,40 @@ pub async fn update(db: &Db, origin: &Origin, actor: &str, id: &str, input: Team
     if name.is_none() && description.is_none() {
         return Err(Error::bad_request("No fields to update"));
     }
-    teams::update(db, id, name.as_deref(), description.as_ref().map(|d| d.as_deref())).await?;
+    teams::update(
+        db,
+        id,
+        name.as_deref(),
+        description.as_ref().map(|d| d.as_deref()),
+    )
+    .await?;
     let t = teams::get(db, id).await?.ok_or_else(teams::not_found)?;
-    record(db, origin, actor, "team.updated", "team", id, json!({"name": t.team.name})).await;
+    record(
+        db,
+        origin,
+        actor,
+        "team.updated",
+        "team",
+        id,
+        json!({"name": t.team.name}),
+    )
+    .await;
     Ok(t)
 }
 
 /// Deletes a team; its members lose what was shared with it.
 pub async fn delete(db: &Db, origin: &Origin, actor: &str, id: &str) -> Result<()> {
     let name = teams::delete(db, id).await?;
-    record(db, origin, actor, "team.deleted", "team", id, json!({"name": name})).await;
+    record(
+        db,
+        origin,
+        actor,
+        "team.deleted",
+        "team",
+        id,
+        json!({"name": name}),
+    )
+    .await;
     Ok(())
 }
 

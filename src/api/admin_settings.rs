@@ -13,7 +13,9 @@ use crate::state::AppState;
 #[utoipa::path(get, path = "/api/admin/settings", tag = "AdminSettings",
     responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, _a: AdminUser) -> Result<Json<serde_json::Value>> {
-    Ok(Json(settings::all(&state.db, state.config.registrations_enabled).await?))
+    Ok(Json(
+        settings::all(&state.db, state.config.registrations_enabled).await?,
+    ))
 }
 
 /// Sets one known setting (`registrations_enabled`: `true` or `false`).

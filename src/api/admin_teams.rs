@@ -59,7 +59,9 @@ pub async fn update(
     Path(id): Path<String>,
     Json(input): Json<TeamInput>,
 ) -> Result<Json<TeamDetail>> {
-    Ok(Json(admin_teams::update(&state.db, &origin, admin.id(), &id, input).await?))
+    Ok(Json(
+        admin_teams::update(&state.db, &origin, admin.id(), &id, input).await?,
+    ))
 }
 
 /// Deletes a team; its members lose what was shared with it.

@@ -110,7 +110,9 @@ pub async fn update(
     Path(id): Path<String>,
     Json(input): Json<UpdateUserInput>,
 ) -> Result<Json<AdminUser>> {
-    Ok(Json(members::update(&state.db, &origin, admin.id(), &id, &input).await?))
+    Ok(Json(
+        members::update(&state.db, &origin, admin.id(), &id, &input).await?,
+    ))
 }
 
 /// Deletes a user and everything they own. Not yourself, not the last admin.

@@ -121,7 +121,9 @@ pub async fn update(
     Path(id): Path<String>,
     Json(input): Json<BookmarkInput>,
 ) -> Result<Json<Bookmark>> {
-    Ok(Json(write::update(&state.db, &origin, auth.id(), &id, &input).await?))
+    Ok(Json(
+        write::update(&state.db, &origin, auth.id(), &id, &input).await?,
+    ))
 }
 
 /// Deletes the owner's bookmark.
@@ -251,7 +253,6 @@ impl ImportParams {
     }
 }
 
-
 /// Imports bookmarks: the original's JSON (`{"bookmarks": [...]}`, or our export's array), a
 /// Netscape bookmark file (every browser's export) as `text/html`, CSV as `text/csv`, or any of
 /// them as a multipart upload in the field `file`. Good entries are written in one transaction;
@@ -287,7 +288,6 @@ pub struct ExportParams {
     pub scope: Option<String>,
 }
 
-
 /// Exports bookmarks with their folders and tags, streamed. What is exported imports back to the
 /// same collection.
 #[utoipa::path(get, path = "/api/bookmarks/export", tag = "Bookmarks", params(ExportParams),
@@ -303,7 +303,9 @@ pub async fn export(
 ) -> Result<Response> {
     let all = params.scope.as_deref() == Some("all");
     let format = ExportFormat::parse(params.format.as_deref())?;
-    Ok(files::download(transfer::export(&state.db, auth.id(), all, format).await?))
+    Ok(files::download(
+        transfer::export(&state.db, auth.id(), all, format).await?,
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -327,5 +329,7 @@ pub async fn metadata(
     _auth: AuthUser,
     Query(q): Query<MetadataQuery>,
 ) -> Result<Json<PageMetadata>> {
-    Ok(Json(crate::metadata::page_metadata(state.fetcher(), q.url).await?))
+    Ok(Json(
+        crate::metadata::page_metadata(state.fetcher(), q.url).await?,
+    ))
 }

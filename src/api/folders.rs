@@ -97,7 +97,9 @@ pub async fn update(
     Path(id): Path<String>,
     Json(input): Json<FolderInput>,
 ) -> Result<Json<Folder>> {
-    Ok(Json(folders::update(&state.db, &origin, auth.id(), &id, &input).await?))
+    Ok(Json(
+        folders::update(&state.db, &origin, auth.id(), &id, &input).await?,
+    ))
 }
 
 /// Deletes the owner's folder; its bookmarks stay.

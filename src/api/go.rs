@@ -1,4 +1,4 @@
-//! `/api/go/preferences` (remembered go-link choices) and `/api/dashboard/stats`.
+//! `/api/go/preferences`: remembered go-link choices.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -51,14 +51,4 @@ pub async fn delete(
 ) -> Result<Response> {
     golinks::forget_preference(&state.db, auth.id(), &slug).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// Dashboard figures for the caller.
-#[utoipa::path(get, path = "/api/dashboard/stats", tag = "Dashboard",
-    responses((status = 200, body = crate::dashboard::Stats), (status = 401, body = ErrorBody)))]
-pub async fn dashboard(
-    State(state): State<AppState>,
-    auth: AuthUser,
-) -> Result<Json<crate::dashboard::Stats>> {
-    Ok(Json(crate::dashboard::stats(&state.db, auth.id()).await?))
 }

@@ -7,6 +7,7 @@ pub mod admin_users;
 pub mod audit_log;
 pub mod auth;
 pub mod bookmarks;
+pub mod dashboard;
 pub mod folders;
 pub mod go;
 pub mod mfa;
@@ -93,7 +94,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(bookmarks::metadata))
         .routes(routes!(go::list, go::set))
         .routes(routes!(go::delete))
-        .routes(routes!(go::dashboard))
+        .routes(routes!(dashboard::stats))
         .routes(routes!(bookmarks::get, bookmarks::update, bookmarks::delete))
         .routes(routes!(bookmarks::track_access))
         .routes(routes!(folders::list, folders::create))

@@ -40,11 +40,7 @@ pub async fn list(
 /// One of the caller's tags.
 #[utoipa::path(get, path = "/api/tags/{id}", tag = "Tags", params(("id" = String, Path)),
     responses((status = 200, body = Tag), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get(
-    State(state): State<AppState>,
-    auth: AuthUser,
-    Path(id): Path<String>,
-) -> Result<Json<Tag>> {
+pub async fn get(State(state): State<AppState>, auth: AuthUser, Path(id): Path<String>) -> Result<Json<Tag>> {
     tags::get(&state.db, auth.id(), &id)
         .await?
         .map(Json)
@@ -80,7 +76,9 @@ pub async fn update(
     Path(id): Path<String>,
     Json(input): Json<TagInput>,
 ) -> Result<Json<Tag>> {
-    Ok(Json(tags::rename(&state.db, &origin, auth.id(), &id, input.name.as_deref()).await?))
+    Ok(Json(
+        tags::rename(&state.db, &origin, auth.id(), &id, input.name.as_deref()).await?,
+    ))
 }
 
 /// Deletes the caller's tag; bookmarks stay.

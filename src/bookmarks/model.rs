@@ -154,8 +154,41 @@ pub fn validate_url(field: &str, url: &str) -> Result<String> {
     }
 }
 
+/// A go-link slug: letters, digits, `-` and `_`, 1–255 characters. Only [`validate_slug`]
+/// makes one, so a `Slug` is always valid.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Slug(String);
+
+impl Slug {
+    /// `s` as a slug, if it is one exactly as given (no trimming).
+    pub fn checked(s: &str) -> Option<Slug> {
+        is_valid_slug(s).then(|| Slug(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl std::ops::Deref for Slug {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Slug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Slug: trimmed; empty means none. Otherwise letters, digits, `-` and `_`, at most 255.
-pub fn validate_slug(field: &str, slug: &str) -> Result<Option<String>> {
+pub fn validate_slug(field: &str, slug: &str) -> Result<Option<Slug>> {
     let s = slug.trim();
     if s.is_empty() {
         return Ok(None);
@@ -169,7 +202,7 @@ pub fn validate_slug(field: &str, slug: &str) -> Result<Option<String>> {
             "Slug can only contain letters, numbers, hyphens, and underscores",
         ));
     }
-    Ok(Some(s.to_string()))
+    Ok(Some(Slug(s.to_string())))
 }
 
 pub fn is_valid_slug(s: &str) -> bool {

@@ -16,7 +16,14 @@ use crate::input::double_option;
 use crate::sharing::{check_folders, check_tags, check_teams, check_users, dedup, Scope};
 use crate::{bind_params, with_db, with_tx};
 
-async fn record(db: &Db, origin: &Origin, actor: &str, action: &str, id: Option<&str>, meta: serde_json::Value) {
+async fn record(
+    db: &Db,
+    origin: &Origin,
+    actor: &str,
+    action: &str,
+    id: Option<&str>,
+    meta: serde_json::Value,
+) {
     audit::log(db, origin, Some(actor), action, "bookmark", id, meta).await;
 }
 
@@ -158,7 +165,15 @@ fn map_unique(e: sqlx::Error) -> Error {
 pub async fn create(db: &Db, origin: &Origin, user_id: &str, input: &BookmarkInput) -> Result<Bookmark> {
     let id = insert(db, user_id, input).await?;
     let b = super::get(db, user_id, &id).await?.ok_or_else(Error::internal)?;
-    record(db, origin, user_id, "bookmark.created", Some(&id), json!({"title": b.title, "url": b.url})).await;
+    record(
+        db,
+        origin,
+        user_id,
+        "bookmark.created",
+        Some(&id),
+        json!({"title": b.title, "url": b.url}),
+    )
+    .await;
     Ok(b)
 }
 
@@ -187,7 +202,7 @@ async fn insert(db: &Db, user_id: &str, input: &BookmarkInput) -> Result<String>
     let title = validate_title("title", title)?;
     let url = validate_url("url", url)?;
     let slug = match &input.slug {
-        Some(Some(s)) => validate_slug("slug", s)?,
+        Some(Some(s)) => validate_slug("slug", s)?.map(Slug::into_string),
         _ => None,
     };
     let description = match &input.description {
@@ -232,10 +247,24 @@ pub async fn owned(db: &Db, user_id: &str, id: &str) -> Result<(Option<String>, 
 }
 
 /// Partial update by the owner (others get 404).
-pub async fn update(db: &Db, origin: &Origin, user_id: &str, id: &str, input: &BookmarkInput) -> Result<Bookmark> {
+pub async fn update(
+    db: &Db,
+    origin: &Origin,
+    user_id: &str,
+    id: &str,
+    input: &BookmarkInput,
+) -> Result<Bookmark> {
     change(db, user_id, id, input).await?;
     let b = super::get(db, user_id, id).await?.ok_or_else(Error::internal)?;
-    record(db, origin, user_id, "bookmark.updated", Some(id), json!({"title": b.title, "url": b.url})).await;
+    record(
+        db,
+        origin,
+        user_id,
+        "bookmark.updated",
+        Some(id),
+        json!({"title": b.title, "url": b.url}),
+    )
+    .await;
     Ok(b)
 }
 
@@ -252,7 +281,7 @@ async fn change(db: &Db, user_id: &str, id: &str, input: &BookmarkInput) -> Resu
     let slug: Option<Option<String>> = match &input.slug {
         None => None,
         Some(None) => Some(None),
-        Some(Some(s)) => Some(validate_slug("slug", s)?),
+        Some(Some(s)) => Some(validate_slug("slug", s)?.map(Slug::into_string)),
     };
     let description: Option<Option<String>> = match &input.description {
         None => None,
@@ -299,7 +328,15 @@ pub async fn delete(db: &Db, origin: &Origin, user_id: &str, id: &str) -> Result
     let (_, _, title, url) = owned(db, user_id, id).await?;
     with_db!(db, pool => sqlx::query("DELETE FROM bookmarks WHERE id = $1 AND user_id = $2")
         .bind(id).bind(user_id).execute(pool).await?.rows_affected());
-    record(db, origin, user_id, "bookmark.deleted", Some(id), json!({"title": title, "url": url})).await;
+    record(
+        db,
+        origin,
+        user_id,
+        "bookmark.deleted",
+        Some(id),
+        json!({"title": title, "url": url}),
+    )
+    .await;
     Ok(())
 }
 

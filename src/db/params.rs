@@ -124,4 +124,3 @@ macro_rules! bind_params_owned {
 pub fn escape_like(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
-

@@ -2,12 +2,12 @@
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
 
-use crate::bookmarks::{is_valid_slug, validate_url};
+use crate::bookmarks::{validate_url, Slug};
 
 /// What a `/go/...` request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoRequest {
-    pub slug: String,
+    pub slug: Slug,
     /// Path segments or words after the slug, decoded.
     pub rest: Vec<String>,
     /// The rest came as words from a search box (joined by spaces for `%s`).
@@ -26,13 +26,15 @@ impl GoRequest {
 pub fn parse(raw: &str, query: Option<&str>) -> Result<GoRequest, &'static str> {
     let query = query.filter(|q| !q.is_empty()).map(str::to_string);
     // The usual case: just a slug, nothing encoded.
-    if !raw.bytes().any(|b| matches!(b, b'%' | b'/' | b'+')) && is_valid_slug(raw) {
-        return Ok(GoRequest {
-            slug: raw.to_string(),
-            rest: Vec::new(),
-            words: false,
-            query,
-        });
+    if !raw.bytes().any(|b| matches!(b, b'%' | b'/' | b'+')) {
+        if let Some(slug) = Slug::checked(raw) {
+            return Ok(GoRequest {
+                slug,
+                rest: Vec::new(),
+                words: false,
+                query,
+            });
+        }
     }
     let mut segments = raw.split('/');
     let first = percent_decode_str(segments.next().unwrap_or(""))
@@ -42,10 +44,7 @@ pub fn parse(raw: &str, query: Option<&str>) -> Result<GoRequest, &'static str> 
     let mut words = first
         .split(|c: char| c.is_whitespace() || c == '+')
         .filter(|w| !w.is_empty());
-    let slug = words.next().unwrap_or("").to_string();
-    if !is_valid_slug(&slug) {
-        return Err("Invalid slug");
-    }
+    let slug = Slug::checked(words.next().unwrap_or("")).ok_or("Invalid slug")?;
     let mut rest: Vec<String> = words.map(str::to_string).collect();
     let is_words = !rest.is_empty();
     for seg in segments {

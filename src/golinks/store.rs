@@ -4,10 +4,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Candidate;
-use crate::bookmarks::{validate_slug, validate_url};
-use crate::sharing::readable_sql;
+use crate::bookmarks::{validate_slug, validate_url, Slug};
 use crate::db::{Db, Ts};
 use crate::error::{Error, Result};
+use crate::sharing::readable_sql;
 use crate::{with_db, with_tx};
 
 const CANDIDATE_COLUMNS: &str =
@@ -45,7 +45,7 @@ fn checked(mut list: Vec<Candidate>) -> Vec<Candidate> {
 
 /// Remembers `bookmark_id` as the user's choice for `slug`. The bookmark must be readable
 /// (`Forbidden` otherwise), forward, and carry the slug (`NotFound` otherwise).
-pub async fn remember(db: &Db, user_id: &str, slug: &str, bookmark_id: &str) -> Result<Candidate> {
+pub async fn remember(db: &Db, user_id: &str, slug: &Slug, bookmark_id: &str) -> Result<Candidate> {
     if !crate::sharing::can_read_bookmark(db, user_id, bookmark_id).await? {
         return Err(Error::forbidden());
     }
@@ -60,7 +60,7 @@ pub async fn remember(db: &Db, user_id: &str, slug: &str, bookmark_id: &str) -> 
         "INSERT INTO slug_preferences (user_id, slug, bookmark_id, created_at, updated_at, tenant_id) \
          VALUES ($1, $2, $3, $4, $4, 'default') \
          ON CONFLICT (user_id, slug) DO UPDATE SET bookmark_id = excluded.bookmark_id, updated_at = excluded.updated_at")
-        .bind(user_id).bind(slug).bind(bookmark_id).bind(now).execute(c).await?.rows_affected());
+        .bind(user_id).bind(slug.as_str()).bind(bookmark_id).bind(now).execute(c).await?.rows_affected());
     tx.commit().await?;
     Ok(c)
 }
@@ -97,9 +97,9 @@ pub async fn preferences(db: &Db, user_id: &str) -> Result<Vec<Preference>> {
     Ok(list)
 }
 
-pub async fn forget(db: &Db, user_id: &str, slug: &str) -> Result<bool> {
+async fn forget(db: &Db, user_id: &str, slug: &Slug) -> Result<bool> {
     let n = with_db!(db, pool => sqlx::query("DELETE FROM slug_preferences WHERE user_id = $1 AND slug = $2")
-        .bind(user_id).bind(slug).execute(pool).await?.rows_affected());
+        .bind(user_id).bind(slug.as_str()).execute(pool).await?.rows_affected());
     Ok(n > 0)
 }
 
@@ -123,9 +123,12 @@ pub async fn set_preference(db: &Db, user_id: &str, input: PreferenceInput) -> R
     ) else {
         return Err(Error::bad_request("slug and bookmark_id are required").with_code("VALIDATION_ERROR"));
     };
-    let slug = validate_slug("slug", &slug)?.unwrap_or_default();
+    let slug = validate_slug("slug", &slug)?.ok_or_else(|| Error::invalid("slug", "Slug is required"))?;
     remember(db, user_id, &slug, &bookmark_id).await?;
-    Ok(PreferenceSet { slug, bookmark_id })
+    Ok(PreferenceSet {
+        slug: slug.into_string(),
+        bookmark_id,
+    })
 }
 
 /// Forgets a remembered choice.

@@ -34,7 +34,9 @@ pub async fn import_source(state: &AppState, req: axum::extract::Request) -> Res
         return Err(Error::invalid("file", "Upload the file in the field `file`"));
     }
     let format = Format::of_content_type(&ct).ok_or_else(|| {
-        Error::unsupported_media("Send JSON, text/html (a browser bookmark file), text/csv, or a multipart upload")
+        Error::unsupported_media(
+            "Send JSON, text/html (a browser bookmark file), text/csv, or a multipart upload",
+        )
     })?;
     let bytes = crate::http::error::read_body(req, state.config.max_import_bytes).await?;
     Ok((format, String::from_utf8_lossy(&bytes).into_owned()))
@@ -47,8 +49,10 @@ pub fn download(export: Export) -> Response {
         ExportBody::Stream(stream) => axum::body::Body::from_stream(stream),
     };
     let mut res = Response::new(body);
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(export.content_type));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(export.content_type),
+    );
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", export.file_name)) {
         res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }

@@ -12,7 +12,8 @@ use html5ever::TokenizerResult;
 use url::Url;
 
 use super::{
-    FetchError, PageMeta, MAX_DESCRIPTION_CHARS, MAX_RAW_TITLE_BYTES, MAX_SITE_NAME_CHARS, MAX_TITLE_CHARS, MAX_URL_LEN,
+    FetchError, PageMeta, MAX_DESCRIPTION_CHARS, MAX_RAW_TITLE_BYTES, MAX_SITE_NAME_CHARS, MAX_TITLE_CHARS,
+    MAX_URL_LEN,
 };
 
 pub(super) fn not_html() -> FetchError {

@@ -28,8 +28,8 @@ use utoipa::ToSchema;
 
 use crate::error::{Error, Kind, Result as DomainResult};
 use html::*;
-pub use policy::{is_forbidden, Policy};
 use policy::*;
+pub use policy::{is_forbidden, Policy};
 
 /// Maximum accepted length of a URL (input, redirect target), in bytes.
 pub const MAX_URL_LEN: usize = 2048;
@@ -246,7 +246,6 @@ async fn read_and_parse(
     };
     Ok(info.into_meta(&final_url))
 }
-
 
 /// A page's title, description, site name and icon, to prefill a new bookmark.
 #[derive(Serialize, ToSchema)]

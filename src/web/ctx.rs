@@ -429,13 +429,6 @@ pub fn redirect(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
-/// Copies `Set-Cookie` headers of an API answer onto a page answer.
-pub fn carry_cookies(from: &Response, to: &mut Response) {
-    for v in from.headers().get_all(header::SET_COOKIE) {
-        to.headers_mut().append(header::SET_COOKIE, v.clone());
-    }
-}
-
 /// A local path to return to after sign-in (never another origin).
 pub fn safe_return(target: &str) -> String {
     if target.starts_with('/') && !target.starts_with("//") && !target.starts_with("/\\") {

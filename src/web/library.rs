@@ -241,8 +241,12 @@ async fn folder_save(s: Signed, id: Option<String>, form: FormData) -> Result<Re
     let back = back_of(&form, "/folders");
     let (db, origin, me) = (&s.state.db, &s.origin, s.user_id());
     let result = match &id {
-        None => folders::create(db, origin, me, &folder_input(&form)).await.map(|_| ()),
-        Some(id) => folders::update(db, origin, me, id, &folder_input(&form)).await.map(|_| ()),
+        None => folders::create(db, origin, me, &folder_input(&form))
+            .await
+            .map(|_| ()),
+        Some(id) => folders::update(db, origin, me, id, &folder_input(&form))
+            .await
+            .map(|_| ()),
     };
     match result {
         Ok(()) => Ok(redirect_with(&back, "ok", s.ctx.t("folders.saved"))),

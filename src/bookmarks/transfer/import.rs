@@ -152,6 +152,7 @@ pub async fn import(
             .slug
             .as_deref()
             .and_then(|s| validate_slug("slug", s).ok().flatten())
+            .map(Slug::into_string)
             .filter(|s| !taken_slugs.contains(s) && used_slugs.insert(s.clone()));
         let description = item
             .description

@@ -299,7 +299,8 @@ impl Format {
         let name = name.unwrap_or("").to_ascii_lowercase();
         let ct = content_type.unwrap_or("").to_ascii_lowercase();
         let start = data.trim_start_matches('\u{feff}').trim_start();
-        if name.ends_with(".json") || ct.contains("json") || start.starts_with('[') || start.starts_with('{') {
+        if name.ends_with(".json") || ct.contains("json") || start.starts_with('[') || start.starts_with('{')
+        {
             Format::Json
         } else if name.ends_with(".csv") || ct.contains("csv") {
             Format::Csv

@@ -15,7 +15,8 @@ use crate::error::Result;
 use crate::http::error::{Path, Query};
 use crate::teams::{self, Team};
 use crate::web::ctx::{
-    client_error, enc, initials, redirect_with, render, render_status, Admin, Ctx, FormData, FormErrors, Signed,
+    client_error, enc, initials, redirect_with, render, render_status, Admin, Ctx, FormData, FormErrors,
+    Signed,
 };
 
 const MEMBERS_PER_PAGE: i64 = 25;
@@ -277,7 +278,11 @@ pub(super) async fn member_create(Admin(s): Admin, form: FormData) -> Result<Res
     }
 }
 
-pub(super) async fn member_update(Admin(s): Admin, Path(id): Path<String>, form: FormData) -> Result<Response> {
+pub(super) async fn member_update(
+    Admin(s): Admin,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response> {
     let back = back_to(&form, "/admin/members");
     let current = member(&s, &id).await?;
     let name = form.get("name").trim().to_string();
@@ -315,7 +320,11 @@ pub(super) async fn member_update(Admin(s): Admin, Path(id): Path<String>, form:
     }
 }
 
-pub(super) async fn member_toggle_disabled(Admin(s): Admin, Path(id): Path<String>, form: FormData) -> Result<Response> {
+pub(super) async fn member_toggle_disabled(
+    Admin(s): Admin,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response> {
     let back = back_to(&form, "/admin/members");
     let current = match member(&s, &id).await {
         Ok(u) => u,
@@ -340,7 +349,11 @@ pub(super) async fn member_toggle_disabled(Admin(s): Admin, Path(id): Path<Strin
     flash_result(&s.ctx, &back, result, &ok)
 }
 
-pub(super) async fn member_reset_mfa(Admin(s): Admin, Path(id): Path<String>, form: FormData) -> Result<Response> {
+pub(super) async fn member_reset_mfa(
+    Admin(s): Admin,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response> {
     let back = back_to(&form, "/admin/members");
     let name = members::get(&s.state.db, &id)
         .await?
@@ -351,7 +364,11 @@ pub(super) async fn member_reset_mfa(Admin(s): Admin, Path(id): Path<String>, fo
     flash_result(&s.ctx, &back, result, &ok)
 }
 
-pub(super) async fn member_delete(Admin(s): Admin, Path(id): Path<String>, form: FormData) -> Result<Response> {
+pub(super) async fn member_delete(
+    Admin(s): Admin,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response> {
     let back = back_to(&form, "/admin/members");
     let name = members::get(&s.state.db, &id)
         .await?
@@ -364,7 +381,11 @@ pub(super) async fn member_delete(Admin(s): Admin, Path(id): Path<String>, form:
 
 /// The checked teams become the user's teams: missing memberships are added, unchecked ones
 /// removed, each through the team member API (one audit event per change).
-pub(super) async fn member_teams(Admin(s): Admin, Path(id): Path<String>, form: FormData) -> Result<Response> {
+pub(super) async fn member_teams(
+    Admin(s): Admin,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response> {
     let back = back_to(&form, "/admin/members");
     let user = match member(&s, &id).await {
         Ok(u) => u,
@@ -399,4 +420,3 @@ pub(super) async fn member_teams(Admin(s): Admin, Path(id): Path<String>, form: 
     let ok = s.ctx.tf("admin.members.teams_saved", &user.name);
     Ok(redirect_with(&back, "ok", &ok))
 }
-

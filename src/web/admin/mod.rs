@@ -15,26 +15,40 @@ use axum::Router;
 
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::web::ctx::{client_error, error_message, redirect, redirect_with, Admin, Ctx, FormData, FormErrors};
+use crate::web::ctx::{
+    client_error, error_message, redirect, redirect_with, Admin, Ctx, FormData, FormErrors,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin", get(admin_home))
-        .route("/admin/members", get(members::members_page).post(members::member_create))
+        .route(
+            "/admin/members",
+            get(members::members_page).post(members::member_create),
+        )
         .route("/admin/members/{id}", post(members::member_update))
-        .route("/admin/members/{id}/disabled", post(members::member_toggle_disabled))
+        .route(
+            "/admin/members/{id}/disabled",
+            post(members::member_toggle_disabled),
+        )
         .route("/admin/members/{id}/reset-mfa", post(members::member_reset_mfa))
         .route("/admin/members/{id}/teams", post(members::member_teams))
         .route("/admin/members/{id}/delete", post(members::member_delete))
         .route("/admin/teams", get(teams::teams_page).post(teams::team_create))
-        .route("/admin/teams/{id}", get(teams::team_page).post(teams::team_update))
+        .route(
+            "/admin/teams/{id}",
+            get(teams::team_page).post(teams::team_update),
+        )
         .route("/admin/teams/{id}/delete", post(teams::team_delete))
         .route("/admin/teams/{id}/members", post(teams::team_add_member))
         .route(
             "/admin/teams/{id}/members/{user_id}/remove",
             post(teams::team_remove_member),
         )
-        .route("/admin/settings", get(settings::settings_page).post(settings::settings_submit))
+        .route(
+            "/admin/settings",
+            get(settings::settings_page).post(settings::settings_submit),
+        )
         .route("/admin/audit-log", get(audit_log::audit_page))
 }
 
@@ -93,4 +107,3 @@ pub(super) fn back_to(form: &FormData, prefix: &str) -> String {
 pub(super) fn non_empty(v: Option<String>) -> Option<String> {
     v.filter(|s| !s.trim().is_empty())
 }
-

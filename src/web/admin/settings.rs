@@ -45,4 +45,3 @@ pub(super) async fn settings_submit(Admin(s): Admin, form: FormData) -> Result<R
     let result = settings::set(&s.state.db, &s.origin, s.user_id(), input).await;
     flash_result(&s.ctx, "/admin/settings", result, s.ctx.t("admin.settings.saved"))
 }
-

@@ -12,7 +12,10 @@ use crate::admin::teams::{self as admin_teams, MemberInput, TeamInput};
 use crate::error::Result;
 use crate::http::error::{Path, Query};
 use crate::teams::{self, Team, TeamDetail};
-use crate::web::ctx::{client_error, enc, redirect, redirect_with, render, render_status, Admin, Ctx, FormData, FormErrors, Signed};
+use crate::web::ctx::{
+    client_error, enc, redirect, redirect_with, render, render_status, Admin, Ctx, FormData, FormErrors,
+    Signed,
+};
 
 #[derive(Template)]
 #[template(path = "admin/teams.html")]
@@ -153,7 +156,11 @@ pub(super) async fn team_page(Admin(s): Admin, Path(id): Path<String>) -> Result
     })
 }
 
-pub(super) async fn team_add_member(Admin(s): Admin, Path(id): Path<String>, form: FormData) -> Result<Response> {
+pub(super) async fn team_add_member(
+    Admin(s): Admin,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response> {
     let back = format!("/admin/teams/{}", enc(&id));
     let user_id = form.get("user_id").to_string();
     let name = members::get(&s.state.db, &user_id)
@@ -181,4 +188,3 @@ pub(super) async fn team_remove_member(
     let ok = s.ctx.tf("admin.teams.member_removed", &name);
     flash_result(&s.ctx, &back, result, &ok)
 }
-

@@ -1,43 +1,40 @@
 //! `/bookmarks`: the list (cards or table, filters in the URL, search as you type), the
 //! create/edit, share, delete and import dialogs, bulk actions, export and open tracking.
 
+mod actions;
+mod edit;
+
 use askama::Template;
-use axum::extract::{Path, Query as AxQuery};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use axum_extra::extract::Query;
 use serde::Deserialize;
 
 use crate::bookmarks::model::Bookmark;
-use crate::bookmarks::transfer::{self, ExportFormat};
-use crate::bookmarks::write::{self, BookmarkInput, BulkInput};
 use crate::bookmarks::{ListFilter, Sort};
 use crate::error::{Error, Result};
 use crate::folders::{Folder, ListOptions};
-use crate::http::files;
 use crate::sharing::Scope;
 use crate::state::AppState;
 use crate::tags::Tag;
 use crate::teams::Team;
 use crate::users::ShareableUser;
-use crate::web::ctx::{
-    client_error, enc, flash_outcome, redirect_with, render, render_status, Ctx, FormData, FormErrors, Signed,
-};
+use crate::web::ctx::{enc, render, render_status, Ctx, FormData, FormErrors, Signed};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/bookmarks", get(list_page).post(create))
-        .route("/bookmarks/export", get(export))
-        .route("/bookmarks/import", post(import))
-        .route("/bookmarks/bulk", post(bulk))
-        .route("/bookmarks/fetch", post(fetch_metadata))
-        .route("/bookmarks/{id}", post(update))
-        .route("/bookmarks/{id}/delete", post(delete))
-        .route("/bookmarks/{id}/pin", post(pin))
-        .route("/bookmarks/{id}/share", post(share))
-        .route("/bookmarks/{id}/open", post(open))
+        .route("/bookmarks", get(list_page).post(edit::create))
+        .route("/bookmarks/export", get(actions::export))
+        .route("/bookmarks/import", post(actions::import))
+        .route("/bookmarks/bulk", post(actions::bulk))
+        .route("/bookmarks/fetch", post(edit::fetch_metadata))
+        .route("/bookmarks/{id}", post(edit::update))
+        .route("/bookmarks/{id}/delete", post(edit::delete))
+        .route("/bookmarks/{id}/pin", post(edit::pin))
+        .route("/bookmarks/{id}/share", post(edit::share))
+        .route("/bookmarks/{id}/open", post(actions::open))
 }
 
 /// The list's state, all in the URL so a view can be shared and reloaded.
@@ -362,38 +359,7 @@ async fn sidebar_data(s: &Signed) -> Result<(Vec<Folder>, Vec<Tag>)> {
     Ok((folders, tags))
 }
 
-/// The bookmark's current values as a form (for the edit dialog).
-fn form_of(b: &Bookmark) -> FormData {
-    let mut v = vec![
-        ("url".to_string(), b.url.clone()),
-        ("title".to_string(), b.title.clone()),
-        ("slug".to_string(), b.slug.clone()),
-        (
-            "description".to_string(),
-            b.description.clone().unwrap_or_default(),
-        ),
-        (
-            "tags".to_string(),
-            b.tags
-                .iter()
-                .map(|t| t.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
-    ];
-    if b.pinned {
-        v.push(("pinned".into(), "true".into()));
-    }
-    if b.forwarding_enabled {
-        v.push(("forwarding_enabled".into(), "true".into()));
-    }
-    for f in &b.folders {
-        v.push(("folder_ids".into(), f.id.clone()));
-    }
-    FormData(v)
-}
-
-async fn own_bookmark(s: &Signed, id: &str) -> Result<Bookmark> {
+pub(super) async fn own_bookmark(s: &Signed, id: &str) -> Result<Bookmark> {
     match crate::bookmarks::get(&s.state.db, s.user_id(), id).await? {
         Some(b) if b.user_id == s.user_id() => Ok(b),
         _ => Err(Error::not_found("Bookmark not found")),
@@ -415,7 +381,7 @@ async fn list_page(s: Signed, Query(state): Query<ListState>) -> Result<Response
         let b = own_bookmark(&s, id).await?;
         Dialog::Form {
             edit: Some(b.id.clone()),
-            form: form_of(&b),
+            form: edit::form_of(&b),
             errors: FormErrors::default(),
         }
     } else if state.import.is_some() {
@@ -439,7 +405,12 @@ async fn list_page(s: Signed, Query(state): Query<ListState>) -> Result<Response
     page_with(s, state, dialog, StatusCode::OK).await
 }
 
-async fn page_with(s: Signed, state: ListState, dialog: Dialog, status: StatusCode) -> Result<Response> {
+pub(super) async fn page_with(
+    s: Signed,
+    state: ListState,
+    dialog: Dialog,
+    status: StatusCode,
+) -> Result<Response> {
     let r = results(&s, state).await?;
     let (folders, tags) = sidebar_data(&s).await?;
     render_status(
@@ -455,7 +426,7 @@ async fn page_with(s: Signed, state: ListState, dialog: Dialog, status: StatusCo
 }
 
 /// The list state a form came from (its hidden `return` field).
-fn return_state(form: &FormData) -> (String, ListState) {
+pub(super) fn return_state(form: &FormData) -> (String, ListState) {
     let back = crate::web::ctx::back_under(form.get("return"), "/bookmarks");
     let state = back
         .parse::<axum::http::Uri>()
@@ -464,245 +435,6 @@ fn return_state(form: &FormData) -> (String, ListState) {
         .map(|q| q.0)
         .unwrap_or_default();
     (back, state)
-}
-
-/// Tag names typed in the form → ids of the user's tags, creating the new ones.
-async fn tag_ids(s: &Signed, names: &str) -> Result<Vec<String>> {
-    let (existing, _) = crate::tags::list(&s.state.db, s.user_id(), true, None, 0).await?;
-    let mut ids: Vec<String> = Vec::new();
-    for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let id = match existing.iter().find(|t| t.name.eq_ignore_ascii_case(name)) {
-            Some(t) => t.id.clone(),
-            None => crate::tags::create(&s.state.db, &s.origin, s.user_id(), Some(name))
-                .await
-                .map_err(|e| Error::invalid("tags", e.message.to_string()))?
-                .id,
-        };
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
-    }
-    Ok(ids)
-}
-
-async fn input_of(s: &Signed, form: &FormData) -> Result<BookmarkInput> {
-    let forwarding = form.checked("forwarding_enabled");
-    let slug = form.get("slug").trim().to_string();
-    if forwarding && slug.is_empty() {
-        return Err(Error::invalid(
-            "slug",
-            s.ctx.t("bookmarks.slug_required").to_string(),
-        ));
-    }
-    Ok(BookmarkInput {
-        title: Some(form.get("title").to_string()),
-        url: Some(form.get("url").trim().to_string()),
-        slug: Some(Some(slug).filter(|s| !s.is_empty())),
-        description: Some(Some(form.get("description").to_string()).filter(|d| !d.trim().is_empty())),
-        forwarding_enabled: Some(forwarding),
-        pinned: Some(form.checked("pinned")),
-        folder_ids: Some(form.all("folder_ids")),
-        tag_ids: Some(tag_ids(s, form.get("tags")).await?),
-        ..Default::default()
-    })
-}
-
-async fn create(s: Signed, form: FormData) -> Result<Response> {
-    save(s, None, form).await
-}
-
-async fn update(s: Signed, Path(id): Path<String>, form: FormData) -> Result<Response> {
-    save(s, Some(id), form).await
-}
-
-async fn save(s: Signed, id: Option<String>, form: FormData) -> Result<Response> {
-    let (back, state) = return_state(&form);
-    let result = async {
-        let input = input_of(&s, &form).await?;
-        let (db, origin, me) = (&s.state.db, &s.origin, s.user_id());
-        match &id {
-            None => write::create(db, origin, me, &input).await.map(|_| ()),
-            Some(id) => write::update(db, origin, me, id, &input).await.map(|_| ()),
-        }
-    }
-    .await;
-    match result {
-        Ok(()) => {
-            let key = if id.is_some() {
-                "bookmarks.updated"
-            } else {
-                "bookmarks.created"
-            };
-            Ok(redirect_with(&back, "ok", s.ctx.t(key)))
-        }
-        Err(e) => {
-            let e = client_error(e)?;
-            let errors = FormErrors::from_error(s.ctx.tr, &e);
-            let status = crate::http::error::status(e.kind);
-            page_with(
-                s,
-                state,
-                Dialog::Form {
-                    edit: id,
-                    form,
-                    errors,
-                },
-                status,
-            )
-            .await
-        }
-    }
-}
-
-/// "Fetch title" in the bookmark dialog: reads the page's metadata (the API's SSRF-safe fetcher)
-/// and shows the dialog again with the empty title and notes filled in.
-async fn fetch_metadata(s: Signed, form: FormData) -> Result<Response> {
-    let (_, state) = return_state(&form);
-    let edit = form.opt("edit_id").filter(|id| !id.is_empty());
-    let result = crate::metadata::page_metadata(s.state.fetcher(), form.opt("url")).await;
-    let mut form = form;
-    let (errors, status) = match result {
-        Ok(meta) => {
-            let fill = |form: &mut FormData, name: &str, value: Option<String>| {
-                if form.get(name).trim().is_empty() {
-                    if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
-                        form.0.retain(|(k, _)| k != name);
-                        form.0.push((name.to_string(), v));
-                    }
-                }
-            };
-            fill(&mut form, "title", meta.title);
-            fill(&mut form, "description", meta.description);
-            (FormErrors::default(), StatusCode::OK)
-        }
-        Err(e) => {
-            let status = if !e.kind.is_client() {
-                StatusCode::OK
-            } else {
-                crate::http::error::status(e.kind)
-            };
-            let mut errors = FormErrors::from_error(s.ctx.tr, &e);
-            if let Some(g) = errors.general.take() {
-                errors.fields.insert("url".into(), g);
-            }
-            (errors, status)
-        }
-    };
-    page_with(s, state, Dialog::Form { edit, form, errors }, status).await
-}
-
-async fn delete(s: Signed, Path(id): Path<String>, form: FormData) -> Result<Response> {
-    let (back, _) = return_state(&form);
-    write::delete(&s.state.db, &s.origin, s.user_id(), &id).await?;
-    Ok(redirect_with(&back, "ok", s.ctx.t("bookmarks.deleted")))
-}
-
-async fn pin(s: Signed, Path(id): Path<String>, form: FormData) -> Result<Response> {
-    let (back, _) = return_state(&form);
-    let pinned = form.get("pinned") == "true";
-    let input = BookmarkInput {
-        pinned: Some(pinned),
-        ..Default::default()
-    };
-    write::update(&s.state.db, &s.origin, s.user_id(), &id, &input).await?;
-    let key = if pinned {
-        "bookmarks.pinned_done"
-    } else {
-        "bookmarks.unpinned_done"
-    };
-    Ok(redirect_with(&back, "ok", s.ctx.t(key)))
-}
-
-async fn share(s: Signed, Path(id): Path<String>, form: FormData) -> Result<Response> {
-    let (back, _) = return_state(&form);
-    let input = BookmarkInput {
-        user_ids: Some(form.all("user_ids")),
-        team_ids: Some(form.all("team_ids")),
-        share_all_teams: Some(form.checked("share_all_teams")),
-        ..Default::default()
-    };
-    let result = write::update(&s.state.db, &s.origin, s.user_id(), &id, &input).await;
-    flash_outcome(s.ctx.tr, result, &back, s.ctx.t("bookmarks.shared_done"))
-}
-
-async fn bulk(s: Signed, form: FormData) -> Result<Response> {
-    let (back, _) = return_state(&form);
-    let ids = form.all("ids");
-    if ids.is_empty() {
-        return Ok(redirect_with(&back, "error", s.ctx.t("bookmarks.bulk_none")));
-    }
-    let action = form.get("action").to_string();
-    let (action, folder_ids, tag_ids_v) = match action.as_str() {
-        "move" => ("move".to_string(), Some(form.all("bulk_folder_ids")), None),
-        "add_tags" | "remove_tags" => (
-            action.clone(),
-            None,
-            Some(tag_ids(&s, form.get("bulk_tags")).await?),
-        ),
-        "delete" | "pin" | "unpin" => (action.clone(), None, None),
-        _ => return Ok(redirect_with(&back, "error", s.ctx.t("bookmarks.bulk_pick"))),
-    };
-    let input = BulkInput {
-        ids: Some(ids),
-        filter: None,
-        action,
-        folder_ids,
-        tag_ids: tag_ids_v,
-    };
-    match write::bulk(&s.state.db, &s.origin, s.user_id(), &input).await {
-        Ok(n) => Ok(redirect_with(&back, "ok", &s.ctx.tf("bookmarks.bulk_done", n))),
-        Err(e) => {
-            let e = client_error(e)?;
-            Ok(redirect_with(
-                &back,
-                "error",
-                &crate::web::ctx::error_message(s.ctx.tr, &e),
-            ))
-        }
-    }
-}
-
-async fn import(s: Signed, req: axum::extract::Request) -> Result<Response> {
-    let result = async {
-        let (format, data) = files::import_source(&s.state, req).await?;
-        transfer::import_file(&s.state.db, &s.origin, s.user_id(), format, data, Default::default()).await
-    }
-    .await;
-    match result {
-        Ok(report) => {
-            let msg = s.ctx.tf2("bookmarks.import_done", report.success, report.failed);
-            let kind = if report.failed > 0 { "error" } else { "ok" };
-            Ok(redirect_with("/bookmarks", kind, &msg))
-        }
-        Err(e) => {
-            let e = client_error(e)?;
-            let state = ListState {
-                import: Some("true".into()),
-                ..Default::default()
-            };
-            let errors = FormErrors::general(crate::web::ctx::error_message(s.ctx.tr, &e));
-            let status = crate::http::error::status(e.kind);
-            page_with(s, state, Dialog::Import { errors }, status).await
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct ExportQuery {
-    format: Option<String>,
-    scope: Option<String>,
-}
-
-async fn export(s: Signed, AxQuery(q): AxQuery<ExportQuery>) -> Result<Response> {
-    let all = q.scope.as_deref() == Some("all");
-    let format = ExportFormat::parse(q.format.as_deref())?;
-    Ok(files::download(transfer::export(&s.state.db, s.user_id(), all, format).await?))
-}
-
-/// A bookmark was opened from a page (sent with `navigator.sendBeacon`).
-async fn open(s: Signed, Path(id): Path<String>) -> Result<Response> {
-    crate::bookmarks::track_access(&s.state.db, s.user_id(), &id).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// The first letter of a title, for the card's icon.
