@@ -53,6 +53,11 @@ struct Rec {
     plain: bool,
 }
 
+/// Whether `s` can be a header value as it is (visible ASCII and tabs, as HTTP allows).
+fn header_safe(s: &str) -> bool {
+    s.bytes().all(|b| (32..127).contains(&b) || b == b'\t')
+}
+
 /// The end of a chain of links.
 const NONE: u32 = u32::MAX;
 
@@ -364,7 +369,7 @@ fn build_links(
                 validate_url("url", &url).is_ok()
                     && !url.contains("%s")
                     && !url.contains("{path}")
-                    && axum::http::HeaderValue::from_str(&url).is_ok()
+                    && header_safe(&url)
             });
         let (slug_span, url_span, id_span) = (
             Span::put(&mut text, &slug),

@@ -1,11 +1,10 @@
 //! Drop-in upgrade: databases written by the original SlugBase 1.0.0 (shared/fixtures) open in
 //! place, with the original's secrets, and behave as its users expect.
 
-mod common;
 
 use std::path::PathBuf;
 
-use common::{body, expect_error, Backend, TestApp};
+use crate::common::{body, expect_error, Backend, TestApp};
 use serde_json::{json, Value};
 use slugbase::with_db;
 
@@ -142,7 +141,7 @@ async fn behaves_like_the_original(app: &TestApp, fx: &Value, db: &str) {
     // Both API tokens.
     for (who, email) in [("admin", "admin@example.com"), ("bob", "bob@example.com")] {
         let token = per["api_tokens"][who]["token"].as_str().unwrap();
-        let res = common::new_client()
+        let res = crate::common::new_client()
             .get(app.url("/api/auth/me"))
             .bearer_auth(token)
             .send()
@@ -329,10 +328,10 @@ async fn sqlite_fixture_opens_in_place() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_fixture_opens_in_place() {
     let Some((dir, fx)) = fixture() else { return };
-    let Some(admin) = common::pg_admin_url() else {
+    let Some(admin) = crate::common::pg_admin_url() else {
         return;
     };
-    let (name, url) = common::fresh_pg_database(&admin).await;
+    let (name, url) = crate::common::fresh_pg_database(&admin).await;
     let out = std::process::Command::new("psql")
         .args([url.as_str(), "-q", "-v", "ON_ERROR_STOP=1", "-f"])
         .arg(dir.join("postgres.sql"))
@@ -366,7 +365,7 @@ async fn postgres_fixture_opens_in_place() {
     .await;
     assert_eq!(count_rows(&app).await[..4], before[..4]);
     app.stop().await;
-    common::drop_pg_database(&admin, &name).await;
+    crate::common::drop_pg_database(&admin, &name).await;
 }
 
 #[test]
@@ -425,7 +424,7 @@ async fn newer_schema_is_refused_untouched() {
     with_db!(&app.state.db, pool => sqlx::query("INSERT INTO slugbase_schema (version, name, applied_at) VALUES (999, 'from_the_future', 'x')")
         .execute(pool).await.unwrap().rows_affected());
     app.finish().await;
-    let config = slugbase::Config::from_env(&common::test_env(
+    let config = slugbase::Config::from_env(&crate::common::test_env(
         Backend::Sqlite,
         &path.display().to_string(),
         &[],

@@ -1,9 +1,8 @@
 //! The admin pages over HTTP: forms post like a browser without JavaScript (session cookie, no
 //! Origin header) and the answers are the pages' redirects and HTML.
 
-mod common;
 
-use common::{sign_in_admin, sign_in_user, TestApp, ADMIN_EMAIL, PASSWORD};
+use crate::common::{sign_in_admin, sign_in_user, TestApp, ADMIN_EMAIL, PASSWORD};
 use serde_json::{json, Value};
 
 /// Status, `Location` and body of a request.
@@ -479,7 +478,7 @@ async fn settings_toggle_persists(app: TestApp) {
         "name=\"registrations_enabled\" value=\"true\" aria-describedby=\"registrations-hint\" checked"
     ));
     assert!(html.contains("href=\"/api-docs\""));
-    assert!(html.contains(if app.backend == common::Backend::Sqlite {
+    assert!(html.contains(if app.backend == crate::common::Backend::Sqlite {
         "SQLite"
     } else {
         "PostgreSQL"

@@ -1,9 +1,8 @@
 //! Page metadata fetching, with the SSRF guard: private addresses are refused, also after a
 //! redirect; an explicitly allowed host works.
 
-mod common;
 
-use common::{expect_error, sign_in_admin, Backend, TestApp};
+use crate::common::{expect_error, sign_in_admin, Backend, TestApp};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A one-response-per-connection HTTP server on `ip`, answering every request with `response`.

@@ -2,9 +2,8 @@
 //! and tags pages and their forms, authorization, cross-site form refusal, language and the
 //! bookmarks page's weight. (The same flows in a real browser: tests/browser.rs.)
 
-mod common;
 
-use common::{sign_in_admin, sign_in_user, TestApp, ADMIN_EMAIL, PASSWORD};
+use crate::common::{sign_in_admin, sign_in_user, TestApp, ADMIN_EMAIL, PASSWORD};
 use reqwest::Response;
 use serde_json::json;
 
@@ -130,7 +129,7 @@ async fn setup_and_sign_in(app: TestApp) {
 
 async fn mfa_challenge(app: TestApp) {
     sign_in_admin(&app).await;
-    let (_, v) = common::create(&app, "/api/auth/mfa/enroll/begin", json!({})).await;
+    let (_, v) = crate::common::create(&app, "/api/auth/mfa/enroll/begin", json!({})).await;
     let secret = v["secret"].as_str().expect("secret").to_string();
     let now = || {
         std::time::SystemTime::now()
@@ -139,7 +138,7 @@ async fn mfa_challenge(app: TestApp) {
             .as_secs()
     };
     let code = slugbase::mfa::code_at(&secret, now()).unwrap();
-    let (status, v) = common::create(&app, "/api/auth/mfa/enroll/confirm", json!({"code": code})).await;
+    let (status, v) = crate::common::create(&app, "/api/auth/mfa/enroll/confirm", json!({"code": code})).await;
     assert_eq!(status, 200, "{v}");
     let backup = v["backup_codes"][0].as_str().unwrap().to_string();
 
@@ -540,7 +539,7 @@ async fn page_weight(app: TestApp) {
                    "tags": ["work", "reading", format!("t{}", i % 7)], "folders": ["Projects"]})
         })
         .collect();
-    let (status, v) = common::create(&app, "/api/bookmarks/import", json!(items)).await;
+    let (status, v) = crate::common::create(&app, "/api/bookmarks/import", json!(items)).await;
     assert_eq!(status, 200, "{v}");
     let res = app
         .get("/bookmarks")
@@ -597,7 +596,7 @@ async fn page_weight(app: TestApp) {
 /// for the test).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fetch_title_fills_the_form() {
-    let app = TestApp::spawn_with(common::Backend::Sqlite, &[("METADATA_ALLOW_HOSTS", "127.0.0.1")])
+    let app = TestApp::spawn_with(crate::common::Backend::Sqlite, &[("METADATA_ALLOW_HOSTS", "127.0.0.1")])
         .await
         .expect("app");
     sign_in_admin(&app).await;

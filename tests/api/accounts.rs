@@ -1,9 +1,8 @@
 //! Accounts and sessions, driven the way the original's clients drive them: form login, then the
 //! cookie plus `X-CSRF-Token` on writes, or a Bearer `sb_` token.
 
-mod common;
 
-use common::{body, expect_error, Backend, TestApp};
+use crate::common::{body, expect_error, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 use slugbase::with_db;
@@ -72,7 +71,7 @@ fn cookie_value(set_cookie: &str) -> String {
 }
 
 async fn me_with_bearer(app: &TestApp, token: &str) -> u16 {
-    common::new_client()
+    crate::common::new_client()
         .get(app.url("/api/auth/me"))
         .bearer_auth(token)
         .send()
@@ -239,7 +238,7 @@ async fn original_client_flow_cookie_and_csrf(app: TestApp) {
     assert!(token.starts_with("sb_") && token.len() == 46, "{token}");
 
     // A Bearer API token needs no CSRF header and no cookie.
-    let res = common::new_client()
+    let res = crate::common::new_client()
         .post(app.url("/api/tokens"))
         .bearer_auth(&token)
         .json(&json!({"name": "from-script"}))
@@ -248,7 +247,7 @@ async fn original_client_flow_cookie_and_csrf(app: TestApp) {
         .unwrap();
     assert_eq!(res.status(), 201);
     let (s, me) = body(
-        common::new_client()
+        crate::common::new_client()
             .get(app.url("/api/auth/me"))
             .bearer_auth(&token)
             .send()

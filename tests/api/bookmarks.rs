@@ -1,8 +1,7 @@
 //! Bookmarks, folders and tags over HTTP: CRUD, validation, listing filters, search, bulk.
 
-mod common;
 
-use common::{body, create, expect_error, sign_in_admin, sign_in_user, TestApp};
+use crate::common::{body, create, expect_error, sign_in_admin, sign_in_user, TestApp};
 use serde_json::{json, Value};
 use slugbase::with_db;
 
@@ -644,7 +643,7 @@ async fn sharing_a_bookmark_with_a_user(app: TestApp) {
     let (_, v) = bob.get_json("/api/bookmarks").await;
     assert_eq!(titles(&v), ["Shared"]);
     assert_eq!(v["items"][0]["bookmark_type"], "shared");
-    assert_eq!(v["items"][0]["user_email"], common::ADMIN_EMAIL);
+    assert_eq!(v["items"][0]["user_email"], crate::common::ADMIN_EMAIL);
     assert_eq!(bob.get_json("/api/bookmarks?scope=mine").await.1["total"], 0);
     assert_eq!(
         bob.get_json("/api/bookmarks?scope=shared_with_me").await.1["total"],

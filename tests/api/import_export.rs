@@ -1,12 +1,11 @@
 //! Import and export: the original's JSON, browser bookmark files (Netscape HTML), CSV, round trips.
 
-mod common;
 
-use common::{body, expect_error, sign_in_admin, Backend, TestApp};
+use crate::common::{body, expect_error, sign_in_admin, Backend, TestApp};
 use serde_json::{json, Value};
 use slugbase::with_db;
 
-const FIREFOX: &str = include_str!("fixtures/firefox-bookmarks.html");
+const FIREFOX: &str = include_str!("../fixtures/firefox-bookmarks.html");
 
 async fn count(app: &TestApp, table: &str) -> i64 {
     let sql = format!("SELECT COUNT(*) FROM {table}");
@@ -53,7 +52,7 @@ async fn export(app: &TestApp, format: &str) -> String {
 
 async fn original_json_import(app: TestApp) {
     sign_in_admin(&app).await;
-    let (s, v) = common::create(
+    let (s, v) = crate::common::create(
         &app,
         "/api/bookmarks/import",
         json!({"bookmarks": [
@@ -87,7 +86,7 @@ async fn original_json_import(app: TestApp) {
     assert_eq!(docs["tags"].as_array().unwrap().len(), 2);
     assert_eq!(count(&app, "folders").await, 1, "one folder for both spellings");
 
-    let (s, v) = common::create(&app, "/api/bookmarks/import", json!({"bookmarks": "nope"})).await;
+    let (s, v) = crate::common::create(&app, "/api/bookmarks/import", json!({"bookmarks": "nope"})).await;
     assert_eq!(s, 400);
     assert_eq!(v["error"], "Invalid import data: expected array of bookmarks");
 }
@@ -253,7 +252,7 @@ fn collection() -> Value {
 
 async fn round_trips(app: TestApp) {
     sign_in_admin(&app).await;
-    let (s, v) = common::create(&app, "/api/bookmarks/import", collection()).await;
+    let (s, v) = crate::common::create(&app, "/api/bookmarks/import", collection()).await;
     assert_eq!((s, v["success"].as_i64()), (200, Some(3)), "{v}");
     app.post_json(
         &format!(

@@ -1,8 +1,7 @@
 //! The walking skeleton: health, conventions every route shares, OpenAPI, start-up failures.
 
-mod common;
 
-use common::{body, expect_error, Backend, TestApp};
+use crate::common::{body, expect_error, Backend, TestApp};
 use serde_json::json;
 
 async fn health_reports_ok(app: TestApp) {
@@ -158,10 +157,10 @@ async fn sqlite_database_and_folder_are_created() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_migrate_one_empty_postgres_at_once() {
-    let Some(admin) = common::pg_admin_url() else {
+    let Some(admin) = crate::common::pg_admin_url() else {
         return;
     };
-    let (name, url) = common::fresh_pg_database(&admin).await;
+    let (name, url) = crate::common::fresh_pg_database(&admin).await;
     let a = TestApp::start(
         Backend::Postgres,
         url.clone(),
@@ -193,7 +192,7 @@ async fn two_instances_migrate_one_empty_postgres_at_once() {
     );
     a.stop().await;
     b.stop().await;
-    common::drop_pg_database(&admin, &name).await;
+    crate::common::drop_pg_database(&admin, &name).await;
 }
 
 /// Runs the real binary with `env` and returns (exit code, stderr).

@@ -3,9 +3,8 @@
 //! may not know about are 404, never 403. A route in /openapi.json under these prefixes that is
 //! missing from the table fails the test.
 
-mod common;
 
-use common::{create, sign_in_admin, sign_in_user, TestApp};
+use crate::common::{create, sign_in_admin, sign_in_user, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -554,7 +553,7 @@ async fn authorization_matrix(app: TestApp) {
         for actor in ORDER {
             let req = match actor {
                 Actor::Anon => w.anon.write(r.method.clone(), &r.path).await,
-                Actor::Revoked => common::new_client()
+                Actor::Revoked => crate::common::new_client()
                     .request(r.method.clone(), app.url(&r.path))
                     .bearer_auth(&w.revoked_token),
                 _ => {

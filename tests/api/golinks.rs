@@ -1,9 +1,8 @@
 //! Go links: forwarding, login redirect, collisions and remembered choices, search-box and
 //! parameterised links, access counting, preferences API, dashboard, OpenSearch.
 
-mod common;
 
-use common::{create, expect_error, sign_in_admin, sign_in_user, Backend, TestApp};
+use crate::common::{create, expect_error, sign_in_admin, sign_in_user, Backend, TestApp};
 use serde_json::{json, Value};
 
 async fn bookmark(app: &TestApp, title: &str, url: &str, slug: &str, forwarding: bool) -> Value {
@@ -77,7 +76,7 @@ async fn forwarding_basics(app: TestApp) {
 
     // Scripts and CLIs use personal API tokens.
     let (_, t) = create(&app, "/api/tokens", json!({"name": "cli"})).await;
-    let res = common::new_client()
+    let res = crate::common::new_client()
         .get(app.url("/go/gh"))
         .bearer_auth(t["token"].as_str().unwrap())
         .send()
@@ -143,7 +142,7 @@ async fn dot_segments_cannot_climb(app: TestApp) {
     bookmark(&app, "Docs", "https://docs.example/base/", "docs", true).await;
     let res = app
         .post("/api/auth/login")
-        .json(&json!({"email": common::ADMIN_EMAIL, "password": common::PASSWORD}))
+        .json(&json!({"email": crate::common::ADMIN_EMAIL, "password": crate::common::PASSWORD}))
         .send()
         .await
         .unwrap();

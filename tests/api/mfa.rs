@@ -1,9 +1,8 @@
 //! TOTP MFA with backup codes, over HTTP. Codes come from Debian's `oathtool` (an independent
 //! RFC 6238 implementation) where the point is interoperability.
 
-mod common;
 
-use common::{body, expect_error, Backend, TestApp};
+use crate::common::{body, expect_error, Backend, TestApp};
 use serde_json::{json, Value};
 use slugbase::with_db;
 
@@ -231,14 +230,14 @@ async fn full_login_flow_with_totp_and_backup_codes(app: TestApp) {
         .unwrap()
         .1
         .to_string();
-    let res = common::new_client()
+    let res = crate::common::new_client()
         .get(app.url("/api/auth/me"))
         .bearer_auth(&pending_jwt)
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
-    let res = common::new_client()
+    let res = crate::common::new_client()
         .get(app.url("/api/auth/me"))
         .header("cookie", format!("token={pending_jwt}"))
         .send()
@@ -467,7 +466,7 @@ async fn api_tokens_bypass_mfa(app: TestApp) {
     let (_, t) = body(app.post_json("/api/tokens", json!({"name": "script"})).await).await;
     let token = t["token"].as_str().unwrap().to_string();
     enroll(&app).await;
-    let res = common::new_client()
+    let res = crate::common::new_client()
         .get(app.url("/api/auth/me"))
         .bearer_auth(&token)
         .send()
@@ -608,7 +607,7 @@ async fn cli_reset_mfa() {
     enroll(&app).await;
     let db_path = app.db_url.clone();
     app.stop().await;
-    let env = common::test_env(Backend::Sqlite, &db_path, &[]);
+    let env = crate::common::test_env(Backend::Sqlite, &db_path, &[]);
     let run = |email: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_slugbase"))
             .args(["user", "reset-mfa", email])

@@ -1,8 +1,7 @@
 //! Teams, sharing and user administration: folder and team shares, last-admin rules, disabling.
 
-mod common;
 
-use common::{body, create, expect_error, sign_in_admin, sign_in_user, TestApp};
+use crate::common::{body, create, expect_error, sign_in_admin, sign_in_user, TestApp};
 use serde_json::{json, Value};
 
 async fn user_id(app: &TestApp, email: &str) -> String {
@@ -206,7 +205,7 @@ async fn team_membership_drives_access(app: TestApp) {
 
 async fn user_administration_and_last_admin(app: TestApp) {
     sign_in_admin(&app).await;
-    let admin_id = user_id(&app, common::ADMIN_EMAIL).await;
+    let admin_id = user_id(&app, crate::common::ADMIN_EMAIL).await;
     // Create, list, search.
     let (s, u) = create(
         &app,
@@ -322,7 +321,7 @@ async fn disabling_a_user_locks_them_out(app: TestApp) {
     let bearer = |t: String| {
         let app = app.clone();
         async move {
-            common::new_client()
+            crate::common::new_client()
                 .get(app.url("/api/auth/me"))
                 .bearer_auth(t)
                 .send()
@@ -343,7 +342,7 @@ async fn disabling_a_user_locks_them_out(app: TestApp) {
     assert_eq!(bearer(token.clone()).await, 401, "API token refused");
     assert_eq!(
         dan.post("/api/auth/login")
-            .json(&json!({"email": "dan@example.com", "password": common::PASSWORD}))
+            .json(&json!({"email": "dan@example.com", "password": crate::common::PASSWORD}))
             .send()
             .await
             .unwrap()

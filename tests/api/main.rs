@@ -1,0 +1,18 @@
+//! The JSON API, driven over HTTP on loopback against the real server, once on SQLite and once
+//! on PostgreSQL (see `common`). One module per area.
+
+#[macro_use]
+#[path = "../common/mod.rs"]
+mod common;
+
+mod accounts;
+mod authz_matrix;
+mod bookmarks;
+mod foundation;
+mod golinks;
+mod import_export;
+mod layers;
+mod metadata;
+mod mfa;
+mod sharing_admin;
+mod upgrade;

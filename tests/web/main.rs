@@ -1,0 +1,10 @@
+//! The server-rendered pages, driven over HTTP on loopback like a browser without JavaScript
+//! (forms, redirects, cookies), on both databases. One module per page area.
+
+#[macro_use]
+#[path = "../common/mod.rs"]
+mod common;
+
+mod admin;
+mod pages;
+mod profile;
