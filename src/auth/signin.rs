@@ -23,7 +23,7 @@ pub struct NewSession {
 /// How a password sign-in ended.
 pub enum SignIn {
     /// Signed in.
-    Session(NewSession),
+    Session(Box<NewSession>),
     /// The password was right and the account has MFA: the sign-in finishes at the MFA step
     /// with this pending token (the `slugbase.mfa_pending` cookie's value).
     MfaPending { token: String },
@@ -281,7 +281,7 @@ pub async fn sign_in(db: &Db, config: &Config, origin: &Origin, body: LoginReque
         json!({"method": "password"}),
     )
     .await;
-    Ok(SignIn::Session(session))
+    Ok(SignIn::Session(Box::new(session)))
 }
 
 /// Ends the caller's session, if they are signed in with one (it stops working at once, also

@@ -175,7 +175,7 @@ async fn login_submit(web: Web, form: FormData) -> Result<Response> {
         password: form.opt("password"),
     };
     match auth::sign_in(&web.state.db, &web.state.config, &web.origin, body).await {
-        Ok(SignIn::Session(session)) => Ok(signed_in(&web.state, &to, session)),
+        Ok(SignIn::Session(session)) => Ok(signed_in(&web.state, &to, *session)),
         Ok(SignIn::MfaPending { token }) => {
             let mut out = redirect(&format!("/mfa?redirect={}", crate::web::ctx::enc(&to)));
             set_cookie(&mut out, cookies::removal(&web.state.config, cookies::SESSION));

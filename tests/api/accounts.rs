@@ -1,7 +1,6 @@
 //! Accounts and sessions, driven the way the original's clients drive them: form login, then the
 //! cookie plus `X-CSRF-Token` on writes, or a Bearer `sb_` token.
 
-
 use crate::common::{body, expect_error, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -3,7 +3,6 @@
 //! may not know about are 404, never 403. A route in /openapi.json under these prefixes that is
 //! missing from the table fails the test.
 
-
 use crate::common::{create, sign_in_admin, sign_in_user, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -1,6 +1,5 @@
 //! Bookmarks, folders and tags over HTTP: CRUD, validation, listing filters, search, bulk.
 
-
 use crate::common::{body, create, expect_error, sign_in_admin, sign_in_user, TestApp};
 use serde_json::{json, Value};
 use slugbase::with_db;

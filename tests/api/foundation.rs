@@ -1,6 +1,5 @@
 //! The walking skeleton: health, conventions every route shares, OpenAPI, start-up failures.
 
-
 use crate::common::{body, expect_error, Backend, TestApp};
 use serde_json::json;
 

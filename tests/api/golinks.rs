@@ -1,7 +1,6 @@
 //! Go links: forwarding, login redirect, collisions and remembered choices, search-box and
 //! parameterised links, access counting, preferences API, dashboard, OpenSearch.
 
-
 use crate::common::{create, expect_error, sign_in_admin, sign_in_user, Backend, TestApp};
 use serde_json::{json, Value};
 

@@ -1,6 +1,5 @@
 //! Import and export: the original's JSON, browser bookmark files (Netscape HTML), CSV, round trips.
 
-
 use crate::common::{body, expect_error, sign_in_admin, Backend, TestApp};
 use serde_json::{json, Value};
 use slugbase::with_db;

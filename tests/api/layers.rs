@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Top-level modules that make up the HTTP edge (and the assembly around it).
-const EDGE: &[&str] = &["api", "web", "http", "state", "startup", "router", "main", "cli", "lib"];
+const EDGE: &[&str] = &[
+    "api", "web", "http", "state", "startup", "router", "main", "cli", "lib",
+];
 
 const MAX_LINES: usize = 600;
 
@@ -195,7 +197,11 @@ fn the_domain_modules_have_no_import_cycle() {
             panic!("import cycle among domain modules: {}", cycle.join(" -> "));
         }
     }
-    assert!(graph.len() > 10, "the check sees the domain modules: {:?}", graph.keys());
+    assert!(
+        graph.len() > 10,
+        "the check sees the domain modules: {:?}",
+        graph.keys()
+    );
 }
 
 #[test]

@@ -1,7 +1,6 @@
 //! Page metadata fetching, with the SSRF guard: private addresses are refused, also after a
 //! redirect; an explicitly allowed host works.
 
-
 use crate::common::{expect_error, sign_in_admin, Backend, TestApp};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

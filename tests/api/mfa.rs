@@ -1,7 +1,6 @@
 //! TOTP MFA with backup codes, over HTTP. Codes come from Debian's `oathtool` (an independent
 //! RFC 6238 implementation) where the point is interoperability.
 
-
 use crate::common::{body, expect_error, Backend, TestApp};
 use serde_json::{json, Value};
 use slugbase::with_db;

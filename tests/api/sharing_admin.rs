@@ -1,6 +1,5 @@
 //! Teams, sharing and user administration: folder and team shares, last-admin rules, disabling.
 
-
 use crate::common::{body, create, expect_error, sign_in_admin, sign_in_user, TestApp};
 use serde_json::{json, Value};
 

@@ -1,7 +1,6 @@
 //! Drop-in upgrade: databases written by the original SlugBase 1.0.0 (shared/fixtures) open in
 //! place, with the original's secrets, and behave as its users expect.
 
-
 use std::path::PathBuf;
 
 use crate::common::{body, expect_error, Backend, TestApp};

@@ -1,7 +1,6 @@
 //! The admin pages over HTTP: forms post like a browser without JavaScript (session cookie, no
 //! Origin header) and the answers are the pages' redirects and HTML.
 
-
 use crate::common::{sign_in_admin, sign_in_user, TestApp, ADMIN_EMAIL, PASSWORD};
 use serde_json::{json, Value};
 

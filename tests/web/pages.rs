@@ -2,7 +2,6 @@
 //! and tags pages and their forms, authorization, cross-site form refusal, language and the
 //! bookmarks page's weight. (The same flows in a real browser: tests/browser.rs.)
 
-
 use crate::common::{sign_in_admin, sign_in_user, TestApp, ADMIN_EMAIL, PASSWORD};
 use reqwest::Response;
 use serde_json::json;
@@ -138,7 +137,8 @@ async fn mfa_challenge(app: TestApp) {
             .as_secs()
     };
     let code = slugbase::mfa::code_at(&secret, now()).unwrap();
-    let (status, v) = crate::common::create(&app, "/api/auth/mfa/enroll/confirm", json!({"code": code})).await;
+    let (status, v) =
+        crate::common::create(&app, "/api/auth/mfa/enroll/confirm", json!({"code": code})).await;
     assert_eq!(status, 200, "{v}");
     let backup = v["backup_codes"][0].as_str().unwrap().to_string();
 
@@ -596,9 +596,12 @@ async fn page_weight(app: TestApp) {
 /// for the test).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fetch_title_fills_the_form() {
-    let app = TestApp::spawn_with(crate::common::Backend::Sqlite, &[("METADATA_ALLOW_HOSTS", "127.0.0.1")])
-        .await
-        .expect("app");
+    let app = TestApp::spawn_with(
+        crate::common::Backend::Sqlite,
+        &[("METADATA_ALLOW_HOSTS", "127.0.0.1")],
+    )
+    .await
+    .expect("app");
     sign_in_admin(&app).await;
     let url = app.url("/login");
     let res = form(&app, "/bookmarks/fetch", &[("url", &url), ("title", "")]).await;

@@ -3,7 +3,6 @@
 //! go preferences, the search-engine guide and account deletion. Forms are posted the way a
 //! browser without JavaScript posts them (urlencoded, session cookie, no CSRF token).
 
-
 use crate::common::{create, sign_in_admin, sign_in_user, TestApp, ADMIN_EMAIL, PASSWORD};
 use serde_json::json;
 
