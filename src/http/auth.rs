@@ -165,17 +165,18 @@ fn csrf_exempt(path: &str) -> bool {
 }
 
 /// Double-submit CSRF check for state-changing API requests: the `X-CSRF-Token` header must equal
-/// the `_csrf` cookie. Requests that authenticate with `Authorization` and carry no session cookie
-/// cannot be forged by a browser and are exempt. `Some(answer)` refuses the request.
+/// the `_csrf` cookie. Only the session cookie is an ambient credential a forged request could
+/// ride on, so a request without one is not checked: it authenticates with `Authorization` (which
+/// a browser never adds by itself) or not at all, and then the route answers 401.
+/// `Some(answer)` refuses the request.
 pub fn csrf_refusal(state: &AppState, req: &Request) -> Option<Response> {
     let path = req.uri().path();
     if !crate::http::is_api_path(path) || csrf_exempt(path) {
         return None;
     }
     let jar = CookieJar::from_headers(req.headers());
-    if req.headers().contains_key(header::AUTHORIZATION) && jar.get(cookies::SESSION).is_none() {
-        return None;
-    }
+    // No session cookie: nothing to forge.
+    jar.get(cookies::SESSION)?;
     let err = || Error::new(Kind::Forbidden, "CSRF_INVALID", "Invalid CSRF token");
     let Some(cookie) = jar.get(cookies::CSRF) else {
         // Like the original: hand out a fresh cookie with the refusal so the client can retry.
