@@ -200,6 +200,52 @@ async fn cut_off_file_writes_nothing_and_says_where(app: TestApp) {
     assert_eq!((s, v["code"].as_str()), (400, Some("INVALID_IMPORT_FILE")));
 }
 
+async fn missing_closing_tags_are_tolerated_and_reported(app: TestApp) {
+    sign_in_admin(&app).await;
+    // A hand-kept file whose last `</DL>`s are missing: every entry is complete.
+    let end = FIREFOX.rfind("</DL>").unwrap();
+    let (s, v) = import_raw(&app, "", "text/html", FIREFOX[..end].to_string()).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["success"], 8, "{v}");
+    let warnings = v["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{v}");
+    assert!(warnings[0].as_str().unwrap().contains("</DL>"), "{v}");
+    assert_eq!(count(&app, "bookmarks").await, 8);
+    // A complete file has nothing to report.
+    let (s, v) = import_raw(&app, "?duplicates=skip", "text/html", FIREFOX).await;
+    assert_eq!((s, v["warnings"].as_array().map(Vec::len)), (200, Some(0)), "{v}");
+}
+
+async fn an_ordinary_web_page_is_not_imported(app: TestApp) {
+    sign_in_admin(&app).await;
+    let page = "<!DOCTYPE html>\n<html><head><title>How we build things</title></head><body>\n\
+        <nav><a href=\"https://blog.example/\">Home</a> <a href=\"https://blog.example/archive\">Archive</a></nav>\n\
+        <article><h1>How we build things</h1>\n\
+        <p>We use <a href=\"https://www.rust-lang.org/\">Rust</a> and \
+        <a href=\"https://www.postgresql.org/\">PostgreSQL</a>.</p></article></body></html>\n";
+    let (s, v) = import_raw(&app, "", "text/html", page).await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("NOT_A_BOOKMARK_FILE")), "{v}");
+    assert_eq!(count(&app, "bookmarks").await, 0);
+    assert_eq!(count(&app, "folders").await, 0);
+    // The same through the upload form field.
+    let part = reqwest::multipart::Part::bytes(page.as_bytes().to_vec()).file_name("article.html");
+    let res = app
+        .write(reqwest::Method::POST, "/api/bookmarks/import")
+        .await
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    let (s, v) = body(res).await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("NOT_A_BOOKMARK_FILE")), "{v}");
+    assert_eq!(count(&app, "bookmarks").await, 0);
+    // An export without the doctype but with the structure is still a bookmark file.
+    let bare =
+        "<DL><p>\n<DT><A HREF=\"https://example.com/\" ADD_DATE=\"1700000000\">Example</A>\n</DL><p>\n";
+    let (s, v) = import_raw(&app, "", "text/html", bare).await;
+    assert_eq!((s, v["success"].as_i64()), (200, Some(1)), "{v}");
+}
+
 fn thousand_entries_with_a_bookmarklet() -> String {
     let mut html = String::from("<!DOCTYPE NETSCAPE-Bookmark-file-1>\n<TITLE>Bookmarks</TITLE>\n<DL><p>\n");
     for i in 1..=1000 {
@@ -307,6 +353,8 @@ on_both_backends!(
     browser_file_with_nested_folders,
     multipart_upload_and_dry_run,
     cut_off_file_writes_nothing_and_says_where,
+    missing_closing_tags_are_tolerated_and_reported,
+    an_ordinary_web_page_is_not_imported,
     one_bad_entry_in_a_thousand,
     round_trips,
     unsupported_bodies,

@@ -58,8 +58,28 @@ pub struct Entry {
 /// Why a file could not be read, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
+    pub kind: ParseErrorKind,
     pub line: usize,
     pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseErrorKind {
+    /// Nothing in it looks like a bookmark file (no `<DL>`, no link).
+    NotBookmarks,
+    /// An ordinary web page: links, but not in the structure of a bookmark file.
+    WebPage,
+    /// The file ends inside an entry: inside a tag or inside a link.
+    CutOff,
+}
+
+/// A file read to its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    pub entries: Vec<Entry>,
+    /// Folder lists (`<DL>`) still open at the end of the file: hand-kept files often lack
+    /// their last `</DL>`s. Every entry was complete, so nothing is lost.
+    pub unclosed_lists: usize,
 }
 
 impl fmt::Display for ParseError {
@@ -70,16 +90,24 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+/// Parses a whole file; see [`parse_file`].
+pub fn parse(html: &str) -> Result<Vec<Entry>, ParseError> {
+    parse_file(html).map(|p| p.entries)
+}
+
 /// Parses a whole file.
 ///
 /// Errors (with the line where the problem is):
-/// - the text is not a Netscape bookmark file at all (no `<DL>` and no `<A HREF>`): line 1;
-/// - the file is cut off: it ends inside a tag (line of that tag), inside an `<A>`
-///   element (line of the `<A>`), or with a folder list (`<DL>`) still open (last line
-///   of the file; the message names the folder and the line where it was opened).
+/// - the text is not a bookmark file (line 1): it has neither `<DL>` nor `<A HREF>`
+///   ([`ParseErrorKind::NotBookmarks`]), or it has links but neither the
+///   `NETSCAPE-Bookmark-file-1` doctype nor a single link in the `<DT><A>` structure
+///   ([`ParseErrorKind::WebPage`]: an ordinary web page);
+/// - the file is cut off inside an entry ([`ParseErrorKind::CutOff`]): it ends inside a tag
+///   (line of that tag) or inside an `<A>` element (line of the `<A>`).
 ///
-/// A stray `</A>` or `</DL>` with nothing open is ignored.
-pub fn parse(html: &str) -> Result<Vec<Entry>, ParseError> {
+/// Folder lists still open at the end are closed (see [`Parsed::unclosed_lists`]); a stray
+/// `</A>` or `</DL>` with nothing open is ignored.
+pub fn parse_file(html: &str) -> Result<Parsed, ParseError> {
     let tokenizer = Tokenizer::new(Sink::default(), TokenizerOpts::default());
 
     // A tendril holds at most u32::MAX bytes, so hand the text over in chunks
@@ -123,7 +151,12 @@ impl TokenSink for Sink {
             Token::CharacterTokens(text) => state.text(&text),
             Token::ParseError(_) => state.error_at_end = state.at_end,
             Token::EOFToken => state.ended_in_tag = state.at_end && error_before,
-            // Comments, doctype, NUL characters: nothing to do.
+            Token::DoctypeToken(d) => {
+                state.saw_doctype |= d
+                    .name
+                    .is_some_and(|n| n.eq_ignore_ascii_case("netscape-bookmark-file-1"));
+            }
+            // Comments, NUL characters: nothing to do.
             _ => {}
         }
         TokenSinkResult::Continue
@@ -134,8 +167,6 @@ impl TokenSink for Sink {
 #[derive(Debug)]
 struct OpenList {
     name: Option<String>,
-    /// Line of the folder's `<H3>`, or of the `<DL>` for unnamed lists.
-    line: usize,
 }
 
 /// An `<A>` whose `</A>` has not been seen yet.
@@ -177,6 +208,12 @@ struct State {
     describe: Option<usize>,
     saw_dl: bool,
     saw_href: bool,
+    /// The file declares itself: `<!DOCTYPE NETSCAPE-Bookmark-file-1>`.
+    saw_doctype: bool,
+    /// The last structural tag was a `<DT>`: an `<A>` now is a bookmark entry.
+    after_dt: bool,
+    /// Links in the `<DT><A>` structure.
+    dt_links: usize,
     /// Set by `parse` just before `Tokenizer::end`.
     at_end: bool,
     /// The last token was a parse error emitted while ending.
@@ -187,6 +224,7 @@ struct State {
 
 impl State {
     fn tag(&mut self, tag: &Tag, line: usize) {
+        let after_dt = std::mem::take(&mut self.after_dt);
         // Tag and attribute names arrive lower-cased from the tokenizer.
         match (tag.kind, &*tag.name) {
             (TagKind::StartTag, "a") => {
@@ -196,6 +234,9 @@ impl State {
                 self.describe = None;
                 let link = OpenLink::from_tag(tag, line);
                 self.saw_href |= link.url.is_some();
+                if after_dt && link.url.is_some() {
+                    self.dt_links += 1;
+                }
                 self.open_link = Some(link);
                 self.capture = Capture::LinkTitle;
             }
@@ -216,10 +257,7 @@ impl State {
                 self.close_link();
                 self.describe = None;
                 self.saw_dl = true;
-                let list = self
-                    .pending_folder
-                    .take()
-                    .unwrap_or(OpenList { name: None, line });
+                let list = self.pending_folder.take().unwrap_or(OpenList { name: None });
                 self.stack.push(list);
             }
             (TagKind::EndTag, "dl") => {
@@ -241,7 +279,10 @@ impl State {
                 self.end_capture();
                 self.close_link();
                 self.describe = None;
+                self.after_dt = true;
             }
+            // Paragraph marks between `<DT>` and `<A>` do not break the structure.
+            (TagKind::StartTag, "p") | (TagKind::EndTag, "dt") => self.after_dt = after_dt,
             // <p>, <HR>, <META>, <TITLE>, <H1>, formatting inside titles...: ignored.
             _ => {}
         }
@@ -262,11 +303,10 @@ impl State {
     /// Finishes a folder name or description being collected in `text`.
     fn end_capture(&mut self) {
         match std::mem::take(&mut self.capture) {
-            Capture::FolderName(line) => {
+            Capture::FolderName(_) => {
                 let name = collapse_whitespace(&self.text);
                 self.pending_folder = Some(OpenList {
                     name: (!name.is_empty()).then_some(name),
-                    line,
                 });
             }
             Capture::Description => {
@@ -310,56 +350,54 @@ impl State {
     }
 
     /// Checks how the input ended and hands out the entries.
-    fn finish(mut self, html: &str) -> Result<Vec<Entry>, ParseError> {
+    fn finish(mut self, html: &str) -> Result<Parsed, ParseError> {
+        let not_bookmarks = |kind, message: &str| ParseError {
+            kind,
+            line: 1,
+            message: message.to_string(),
+        };
         if !self.saw_dl && !self.saw_href {
-            return Err(ParseError {
-                line: 1,
-                message: "not a Netscape bookmark file".to_string(),
-            });
+            return Err(not_bookmarks(
+                ParseErrorKind::NotBookmarks,
+                "not a Netscape bookmark file",
+            ));
         }
+        if self.saw_href && self.dt_links == 0 && !self.saw_doctype {
+            return Err(not_bookmarks(
+                ParseErrorKind::WebPage,
+                "not a bookmark file: it has links, but neither the NETSCAPE-Bookmark-file-1 doctype nor \
+                 the <DL><DT><A> structure of a bookmark export (an ordinary web page?)",
+            ));
+        }
+        let cut_off = |line: usize, message: String| ParseError {
+            kind: ParseErrorKind::CutOff,
+            line,
+            message,
+        };
         if self.ended_in_tag {
             return Err(match last_tag_start(html) {
-                Some((line, name)) => ParseError {
+                Some((line, name)) => cut_off(
                     line,
-                    message: format!("file ends inside the <{name}> tag on line {line}: it seems cut off"),
-                },
-                None => ParseError {
-                    line: line_at(html, html.len()),
-                    message: "file ends inside a tag: it seems cut off".to_string(),
-                },
+                    format!("file ends inside the <{name}> tag on line {line}: it seems cut off"),
+                ),
+                None => cut_off(
+                    line_at(html, html.len()),
+                    "file ends inside a tag: it seems cut off".to_string(),
+                ),
             });
         }
         if let Some(link) = &self.open_link {
-            return Err(ParseError {
-                line: link.line,
-                message: format!("file ends inside a link (line {}): it seems cut off", link.line),
-            });
-        }
-        if let Some(innermost) = self.stack.last() {
-            // Name the innermost named folder; unnamed lists are the top level
-            // (or odd files with nameless <DL>s).
-            let message = match self.stack.iter().rev().find(|l| l.name.is_some()) {
-                Some(OpenList {
-                    name: Some(name),
-                    line,
-                }) => format!("file ends inside folder \"{name}\" (opened on line {line}): it seems cut off"),
-                _ if self.stack.len() == 1 => format!(
-                    "file ends inside the top-level folder list (opened on line {}): it seems cut off",
-                    innermost.line
-                ),
-                _ => format!(
-                    "file ends inside a folder list (opened on line {}): it seems cut off",
-                    innermost.line
-                ),
-            };
-            return Err(ParseError {
-                line: line_at(html, html.len()),
-                message,
-            });
+            return Err(cut_off(
+                link.line,
+                format!("file ends inside a link (line {}): it seems cut off", link.line),
+            ));
         }
         // A trailing <DD> without any following tag.
         self.end_capture();
-        Ok(self.entries)
+        Ok(Parsed {
+            unclosed_lists: self.stack.len(),
+            entries: self.entries,
+        })
     }
 }
 
@@ -711,24 +749,22 @@ mod tests {
     }
 
     #[test]
-    fn cut_off_inside_folders() {
+    fn missing_closing_lists_lose_nothing() {
         let needle = "crates.io: html5ever</A>";
         let at = FIREFOX.find(needle).expect("in sample") + needle.len();
-        let err = parse(&FIREFOX[..at]).expect_err("cut-off file");
-        assert!(err.message.contains("folder \"Rust\""), "{err}");
-        assert!(
-            err.message
-                .contains(&format!("opened on line {}", line_of(FIREFOX, ">Rust</H3>"))),
-            "{err}"
+        let full = parse(FIREFOX).expect("the sample parses");
+        let parsed = parse_file(&FIREFOX[..at]).expect("entries are complete");
+        assert!(parsed.unclosed_lists >= 2, "{parsed:?}");
+        assert_eq!(parsed.entries, full[..parsed.entries.len()]);
+        assert_eq!(
+            parsed.entries.last().map(|e| e.url.as_str()),
+            Some("https://crates.io/search?q=html5ever&sort=downloads")
         );
-        assert!(err.message.contains("cut off"), "{err}");
-        assert_eq!(err.line, line_of(FIREFOX, needle));
 
-        // Only the top-level list left open.
+        // Only the top-level list left open: every entry, one list to close.
         let end = FIREFOX.rfind("</DL>").expect("in sample");
-        let err = parse(&FIREFOX[..end]).expect_err("cut-off file");
-        assert!(err.message.contains("top-level"), "{err}");
-        assert_eq!(err.to_string(), format!("line {}: {}", err.line, err.message));
+        let parsed = parse_file(&FIREFOX[..end]).expect("entries are complete");
+        assert_eq!((parsed.entries, parsed.unclosed_lists), (full, 1));
     }
 
     #[test]
@@ -745,15 +781,24 @@ mod tests {
     }
 
     #[test]
-    fn every_prefix_of_a_file_is_an_error_until_the_last_dl_closes() {
+    fn every_prefix_of_a_file_is_cut_off_or_a_prefix_of_its_entries() {
+        let full = parse(FIREFOX).expect("the sample parses");
         let complete = FIREFOX.rfind("</DL>").expect("in sample") + "</DL>".len();
         for end in (0..=FIREFOX.len()).filter(|&i| FIREFOX.is_char_boundary(i)) {
-            let result = parse(&FIREFOX[..end]);
-            assert_eq!(
-                result.is_ok(),
-                end >= complete,
-                "prefix of {end} bytes: {result:?}"
-            );
+            match parse_file(&FIREFOX[..end]) {
+                Ok(p) => {
+                    // Nothing invented: the links read are the file's first ones.
+                    let n = p.entries.len();
+                    let got: Vec<_> = p.entries.iter().map(|e| (&e.url, &e.title)).collect();
+                    let want: Vec<_> = full[..n].iter().map(|e| (&e.url, &e.title)).collect();
+                    assert_eq!(got, want, "prefix of {end} bytes");
+                    assert_eq!(p.unclosed_lists == 0, end >= complete, "prefix of {end} bytes");
+                }
+                Err(e) => assert!(
+                    matches!(e.kind, ParseErrorKind::CutOff | ParseErrorKind::NotBookmarks),
+                    "prefix of {end} bytes: {e:?}"
+                ),
+            }
         }
     }
 
@@ -764,7 +809,21 @@ mod tests {
             let err = parse(text).expect_err("not a bookmark file");
             assert_eq!(err.line, 1);
             assert_eq!(err.message, "not a Netscape bookmark file");
+            assert_eq!(err.kind, ParseErrorKind::NotBookmarks);
         }
+        // A saved article: links in paragraphs and a navigation list, no bookmark structure.
+        let page = "<!DOCTYPE html><html><head><title>An article</title></head><body>\n\
+                    <nav><ul><li><a href=\"/\">Home</a></li><li><a href=\"/about\">About</a></li></ul></nav>\n\
+                    <p>See <a href=\"https://example.com/a\">this</a> and <a href=\"https://example.com/b\">that</a>.</p>\n\
+                    <dl><dd><a href=\"https://example.com/c\">c</a></dd></dl></body></html>";
+        let err = parse(page).expect_err("a web page");
+        assert_eq!(err.kind, ParseErrorKind::WebPage, "{err}");
+        // An export without the doctype but with the structure is a bookmark file.
+        let bare = "<DL><p>\n<DT><A HREF=\"https://example.com/\">Example</A>\n</DL><p>";
+        assert_eq!(parse(bare).expect("structure suffices").len(), 1);
+        // With the doctype, links are bookmarks wherever they are.
+        let declared = "<!DOCTYPE NETSCAPE-Bookmark-file-1>\n<A HREF=\"https://example.com/\">E</A>";
+        assert_eq!(parse(declared).expect("declared").len(), 1);
     }
 
     #[test]
@@ -808,7 +867,13 @@ mod tests {
         }
         let err = parse("<DL><p>\n</DL").expect_err("cut off");
         assert!(err.message.contains("</DL> tag on line 2"), "{err}");
-        assert!(parse("<DL>").is_err());
+        assert_eq!(
+            parse_file("<DL>"),
+            Ok(Parsed {
+                entries: vec![],
+                unclosed_lists: 1
+            })
+        );
         assert!(parse("<A").is_err());
         assert_eq!(parse("<DL><p></DL><p>"), Ok(vec![]));
     }

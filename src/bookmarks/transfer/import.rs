@@ -25,9 +25,12 @@ pub async fn import_file(
     data: String,
     opts: ImportOptions,
 ) -> Result<ImportReport> {
-    let items = crate::error::off_thread(move || format.parse(&data)).await??;
+    let (items, warnings) = crate::error::off_thread(move || format.parse(&data)).await??;
     tracing::debug!(entries = items.len(), "import: parsed");
-    let report = import(db, user_id, items, opts).await;
+    let report = import(db, user_id, items, opts).await.map(|mut r| {
+        r.warnings = warnings;
+        r
+    });
     // A large import leaves freed memory behind; give it back now rather than at the next tick
     // (on a blocking thread: trimming the heap is no work for a request thread).
     drop(tokio::task::spawn_blocking(crate::telemetry::release_free_memory));
@@ -220,6 +223,7 @@ pub async fn import(
         folders_created: new_folders.len(),
         tags_created: new_tags.len(),
         dry_run: opts.dry_run,
+        warnings: Vec::new(),
     };
 
     if opts.strict && !failures.is_empty() {

@@ -90,6 +90,8 @@ pub struct ImportReport {
     pub folders_created: usize,
     pub tags_created: usize,
     pub dry_run: bool,
+    /// What was wrong with the file but did not stop the import (e.g. missing closing tags).
+    pub warnings: Vec<String>,
 }
 
 fn text(v: Option<&Value>) -> Option<String> {
@@ -157,11 +159,25 @@ pub fn from_json(body: &Value) -> Result<Vec<ImportItem>> {
 /// A Netscape bookmark file. Nested folders become one folder named by the path
 /// (`Bookmarks bar / Dev / Rust`; folders are flat); an entry that appears in several folders
 /// (as our own export writes it) becomes one bookmark in all of them.
-pub fn from_netscape(html: &str) -> Result<Vec<ImportItem>> {
-    let entries = netscape::parse(html).map_err(|e| {
-        Error::bad_request(format!("The bookmark file could not be read: {e}"))
-            .with_code("INVALID_IMPORT_FILE")
+/// The second value says what was wrong but harmless (closing tags missing at the end).
+pub fn from_netscape(html: &str) -> Result<(Vec<ImportItem>, Option<String>)> {
+    let parsed = netscape::parse_file(html).map_err(|e| match e.kind {
+        netscape::ParseErrorKind::WebPage => {
+            Error::bad_request(format!("This is not a bookmark file: {}", e.message))
+                .with_code("NOT_A_BOOKMARK_FILE")
+        }
+        netscape::ParseErrorKind::NotBookmarks | netscape::ParseErrorKind::CutOff => {
+            Error::bad_request(format!("The bookmark file could not be read: {e}"))
+                .with_code("INVALID_IMPORT_FILE")
+        }
     })?;
+    let note = (parsed.unclosed_lists > 0).then(|| {
+        format!(
+            "The file ended without closing {} folder list(s) (</DL> missing); every entry in it was complete and was read.",
+            parsed.unclosed_lists
+        )
+    });
+    let entries = parsed.entries;
     let mut items: Vec<ImportItem> = Vec::with_capacity(entries.len());
     let mut seen: HashMap<(String, String, Option<i64>, Option<String>), usize> = HashMap::new();
     for e in entries {
@@ -196,7 +212,7 @@ pub fn from_netscape(html: &str) -> Result<Vec<ImportItem>> {
             line: Some(e.line),
         });
     }
-    Ok(items)
+    Ok((items, note))
 }
 
 pub const CSV_HEADER: [&str; 9] = [
@@ -309,15 +325,15 @@ impl Format {
         }
     }
 
-    /// The entries of `data` in this format.
-    pub fn parse(self, data: &str) -> Result<Vec<ImportItem>> {
+    /// The entries of `data` in this format, and what was wrong but harmless about it.
+    pub fn parse(self, data: &str) -> Result<(Vec<ImportItem>, Vec<String>)> {
         match self {
             Format::Json => {
                 let v: Value = crate::error::parse_json(data.as_bytes())?;
-                from_json(&v)
+                Ok((from_json(&v)?, Vec::new()))
             }
-            Format::Html => from_netscape(data),
-            Format::Csv => from_csv(data),
+            Format::Html => from_netscape(data).map(|(items, note)| (items, note.into_iter().collect())),
+            Format::Csv => Ok((from_csv(data)?, Vec::new())),
         }
     }
 }
