@@ -71,6 +71,8 @@ pub struct Config {
     pub metadata_allow: Vec<IpAddr>,
     /// `/go` requests per user per minute (`GO_RATE_LIMIT`, 0 = unlimited).
     pub go_rate_limit: u32,
+    /// Limits on connections and slow clients.
+    pub limits: HttpLimits,
     /// Secrets that were generated for this development instance (logged loudly at start).
     pub generated_secrets: Vec<&'static str>,
 }
@@ -85,6 +87,54 @@ impl std::fmt::Debug for Config {
             .field("production", &self.production)
             .finish_non_exhaustive()
     }
+}
+
+/// Limits on connections and slow clients (`MAX_CONNECTIONS`, `HTTP_HEADER_TIMEOUT`,
+/// `HTTP_IDLE_TIMEOUT`, `HTTP_BODY_TIMEOUT`).
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// Open connections at most; more are answered 503 and closed.
+    pub max_connections: usize,
+    /// Time to send a request's head, from its first byte.
+    pub header_timeout: Duration,
+    /// Time a kept-alive connection may wait for its next request.
+    pub idle_timeout: Duration,
+    /// Time to send a request's body, once a handler reads it.
+    pub body_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            max_connections: 10_000,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+fn limits_from(env: &Env) -> Result<HttpLimits, ConfigError> {
+    let d = HttpLimits::default();
+    let secs = |key: &str, default: Duration| -> Result<Duration, ConfigError> {
+        match get(env, key) {
+            None => Ok(default),
+            Some(v) => parse_duration(v)
+                .filter(|d| d.as_secs() > 0)
+                .ok_or_else(|| ConfigError(format!("{key} is not a duration like 10s or 2m: {v:?}"))),
+        }
+    };
+    Ok(HttpLimits {
+        max_connections: match get(env, "MAX_CONNECTIONS") {
+            None => d.max_connections,
+            Some(v) => v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                ConfigError(format!("MAX_CONNECTIONS must be a positive number, got {v:?}"))
+            })?,
+        },
+        header_timeout: secs("HTTP_HEADER_TIMEOUT", d.header_timeout)?,
+        idle_timeout: secs("HTTP_IDLE_TIMEOUT", d.idle_timeout)?,
+        body_timeout: secs("HTTP_BODY_TIMEOUT", d.body_timeout)?,
+    })
 }
 
 /// A source of settings: the process environment merged with a `.env` file, or a map in tests.
@@ -361,6 +411,7 @@ impl Config {
         };
 
         Ok(Config {
+            limits: limits_from(env)?,
             go_rate_limit,
             metadata_allow,
             host,

@@ -33,6 +33,8 @@ pub enum Kind {
     Unavailable,
     /// A server we asked on the user's behalf failed (502).
     BadGateway,
+    /// The client took too long to send its request (408).
+    Timeout,
 }
 
 impl Kind {

@@ -23,6 +23,7 @@ pub mod metadata;
 pub mod mfa;
 pub mod palette;
 pub mod router;
+pub mod serve;
 pub mod settings;
 pub mod sharing;
 pub mod startup;

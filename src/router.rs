@@ -140,7 +140,7 @@ async fn edge_layer(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> 
     res
 }
 
-/// What `axum::serve` runs for each connection: `GET`/`HEAD /go/…` goes straight to the go-link
+/// What [`crate::serve`] runs for each connection: `GET`/`HEAD /go/…` goes straight to the go-link
 /// handler — the hot path skips routing, request ids, the span and the edge layer, and gets the
 /// same security headers —, everything else passes the router and all its layers.
 #[derive(Clone)]
@@ -160,26 +160,16 @@ impl Front {
         }
     }
 
+    /// The service for one connection from `peer`.
+    pub fn connection(&self, peer: std::net::SocketAddr) -> FrontConn {
+        FrontConn {
+            front: self.clone(),
+            peer: axum::extract::ConnectInfo(peer),
+        }
+    }
+
     fn is_go(req: &Request) -> bool {
         req.uri().path().starts_with("/go/") && (req.method() == Method::GET || req.method() == Method::HEAD)
-    }
-}
-
-/// Makes one [`FrontConn`] per accepted connection (with its peer address for [`ConnectInfo`]).
-impl<'a> tower::Service<axum::serve::IncomingStream<'a, tokio::net::TcpListener>> for Front {
-    type Response = FrontConn;
-    type Error = std::convert::Infallible;
-    type Future = std::future::Ready<Result<FrontConn, std::convert::Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, conn: axum::serve::IncomingStream<'a, tokio::net::TcpListener>) -> Self::Future {
-        std::future::ready(Ok(FrontConn {
-            front: self.clone(),
-            peer: axum::extract::ConnectInfo(*conn.remote_addr()),
-        }))
     }
 }
 

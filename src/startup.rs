@@ -95,9 +95,8 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let flusher = tokio::spawn(flush_access_counts(self.state.clone()));
-        let result = axum::serve(self.listener, self.front)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let limits = self.state.config.limits;
+        let result = crate::serve::serve(self.listener, self.front, limits, shutdown).await;
         housekeeping.abort();
         flusher.abort();
         // In-flight requests are done: write the last go-link visits before closing.

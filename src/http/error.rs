@@ -22,7 +22,40 @@ pub fn status(kind: Kind) -> StatusCode {
         Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         Kind::BadGateway => StatusCode::BAD_GATEWAY,
+        Kind::Timeout => StatusCode::REQUEST_TIMEOUT,
     }
+}
+
+/// A request body that did not arrive within `HTTP_BODY_TIMEOUT` (set by the server loop).
+#[derive(Debug)]
+pub struct BodyTimedOut;
+
+impl std::fmt::Display for BodyTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body took too long to arrive")
+    }
+}
+
+impl std::error::Error for BodyTimedOut {}
+
+/// Whether an error from reading a body is [`BodyTimedOut`], anywhere in its chain.
+fn timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err.is::<BodyTimedOut>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+fn body_timeout() -> Error {
+    Error::new(
+        Kind::Timeout,
+        "REQUEST_TIMEOUT",
+        "The request body took too long to arrive",
+    )
 }
 
 /// Marks a response whose body is already the envelope, and keeps the error it came from, so
@@ -114,6 +147,9 @@ impl From<axum::extract::rejection::PathRejection> for Error {
 
 /// An upload that could not be read (multipart).
 pub fn upload_error(e: axum::extract::multipart::MultipartError) -> Error {
+    if timed_out(&e) {
+        return body_timeout();
+    }
     let kind = match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => Kind::TooLarge,
         s if s.is_server_error() => Kind::Internal,
@@ -173,6 +209,9 @@ pub async fn read_body(req: axum::extract::Request, limit: usize) -> Result<axum
         return Err(Error::too_large());
     }
     axum::body::to_bytes(req.into_body(), limit).await.map_err(|e| {
+        if timed_out(&e) {
+            return body_timeout();
+        }
         let too_large = std::error::Error::source(&e)
             .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
             || e.to_string().contains("length limit");

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 /// Top-level modules that make up the HTTP edge (and the assembly around it).
 const EDGE: &[&str] = &[
-    "api", "web", "http", "state", "startup", "router", "main", "cli", "lib",
+    "api", "web", "http", "state", "startup", "router", "serve", "main", "cli", "lib",
 ];
 
 const MAX_LINES: usize = 600;

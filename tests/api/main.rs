@@ -8,6 +8,7 @@ mod common;
 mod accounts;
 mod authz_matrix;
 mod bookmarks;
+mod connections;
 mod foundation;
 mod golinks;
 mod import_export;
