@@ -1,6 +1,7 @@
 // SlugBase web UI, progressive enhancement only: every page works without this file.
 // Command palette, copy/download buttons, confirmations, password strength, search as you type,
-// bulk selection, open tracking, modal focus and Escape handling.
+// bulk selection, open tracking, modal dialogs (focus moved in, kept there and given back, Escape
+// closes), the first error of a failed form focused, and Escape handling.
 (() => {
   'use strict';
   const $ = (s, r = document) => r.querySelector(s);
@@ -392,7 +393,32 @@
   // --- server-rendered modals
   const modal = $('dialog.modal[open]');
   if (modal) {
-    const first = $('[autofocus]', modal) ||
+    const closeLink = $('.modal-head a[href]', modal);
+    const leave = () => { if (closeLink) location.href = closeLink.href; };
+    modal.close();
+    modal.showModal();
+    for (const b of $$('.modal-backdrop')) b.hidden = true;
+    on(modal, 'cancel', (e) => {
+      e.preventDefault();
+      leave();
+    });
+    // Closed without a cancel event (browsers may skip it); not the close() above: open again by then.
+    on(modal, 'close', () => modal.open || leave());
+    on(modal, 'click', (e) => { if (e.target === modal) leave(); });
+    on(modal, 'keydown', (e) => {
+      if (e.key !== 'Tab') return;
+      const all = tabbables(modal);
+      if (!all.length) return;
+      const [first, last] = [all[0], all[all.length - 1]];
+      if (e.shiftKey && document.activeElement === first) {
+        e.preventDefault();
+        last.focus();
+      } else if (!e.shiftKey && document.activeElement === last) {
+        e.preventDefault();
+        first.focus();
+      }
+    });
+    const first = $('[aria-invalid=true]', modal) || $('[autofocus]', modal) ||
       $$('input:not([type=hidden]):not([disabled]), select, textarea, button, a[href]', modal)
         .filter((f) => !f.closest('.modal-head') && f.getClientRects().length)
         .sort((a, b) => b.matches('input, select, textarea') - a.matches('input, select, textarea'))[0];
@@ -406,15 +432,56 @@
     const toggle = $('#nav-toggle');
     const close = $('dialog.modal[open] .modal-head a[href]');
     if (menus.length) {
+  // A page with ?create=, ?edit=, ?share=… renders an open <dialog>. The script makes it modal
+  // (the page behind becomes inert), moves the focus in (the first field with an error, else the
+  // autofocus or first field), keeps Tab inside, and closes it with Escape or a click beside it by
+  // going to its close link. The link that opened it is remembered, and gets the focus back on
+  // the page the dialog returns to.
+  const OPENER = 'slugbase.dialog-opener';
       for (const m of menus) {
+  const tabbables = (root) => $$('a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]', root)
+    .filter((f) => !f.disabled && f.tabIndex >= 0 && f.getClientRects().length && !f.closest('[inert], [hidden]'));
         if (m.contains(document.activeElement)) $('summary', m).focus();
         m.open = false;
       }
     } else if (toggle && toggle.checked) {
       toggle.checked = false;
     } else if (close) {
+  } else {
+    // Back from a dialog: the link that opened it (or the menu it was in) gets the focus.
+    let back = null;
+    try { back = JSON.parse(sessionStorage.getItem(OPENER) || 'null'); } catch (_) { /* storage off */ }
+    try { sessionStorage.removeItem(OPENER); } catch (_) { /* storage off */ }
+    if (back && Date.now() - back.at < 10 * 60 * 1000) {
+      const same = $$('a[href]').filter((a) => a.getAttribute('href') === back.href);
+      const target = same[back.path === location.pathname ? back.index : 0] || same[0];
+      const menu = target && target.closest('details.menu');
+      const focus = menu ? $('summary', menu) : target;
+      if (focus) focus.focus();
+    } else {
+      // A form sent back with errors: the first field in error gets the focus (else the error).
+      const bad = $('form [aria-invalid=true]');
+      const alert = $('form .alert-error[role=alert]');
+      if (bad) bad.focus();
+      else if (alert) {
+        alert.tabIndex = -1;
+        alert.focus();
+      }
+    }
       e.preventDefault();
+  // Remember which link opens a dialog (the dialog page then knows nothing about it).
+  on(document, 'click', (e) => {
+    const a = e.target.closest && e.target.closest('a[href]');
+    if (!a || modal) return;
+    const u = new URL(a.href, location.href);
+    if (u.origin !== location.origin || ![...u.searchParams.keys()].some((k) => /^(create|edit|share|import|delete|teams)$/.test(k))) return;
+    const same = $$('a[href]').filter((x) => x.getAttribute('href') === a.getAttribute('href'));
+    try {
+      sessionStorage.setItem(OPENER, JSON.stringify({ href: a.getAttribute('href'), index: same.indexOf(a), path: location.pathname, at: Date.now() }));
+    } catch (_) { /* storage off */ }
+  }, true);
       location.href = close.href;
     }
   });
 })();
+      toggle.focus();
