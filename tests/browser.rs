@@ -198,7 +198,7 @@ macro_rules! scenarios {
     };
 }
 
-scenarios!(smoke, golink, mfa, import, prefs, sharing, phone, pages);
+scenarios!(smoke, golink, mfa, import, prefs, sharing, phone, pages, keyboard);
 
 // Accessibility (axe-core, WCAG 2.0/2.1 A and AA): every page and dialog in each theme and
 // language at desktop width and 375 px, in two parts each so that one stays well within the
