@@ -529,10 +529,11 @@ export async function checkGuestPages(t, axe, admin, { theme, lang }) {
 /**
  * One part of the tour in one theme and language, each page at desktop width and at 375 px:
  * - `library`: the setup page, dashboard, bookmarks (views, filters, pages, dialogs), folders,
- *   tags, the go-link pages, the palette, search as you type, a bookmark form with errors;
+ *   tags, the go-link pages, the palette, search as you type, a bookmark form with errors, and
+ *   the empty pages of a new member (dashboard with first steps, bookmarks, folders, tags…);
  * - `account`: profile, security, tokens, go preferences, the search engine guide, the admin pages
- *   with their dialogs, sign-out, the error page, states after a POST, the empty pages of a new
- *   member, MFA enrolment and challenge, and the signed-out pages.
+ *   with their dialogs, sign-out, the error page, states after a POST, MFA enrolment and
+ *   challenge, and the signed-out pages.
  */
 export async function tour(t, { theme, lang, part }) {
   const axe = new Axe(t);
@@ -552,11 +553,11 @@ export async function tour(t, { theme, lang, part }) {
     t.step(`palette, search as you type, form errors (${label})`);
     await checkPalette(t, axe, admin, label);
     await checkLibraryStates(t, axe, admin, label);
+    t.step(`a new member's empty pages (${label})`);
+    await checkEmptyPages(t, axe, { theme, lang });
   } else {
     t.step(`a new token, a flash message, form errors (${label})`);
     await checkAccountStates(t, axe, admin, label);
-    t.step(`a new member's empty pages (${label})`);
-    await checkEmptyPages(t, axe, { theme, lang });
     t.step(`MFA enrolment and challenge (${label})`);
     await checkMfa(t, axe, { theme, lang });
     t.step(`guest pages (${label})`);
