@@ -120,7 +120,7 @@ export class Axe {
    * change what `:not([class])` matches), the attribute is put on every control at once, and axe
    * checks text contrast and links.
    */
-  async checkStates(page, where) {
+  async checkStates(page, where, context) {
     let n = 0;
     for (const [state, pseudo] of [['hover', ['hover']], ['focus', ['focus-visible', 'focus-within', 'focus']]]) {
       await page.evaluate(
@@ -142,7 +142,7 @@ export class Axe {
         },
         { state, pseudo, controls: CONTROLS },
       );
-      n += await this.check(page, `${where} :${state}`, { rules: ['color-contrast', 'link-in-text-block'] });
+      n += await this.check(page, `${where} :${state}`, { context, rules: ['color-contrast', 'link-in-text-block'] });
       await page.evaluate((attr) => document.querySelectorAll(`[${attr}]`).forEach((el) => el.removeAttribute(attr)), `data-axe-${state}`);
     }
     return n;
@@ -300,60 +300,66 @@ export async function setPrefs(t, page, { lang, theme }) {
 /**
  * Every page a signed-in admin sees, with its states and dialogs, in two parts: the library
  * (dashboard, bookmarks, folders, tags, go links) and the account (profile, admin, the rest).
+ * Each is `{ p, states, variant }`: `states` — the hover and focus colours are checked there too
+ * (one page for each kind of control); `variant` — another state of a page checked just before,
+ * whose sidebar and top bar are the same: only its content is checked.
  */
 export function signedInPages(ids, part) {
   const b = ids.bookmarks[0].id;
   const f = ids.reading.id;
   const tag = ids.tagIds[0];
+  const page = (p, more = {}) => ({ p, states: false, variant: false, ...more });
+  const states = { states: true };
+  const variant = { variant: true };
   if (part === 'library') {
     return [
-      '/',
-      '/bookmarks',
-      '/bookmarks?view=list',
-      '/bookmarks?view=table',
-      '/bookmarks?scope=shared_with_me',
-      `/bookmarks?pinned=true&tag_id=${ids.tagIds[3]}`,
-      `/bookmarks?scope=shared_by_me&pinned=true&tag_id=${tag}&q=doc&folder_id=${f}`,
-      '/bookmarks?limit=3&page=2',
-      '/bookmarks?q=nothing-matches-this',
-      '/bookmarks?create=true',
-      `/bookmarks?edit=${b}`,
-      `/bookmarks?share=${b}`,
-      '/bookmarks?import=true',
-      `/bookmarks?delete=${b}`,
-      '/folders',
-      '/folders?scope=shared_with_me',
-      '/folders?create=true',
-      `/folders?edit=${f}`,
-      `/folders?share=${f}`,
-      `/folders?delete=${f}`,
-      '/tags',
-      `/tags?tag=${tag}`,
-      '/tags?create=true',
-      `/tags?edit=${tag}`,
-      `/tags?delete=${tag}`,
-      '/go/wiki',
-      '/go/no-such-link',
+      page('/', states),
+      page('/bookmarks', states),
+      page('/bookmarks?view=list', { ...variant, ...states }),
+      page('/bookmarks?view=table', { ...variant, ...states }),
+      page('/bookmarks?scope=shared_with_me', variant),
+      page(`/bookmarks?pinned=true&tag_id=${ids.tagIds[3]}`, { ...variant, ...states }),
+      page(`/bookmarks?scope=shared_by_me&pinned=true&tag_id=${tag}&q=doc&folder_id=${f}`, { ...variant, ...states }),
+      page('/bookmarks?limit=3&page=2', { ...variant, ...states }),
+      page('/bookmarks?q=nothing-matches-this', variant),
+      page('/bookmarks?create=true'),
+      page(`/bookmarks?edit=${b}`),
+      page(`/bookmarks?share=${b}`),
+      page('/bookmarks?import=true'),
+      page(`/bookmarks?delete=${b}`),
+      page('/folders', states),
+      page('/folders?scope=shared_with_me', variant),
+      page('/folders?create=true'),
+      page(`/folders?edit=${f}`),
+      page(`/folders?share=${f}`),
+      page(`/folders?delete=${f}`),
+      page('/tags'),
+      page(`/tags?tag=${tag}`, { ...variant, ...states }),
+      page('/tags?create=true'),
+      page(`/tags?edit=${tag}`),
+      page(`/tags?delete=${tag}`),
+      page('/go/wiki'),
+      page('/go/no-such-link'),
     ];
   }
   return [
-    '/profile',
-    '/profile/security',
-    '/profile/tokens',
-    '/go-preferences',
-    '/search-engine-guide',
-    '/admin/members',
-    '/admin/members?create=true',
-    `/admin/members?edit=${ids.bob.id}`,
-    `/admin/members?teams=${ids.bob.id}`,
-    '/admin/teams',
-    '/admin/teams?create=true',
-    `/admin/teams?edit=${ids.team.id}`,
-    `/admin/teams/${ids.team.id}`,
-    '/admin/settings',
-    '/admin/audit-log',
-    '/logout',
-    '/no-such-page',
+    page('/profile', states),
+    page('/profile/security', states),
+    page('/profile/tokens', states),
+    page('/go-preferences', states),
+    page('/search-engine-guide', states),
+    page('/admin/members', states),
+    page('/admin/members?create=true'),
+    page(`/admin/members?edit=${ids.bob.id}`),
+    page(`/admin/members?teams=${ids.bob.id}`),
+    page('/admin/teams', states),
+    page('/admin/teams?create=true'),
+    page(`/admin/teams?edit=${ids.team.id}`),
+    page(`/admin/teams/${ids.team.id}`, { ...variant, ...states }),
+    page('/admin/settings', states),
+    page('/admin/audit-log', states),
+    page('/logout', states),
+    page('/no-such-page'),
   ];
 }
 
@@ -366,11 +372,12 @@ const DIALOG = /[?&](create|edit|share|import|delete|teams)=/;
  * Opens `p` and checks it at both widths: in `page` resized, or, given a `twin` (the same user at
  * 375 px, see `phoneTwin`), in both pages side by side.
  */
-export async function visitAndCheck(t, axe, page, p, label, { states = false, twin } = {}) {
+export async function visitAndCheck(t, axe, page, p, label, { states = false, variant = false, twin } = {}) {
   const open = async (pg) => {
     const res = await pg.goto(t.url(p), { waitUntil: 'load' });
     const status = res ? res.status() : 0;
     assert.ok(status < 400 || p.includes('no-such'), `GET ${p}: ${status}`);
+    if (variant) return { exclude: ['.sidebar', '.topbar'] };
     if (!DIALOG.test(p)) return undefined;
     assert.equal(await pg.locator('dialog.modal[open]').count(), 1, `${p} shows a dialog`);
     return 'dialog.modal';
@@ -382,7 +389,7 @@ export async function visitAndCheck(t, axe, page, p, label, { states = false, tw
       (async () => {
         const context = await open(page);
         let k = await axe.check(page, `${where} desktop`, { context });
-        if (states && !context) k += await axe.checkStates(page, where);
+        if (states && !DIALOG.test(p)) k += await axe.checkStates(page, where, context);
         return k;
       })(),
       (async () => axe.check(twin, `${where} 375px`, { context: await open(twin) }))(),
@@ -392,7 +399,7 @@ export async function visitAndCheck(t, axe, page, p, label, { states = false, tw
   } else {
     const context = await open(page);
     n = await axe.checkWidths(page, where, { context });
-    if (states && !context) n += await axe.checkStates(page, where);
+    if (states && !DIALOG.test(p)) n += await axe.checkStates(page, where, context);
   }
   if (n) await t.shot(page, `${label}${p}`);
   return n;
@@ -547,7 +554,9 @@ export async function tour(t, { theme, lang, part }) {
   t.step(`${pages.length} signed-in pages (${label}, desktop and 375 px)`);
   const twin = await phoneTwin(t, axe, admin, { theme, lang });
   // Hover and focus colours do not depend on the language: checked in English only.
-  for (const p of pages) await visitAndCheck(t, axe, admin, p, label, { states: lang === 'en', twin });
+  for (const { p, states, variant } of pages) {
+    await visitAndCheck(t, axe, admin, p, label, { states: states && lang === 'en', variant, twin });
+  }
   await twin.context().close();
   if (part === 'library') {
     t.step(`palette, search as you type, form errors (${label})`);
