@@ -76,9 +76,11 @@ fn tools() -> Option<Tools> {
     if !node_ok {
         missing.push(format!("`{node}` (apt-get install nodejs, or set NODE)"));
     }
-    let playwright = manifest_dir().join("tests/browser/node_modules/playwright-core/package.json");
-    if !playwright.is_file() {
-        missing.push("playwright-core (npm ci --prefix tests/browser)".into());
+    for package in ["playwright-core", "axe-core"] {
+        let installed = manifest_dir().join(format!("tests/browser/node_modules/{package}/package.json"));
+        if !installed.is_file() {
+            missing.push(format!("{package} (npm ci --prefix tests/browser)"));
+        }
     }
     if missing.is_empty() {
         return Some(Tools { node, chromium });
@@ -196,4 +198,18 @@ macro_rules! scenarios {
     };
 }
 
-scenarios!(smoke, golink, mfa, import, prefs, sharing, phone, pages);
+scenarios!(smoke, golink, mfa, import, prefs, sharing, phone, pages, keyboard);
+
+// Accessibility (axe-core, WCAG 2.0/2.1 A and AA): every page and dialog in each theme and
+// language at desktop width and 375 px, in two parts each so that one stays well within the
+// time limit (`tests/browser/a11y.mjs`).
+scenarios!(
+    a11y_light_en_library,
+    a11y_light_en_account,
+    a11y_light_de_library,
+    a11y_light_de_account,
+    a11y_dark_en_library,
+    a11y_dark_en_account,
+    a11y_dark_de_library,
+    a11y_dark_de_account,
+);

@@ -1,6 +1,7 @@
 // SlugBase web UI, progressive enhancement only: every page works without this file.
 // Command palette, copy/download buttons, confirmations, password strength, search as you type,
-// bulk selection, open tracking, modal focus and Escape handling.
+// bulk selection, open tracking, modal dialogs (focus moved in, kept there and given back, Escape
+// closes), the first error of a failed form focused, and Escape handling.
 (() => {
   'use strict';
   const $ = (s, r = document) => r.querySelector(s);
@@ -94,11 +95,19 @@
     dlg.innerHTML = '<div class="palette-bar">' + icon('search') +
       '<input id="palette-input" type="text" autocomplete="off" spellcheck="false" role="combobox" aria-expanded="true" aria-controls="palette-list" aria-autocomplete="list">' +
       '<kbd class="hide-sm">Esc</kbd></div><div class="palette-list" id="palette-list" role="listbox"></div>' +
+      '<div class="sr-only" id="palette-status" role="status"></div>' +
       '<div class="palette-foot hide-sm" aria-hidden="true"><span><kbd>↑</kbd> <kbd>↓</kbd></span><span><kbd>↵</kbd></span>' +
       '<span><kbd>Ctrl ↵</kbd> ↗</span><span><kbd>Esc</kbd> ×</span></div>';
     const input = attrs($('input', dlg), { placeholder: label, 'aria-label': label });
     const list = attrs($('.palette-list', dlg), { 'aria-label': label });
+    const status = $('#palette-status', dlg);
     document.body.append(dlg);
+    // The number of results, said by screen readers once typing pauses (inside the dialog: the
+    // page behind a modal dialog is inert, its live regions too).
+    const count = (n) => (n === 1 ? dataEl.dataset.resultOne || '1' : (dataEl.dataset.results || '{0}').replace('{0}', n));
+    const say = debounce((text) => {
+      status.textContent = text;
+    }, 500);
 
     let items = [];
     let active = -1;
@@ -135,6 +144,7 @@
       });
       if (!items.length) list.append(el('div', 'palette-empty', S.empty || '—'));
       select(0);
+      if (input.value.trim()) say(items.length ? count(items.length) : S.empty || '0');
     };
     const filter = (arr, q) => arr.filter((n) => n.label.toLowerCase().includes(q.toLowerCase()));
     const host = (url) => { try { return new URL(url).host; } catch (_) { return url; } };
@@ -190,6 +200,7 @@
       const t = $('#nav-toggle');
       if (t) t.checked = false;
       input.value = text || '';
+      status.textContent = '';
       update();
       dlg.showModal();
       document.body.classList.add('palette-open');
@@ -239,8 +250,10 @@
         open(b);
       }
     });
+    // Typing in (or clicking) the dashboard's search field opens the palette; tabbing through
+    // the page does not (focus alone must not open a dialog).
     for (const inp of $$('input[data-palette-input]')) {
-      on(inp, 'focus', () => refocusing || open(inp, inp.value));
+      on(inp, 'click', () => refocusing || open(inp, inp.value));
       on(inp, 'input', () => open(inp, inp.value));
       on(inp, 'keydown', (e) => {
         if (e.key === 'Enter') {
@@ -310,6 +323,10 @@
           results.innerHTML = inner ? inner.innerHTML : html;
           history.replaceState(history.state, '', url);
           bulkUpdate();
+          // Screen readers hear how many bookmarks match (the list itself is not live: too long).
+          const said = $('#results-status');
+          const summary = $('.result-count, .empty-state h2', results);
+          if (said) said.textContent = summary ? summary.textContent.trim() : '';
         })
         .catch(() => { /* aborted or failed: keep the current results */ })
         .finally(() => mine === ctrl && results.removeAttribute('aria-busy'));
@@ -390,14 +407,79 @@
   });
 
   // --- server-rendered modals
+  // A page with ?create=, ?edit=, ?share=… renders an open <dialog>. The script makes it modal
+  // (the page behind becomes inert), moves the focus in (the first field with an error, else the
+  // autofocus or first field), keeps Tab inside, and closes it with Escape or a click beside it by
+  // going to its close link. The link that opened it is remembered, and gets the focus back on
+  // the page the dialog returns to.
+  const OPENER = 'slugbase.dialog-opener';
   const modal = $('dialog.modal[open]');
+  const tabbables = (root) => $$('a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]', root)
+    .filter((f) => !f.disabled && f.tabIndex >= 0 && f.getClientRects().length && !f.closest('[inert], [hidden]'));
   if (modal) {
-    const first = $('[autofocus]', modal) ||
+    const closeLink = $('.modal-head a[href]', modal);
+    const leave = () => { if (closeLink) location.href = closeLink.href; };
+    modal.close();
+    modal.showModal();
+    for (const b of $$('.modal-backdrop')) b.hidden = true;
+    on(modal, 'cancel', (e) => {
+      e.preventDefault();
+      leave();
+    });
+    // Closed without a cancel event (browsers may skip it); not the close() above: open again by then.
+    on(modal, 'close', () => modal.open || leave());
+    on(modal, 'click', (e) => { if (e.target === modal) leave(); });
+    on(modal, 'keydown', (e) => {
+      if (e.key !== 'Tab') return;
+      const all = tabbables(modal);
+      if (!all.length) return;
+      const [first, last] = [all[0], all[all.length - 1]];
+      if (e.shiftKey && document.activeElement === first) {
+        e.preventDefault();
+        last.focus();
+      } else if (!e.shiftKey && document.activeElement === last) {
+        e.preventDefault();
+        first.focus();
+      }
+    });
+    const first = $('[aria-invalid=true]', modal) || $('[autofocus]', modal) ||
       $$('input:not([type=hidden]):not([disabled]), select, textarea, button, a[href]', modal)
         .filter((f) => !f.closest('.modal-head') && f.getClientRects().length)
         .sort((a, b) => b.matches('input, select, textarea') - a.matches('input, select, textarea'))[0];
     if (first) first.focus();
+  } else {
+    // Back from a dialog: the link that opened it (or the menu it was in) gets the focus.
+    let back = null;
+    try { back = JSON.parse(sessionStorage.getItem(OPENER) || 'null'); } catch (_) { /* storage off */ }
+    try { sessionStorage.removeItem(OPENER); } catch (_) { /* storage off */ }
+    if (back && Date.now() - back.at < 10 * 60 * 1000) {
+      const same = $$('a[href]').filter((a) => a.getAttribute('href') === back.href);
+      const target = same[back.path === location.pathname ? back.index : 0] || same[0];
+      const menu = target && target.closest('details.menu');
+      const focus = menu ? $('summary', menu) : target;
+      if (focus) focus.focus();
+    } else {
+      // A form sent back with errors: the first field in error gets the focus (else the error).
+      const bad = $('form [aria-invalid=true]');
+      const alert = $('form .alert-error[role=alert]');
+      if (bad) bad.focus();
+      else if (alert) {
+        alert.tabIndex = -1;
+        alert.focus();
+      }
+    }
   }
+  // Remember which link opens a dialog (the dialog page then knows nothing about it).
+  on(document, 'click', (e) => {
+    const a = e.target.closest && e.target.closest('a[href]');
+    if (!a || modal) return;
+    const u = new URL(a.href, location.href);
+    if (u.origin !== location.origin || ![...u.searchParams.keys()].some((k) => /^(create|edit|share|import|delete|teams)$/.test(k))) return;
+    const same = $$('a[href]').filter((x) => x.getAttribute('href') === a.getAttribute('href'));
+    try {
+      sessionStorage.setItem(OPENER, JSON.stringify({ href: a.getAttribute('href'), index: same.indexOf(a), path: location.pathname, at: Date.now() }));
+    } catch (_) { /* storage off */ }
+  }, true);
 
   // --- Escape
   on(document, 'keydown', (e) => {
@@ -412,6 +494,7 @@
       }
     } else if (toggle && toggle.checked) {
       toggle.checked = false;
+      toggle.focus();
     } else if (close) {
       e.preventDefault();
       location.href = close.href;

@@ -178,7 +178,7 @@ pub async fn serve(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Response
                 StatusCode::OK,
                 &format!("Choose · {}", req.slug),
                 &format!(
-                    "<h1>Several bookmarks match “{slug}”</h1><table><thead><tr><th>Bookmark</th><th>From</th><th></th></tr></thead>\
+                    "<h1>Several bookmarks match “{slug}”</h1><table><thead><tr><th>Bookmark</th><th>From</th><th>Choice</th></tr></thead>\
                      <tbody>{rows}</tbody></table>"
                 ),
             )

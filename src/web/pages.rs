@@ -30,8 +30,8 @@ pub fn page(status: StatusCode, title: &str, body_html: &str) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><style>{STYLE}</style></head><body>{body_html}\
-         <p><a href=\"/\">SlugBase</a></p></body></html>",
+         <title>{}</title><style>{STYLE}</style></head><body><main>{body_html}</main>\
+         <footer><p><a href=\"/\">SlugBase</a></p></footer></body></html>",
         escape(title)
     );
     let mut res = (status, html).into_response();
