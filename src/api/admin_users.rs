@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::admin::members::{self, AdminUser, CreateUserInput, UpdateUserInput};
@@ -49,9 +49,17 @@ pub struct UserPage {
     pub total: i64,
 }
 
+/// The whole list (without `limit`, the original's shape), or one page of it (with `limit`).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum UserList {
+    All(Vec<AdminUser>),
+    Page(UserPage),
+}
+
 /// Users, newest first (search and pagination optional).
 #[utoipa::path(get, path = "/api/admin/users", tag = "AdminUsers", params(UserListQuery),
-    responses((status = 200, body = Vec<AdminUser>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = UserList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     _admin: Admin,
@@ -64,8 +72,8 @@ pub async fn list(
     let offset = crate::input::parse_offset(q.offset.as_deref());
     let (items, total) = members::list(&state.db, q.q.as_deref(), limit, offset).await?;
     Ok(match limit {
-        Some(_) => Json(UserPage { items, total }).into_response(),
-        None => Json(items).into_response(),
+        Some(_) => Json(UserList::Page(UserPage { items, total })).into_response(),
+        None => Json(UserList::All(items)).into_response(),
     })
 }
 

@@ -41,9 +41,17 @@ pub struct FolderPage {
     pub total: i64,
 }
 
+/// The whole list (without `limit`, the original's shape), or one page of it (with `limit`).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum FolderList {
+    All(Vec<Folder>),
+    Page(FolderPage),
+}
+
 /// Folders the caller can read.
 #[utoipa::path(get, path = "/api/folders", tag = "Folders", params(ListParams),
-    responses((status = 200, description = "An array, or `{items, total}` when `limit` is given", body = Vec<Folder>),
+    responses((status = 200, description = "An array, or `{items, total}` when `limit` is given", body = FolderList),
               (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -53,8 +61,8 @@ pub async fn list(
     let opts = q.options();
     let (items, total) = folders::list(&state.db, auth.id(), &opts).await?;
     Ok(match opts.limit {
-        Some(_) => Json(FolderPage { items, total }).into_response(),
-        None => Json(items).into_response(),
+        Some(_) => Json(FolderList::Page(FolderPage { items, total })).into_response(),
+        None => Json(FolderList::All(items)).into_response(),
     })
 }
 

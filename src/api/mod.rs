@@ -16,7 +16,9 @@ pub mod tags;
 pub mod tokens;
 pub mod users;
 
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -122,8 +124,50 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin_settings::get, admin_settings::delete))
 }
 
-/// Adds what the route annotations cannot: the security schemes, and operation ids that are
-/// unique across modules (`get_api_admin_users` rather than several `list`).
+/// An error answer in the document: the envelope, with what it means.
+fn error_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
+/// The answers every operation of a kind can give, whatever its handler does: a body that is
+/// not JSON (415), too large (413) or too slow (408); no credentials (401) where the operation
+/// needs them; the database not answering (503).
+fn add_common_responses(op: &mut utoipa::openapi::path::Operation) {
+    let public = op
+        .security
+        .as_ref()
+        .is_some_and(|s| s.iter().all(|r| r == &SecurityRequirement::default()));
+    let mut add = |code: &str, description: &str| {
+        op.responses
+            .responses
+            .entry(code.to_string())
+            .or_insert_with(|| error_response(description));
+    };
+    if !public {
+        add("401", "Not signed in (no or a bad session or API token)");
+    }
+    add("503", "The database is not answering");
+    if op.request_body.is_some() {
+        add("400", "The body is not valid");
+        add("408", "The body took too long to arrive");
+        add("413", "The body is too large");
+        add("415", "The body is not JSON (Content-Type: application/json)");
+    }
+}
+
+/// Adds what the route annotations cannot: the security schemes (required unless an operation
+/// says otherwise), the answers every operation can give, and operation ids that are unique
+/// across modules (`get_api_admin_users` rather than several `list`).
 pub fn finish_openapi(mut doc: OpenApiDoc) -> OpenApiDoc {
     for (path, item) in doc.paths.paths.iter_mut() {
         let slug: String = path
@@ -143,6 +187,7 @@ pub fn finish_openapi(mut doc: OpenApiDoc) -> OpenApiDoc {
         ] {
             if let Some(op) = op {
                 op.operation_id = Some(format!("{method}_{slug}"));
+                add_common_responses(op);
             }
         }
     }
@@ -160,5 +205,9 @@ pub fn finish_openapi(mut doc: OpenApiDoc) -> OpenApiDoc {
         "cookieAuth",
         SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("token"))),
     );
+    doc.security = Some(vec![
+        SecurityRequirement::new("bearerAuth", Vec::<String>::new()),
+        SecurityRequirement::new("cookieAuth", Vec::<String>::new()),
+    ]);
     doc
 }

@@ -20,9 +20,17 @@ pub struct TagPage {
     pub total: i64,
 }
 
+/// The whole list (without `limit`, the original's shape), or one page of it (with `limit`).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum TagList {
+    All(Vec<Tag>),
+    Page(TagPage),
+}
+
 /// The caller's tags, with bookmark counts.
 #[utoipa::path(get, path = "/api/tags", tag = "Tags", params(ListParams),
-    responses((status = 200, description = "An array, or `{items, total}` when `limit` is given", body = Vec<Tag>),
+    responses((status = 200, description = "An array, or `{items, total}` when `limit` is given", body = TagList),
               (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -32,8 +40,8 @@ pub async fn list(
     let opts = q.options();
     let (items, total) = tags::list(&state.db, auth.id(), opts.alphabetical, opts.limit, opts.offset).await?;
     Ok(match opts.limit {
-        Some(_) => Json(TagPage { items, total }).into_response(),
-        None => Json(items).into_response(),
+        Some(_) => Json(TagList::Page(TagPage { items, total })).into_response(),
+        None => Json(TagList::All(items)).into_response(),
     })
 }
 
