@@ -42,6 +42,7 @@ impl AppState {
         self.fetcher.get_or_init(|| {
             crate::metadata::Fetcher::new(crate::metadata::Policy {
                 allow: self.config.metadata_allow.clone(),
+                ..Default::default()
             })
         })
     }
