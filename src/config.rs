@@ -69,6 +69,9 @@ pub struct Config {
     /// Addresses the page-metadata fetcher may contact although they are private
     /// (`METADATA_ALLOW_HOSTS`, comma-separated IPs), e.g. an intranet wiki.
     pub metadata_allow: Vec<IpAddr>,
+    /// Identity providers on a private network the OIDC client may reach (`OIDC_ALLOW_HOSTS`,
+    /// comma-separated host names or IPs), e.g. Keycloak at 192.168.1.20 or `auth.home.lan`.
+    pub oidc_allow: AllowHosts,
     /// `/go` requests per user per minute (`GO_RATE_LIMIT`, 0 = unlimited).
     pub go_rate_limit: u32,
     /// Limits on connections and slow clients.
@@ -135,6 +138,49 @@ fn limits_from(env: &Env) -> Result<HttpLimits, ConfigError> {
         idle_timeout: secs("HTTP_IDLE_TIMEOUT", d.idle_timeout)?,
         body_timeout: secs("HTTP_BODY_TIMEOUT", d.body_timeout)?,
     })
+}
+
+/// Hosts an admin allowed although the SSRF rules would refuse them: addresses, and host names
+/// (lower-case) whose every address is allowed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AllowHosts {
+    pub ips: Vec<IpAddr>,
+    pub names: Vec<String>,
+}
+
+impl AllowHosts {
+    /// Parses a comma-separated list of IP addresses (IPv6 with or without brackets) and host
+    /// names.
+    pub fn parse(key: &str, list: &str) -> Result<AllowHosts, ConfigError> {
+        let mut out = AllowHosts::default();
+        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let bare = item
+                .strip_prefix('[')
+                .and_then(|i| i.strip_suffix(']'))
+                .unwrap_or(item);
+            if let Ok(ip) = bare.parse::<IpAddr>() {
+                out.ips.push(ip);
+                continue;
+            }
+            let name = item.trim_end_matches('.').to_ascii_lowercase();
+            let valid = !name.is_empty()
+                && name.len() <= 253
+                && name.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.len() <= 63
+                        && !label.starts_with('-')
+                        && !label.ends_with('-')
+                        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                });
+            if !valid {
+                return err(format!(
+                    "{key} must list host names or IP addresses, got {item:?}"
+                ));
+            }
+            out.names.push(name);
+        }
+        Ok(out)
+    }
 }
 
 /// A source of settings: the process environment merged with a `.env` file, or a map in tests.
@@ -401,6 +447,11 @@ impl Config {
             }
         }
 
+        let oidc_allow = match get(env, "OIDC_ALLOW_HOSTS") {
+            Some(list) => AllowHosts::parse("OIDC_ALLOW_HOSTS", list)?,
+            None => AllowHosts::default(),
+        };
+
         let go_rate_limit = match get(env, "GO_RATE_LIMIT") {
             Some(v) => v.parse::<u32>().map_err(|_| {
                 ConfigError(format!(
@@ -414,6 +465,7 @@ impl Config {
             limits: limits_from(env)?,
             go_rate_limit,
             metadata_allow,
+            oidc_allow,
             host,
             port,
             base_url,
@@ -539,6 +591,19 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(e.0.contains("ENCRYPTION_KEY"), "{e}");
+    }
+
+    #[test]
+    fn allow_hosts_take_names_and_addresses() {
+        let a = AllowHosts::parse("X", " 192.168.1.20, [::1],Auth.Home.LAN., localhost ").unwrap();
+        assert_eq!(
+            a.ips,
+            vec!["192.168.1.20".parse::<IpAddr>().unwrap(), "::1".parse().unwrap()]
+        );
+        assert_eq!(a.names, vec!["auth.home.lan", "localhost"]);
+        assert!(AllowHosts::parse("X", "http://auth.lan").is_err());
+        assert!(AllowHosts::parse("X", "auth.lan:8443").is_err());
+        assert_eq!(AllowHosts::parse("X", " , ").unwrap(), AllowHosts::default());
     }
 
     #[test]

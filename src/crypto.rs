@@ -70,6 +70,48 @@ impl Cipher {
         self.decrypt_legacy(stored)
     }
 
+    /// Encrypts a short-lived value that leaves the server (a cookie) under the v2 key, bound to
+    /// `purpose` (authenticated, not encrypted), so a value made for one purpose — or a stored
+    /// secret — never opens as another. URL-safe base64, no padding.
+    pub fn seal(&self, purpose: &str, plaintext: &[u8]) -> String {
+        use aes_gcm::aead::Payload;
+        let mut nonce = [0u8; 12];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let ct = Aes256Gcm::new((&self.v2).into())
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: purpose.as_bytes(),
+                },
+            )
+            .expect("AES-GCM encryption of an in-memory buffer cannot fail");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ct);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(out)
+    }
+
+    /// Opens what [`Cipher::seal`] made for the same `purpose`.
+    pub fn open(&self, purpose: &str, sealed: &str) -> Result<Vec<u8>, CryptoError> {
+        use aes_gcm::aead::Payload;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(sealed)
+            .map_err(|_| CryptoError::Format)?;
+        if raw.len() < 12 + 16 {
+            return Err(CryptoError::Format);
+        }
+        let (nonce, ct) = raw.split_at(12);
+        Aes256Gcm::new((&self.v2).into())
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: purpose.as_bytes(),
+                },
+            )
+            .map_err(|_| CryptoError::Decrypt)
+    }
+
     /// Whether a stored value is in the original's format (and should be re-encrypted when next
     /// written).
     pub fn is_legacy(stored: &str) -> bool {
@@ -119,6 +161,21 @@ mod tests {
         let other = Cipher::new([7u8; 32]);
         assert_eq!(other.decrypt(&e), Err(CryptoError::Decrypt));
         assert_eq!(c.decrypt("plaintext-secret"), Err(CryptoError::Format));
+    }
+
+    #[test]
+    fn sealed_values_open_only_for_their_purpose() {
+        let c = Cipher::new(fixture_key());
+        let s = c.seal("oidc-login", b"{\"state\":\"x\"}");
+        assert!(!s.contains('+') && !s.contains('/') && !s.contains('='));
+        assert_eq!(c.open("oidc-login", &s).unwrap(), b"{\"state\":\"x\"}");
+        assert_eq!(c.open("other", &s), Err(CryptoError::Decrypt));
+        assert_eq!(
+            Cipher::new([3u8; 32]).open("oidc-login", &s),
+            Err(CryptoError::Decrypt)
+        );
+        let stored = c.encrypt("secret");
+        assert!(c.open("oidc-login", stored.trim_start_matches("v2:")).is_err());
     }
 
     #[test]

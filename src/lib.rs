@@ -21,6 +21,7 @@ pub mod http;
 pub mod input;
 pub mod metadata;
 pub mod mfa;
+pub mod oidc;
 pub mod palette;
 pub mod router;
 pub mod serve;

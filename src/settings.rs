@@ -5,6 +5,9 @@ use crate::error::Result;
 use crate::with_db;
 
 pub const REGISTRATIONS_ENABLED: &str = "registrations_enabled";
+/// Whether a user with MFA is asked for a code after signing in through an identity provider
+/// (on unless set to `false`).
+pub const OIDC_REQUIRE_MFA: &str = "oidc_require_mfa";
 
 pub async fn get(db: &Db, key: &str) -> Result<Option<String>> {
     Ok(with_db!(db, pool => sqlx::query_scalar::<_, String>(
@@ -27,6 +30,19 @@ pub async fn registrations_enabled(db: &Db, env: Option<bool>) -> Result<bool> {
         return Ok(v);
     }
     Ok(get(db, REGISTRATIONS_ENABLED).await?.is_some_and(|v| v == "true"))
+}
+
+/// The MFA step after an identity provider: on unless the admin turned it off.
+pub async fn oidc_require_mfa(db: &Db) -> Result<bool> {
+    Ok(get(db, OIDC_REQUIRE_MFA).await?.is_none_or(|v| v != "false"))
+}
+
+/// A setting's value when it was never set.
+pub fn default_value(key: &str) -> &'static str {
+    match key {
+        OIDC_REQUIRE_MFA => "true",
+        _ => "false",
+    }
 }
 
 pub async fn delete(db: &Db, key: &str) -> Result<()> {

@@ -30,6 +30,9 @@ pub struct Inner {
     /// Fetches page titles and icons without reaching private addresses (built on first use:
     /// its TLS roots cost memory an idle server need not pay).
     fetcher: std::sync::OnceLock<crate::metadata::Fetcher>,
+    /// Sign-in with OpenID Connect: its HTTP client (SSRF rules, `OIDC_ALLOW_HOSTS`) and the
+    /// providers' discovered metadata.
+    pub oidc: crate::oidc::Oidc,
     /// At-rest encryption under `ENCRYPTION_KEY`.
     pub cipher: crate::crypto::Cipher,
     /// The headers every go-link redirect carries ([`redirect_headers`]); only
@@ -42,6 +45,7 @@ impl AppState {
         self.fetcher.get_or_init(|| {
             crate::metadata::Fetcher::new(crate::metadata::Policy {
                 allow: self.config.metadata_allow.clone(),
+                ..Default::default()
             })
         })
     }
@@ -59,6 +63,7 @@ impl AppState {
         AppState(Arc::new(Inner {
             fetcher: std::sync::OnceLock::new(),
             cipher: crate::crypto::Cipher::new(config.encryption_key),
+            oidc: crate::oidc::Oidc::new(&config.oidc_allow),
             redirect_headers: redirect_headers(&config),
             config,
             db,

@@ -174,3 +174,43 @@ pub async fn of_member(db: &Db, user_id: &str) -> Result<Vec<MyTeam>> {
          JOIN team_members m ON m.team_id = t.id WHERE m.user_id = $1 ORDER BY t.name")
         .bind(user_id).fetch_all(pool).await?))
 }
+
+/// Makes `user_id` a member of exactly the `wanted` ones among the `managed` teams (teams an
+/// identity provider's group mapping governs; others are left alone), in one transaction.
+/// Returns the teams joined and left, as (id, name).
+pub async fn sync_memberships(
+    db: &Db,
+    user_id: &str,
+    managed: &[String],
+    wanted: &[String],
+) -> Result<(Vec<(String, String)>, Vec<(String, String)>)> {
+    let mut joined = Vec::new();
+    let mut left = Vec::new();
+    if managed.is_empty() {
+        return Ok((joined, left));
+    }
+    let mut tx = db.begin().await?;
+    let current: Vec<String> = crate::with_tx!(&mut tx, c => sqlx::query_scalar(
+        "SELECT team_id FROM team_members WHERE user_id = $1")
+        .bind(user_id).fetch_all(c).await?);
+    for team in managed {
+        let name: Option<String> = crate::with_tx!(&mut tx, c => sqlx::query_scalar(
+            "SELECT name FROM teams WHERE id = $1").bind(team).fetch_optional(c).await?);
+        let Some(name) = name else { continue };
+        let member = current.contains(team);
+        if wanted.contains(team) && !member {
+            crate::with_tx!(&mut tx, c => sqlx::query(
+                "INSERT INTO team_members (user_id, team_id, tenant_id) VALUES ($1, $2, 'default') \
+                 ON CONFLICT DO NOTHING")
+                .bind(user_id).bind(team).execute(c).await?.rows_affected());
+            joined.push((team.clone(), name));
+        } else if !wanted.contains(team) && member {
+            crate::with_tx!(&mut tx, c => sqlx::query(
+                "DELETE FROM team_members WHERE user_id = $1 AND team_id = $2")
+                .bind(user_id).bind(team).execute(c).await?.rows_affected());
+            left.push((team.clone(), name));
+        }
+    }
+    tx.commit().await?;
+    Ok((joined, left))
+}

@@ -103,7 +103,14 @@ fn free_port() -> u16 {
 
 /// Runs node until it exits or the time is up (then its whole process group, Chromium included,
 /// is killed). Output goes to `log`.
-fn run_node(tools: &Tools, scenario: &str, base: &str, shots: &Path, log: &Path) -> Result<(), String> {
+fn run_node(
+    tools: &Tools,
+    scenario: &str,
+    base: &str,
+    shots: &Path,
+    log: &Path,
+    env: &[(String, String)],
+) -> Result<(), String> {
     let out = fs::File::create(log).map_err(|e| format!("creating {}: {e}", log.display()))?;
     let err = out.try_clone().map_err(|e| e.to_string())?;
     let mut cmd = Command::new(&tools.node);
@@ -113,6 +120,7 @@ fn run_node(tools: &Tools, scenario: &str, base: &str, shots: &Path, log: &Path)
         .env("BASE_URL", base)
         .env("SCREENSHOT_DIR", shots)
         .env("CHROMIUM", &tools.chromium)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err);
@@ -146,13 +154,30 @@ fn run_node(tools: &Tools, scenario: &str, base: &str, shots: &Path, log: &Path)
 
 /// Starts a fresh server and runs `tests/browser/scenarios/<name>.mjs` against it.
 async fn scenario(name: &str) {
+    scenario_on(free_port(), name, None).await;
+}
+
+/// An OpenID Provider for a scenario: its address for the server's `OIDC_ALLOW_HOSTS`, and
+/// what the scenario needs to know of it.
+struct ScenarioIdp {
+    allow: &'static str,
+    env: Vec<(String, String)>,
+}
+
+/// Like [`scenario`], with the server on `port`; with `idp`, the server may reach the provider
+/// and the scenario gets its settings in the environment.
+async fn scenario_on(port: u16, name: &str, idp: Option<ScenarioIdp>) {
     let Some(tools) = tools() else { return };
     let _one = ONE_AT_A_TIME.lock().await;
 
-    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let port_s = port.to_string();
-    let app = TestApp::spawn_with(Backend::Sqlite, &[("PORT", &port_s), ("BASE_URL", &base)])
+    let mut extra = vec![("PORT", port_s.as_str()), ("BASE_URL", base.as_str())];
+    if let Some(i) = &idp {
+        extra.push(("OIDC_ALLOW_HOSTS", i.allow));
+    }
+    let env = idp.map(|i| i.env).unwrap_or_default();
+    let app = TestApp::spawn_with(Backend::Sqlite, &extra)
         .await
         .expect("SQLite test server");
     assert_eq!(app.base, base, "the server listens where it was told");
@@ -171,7 +196,7 @@ async fn scenario(name: &str) {
     let outcome = {
         let (name, base, shots, log) = (name.to_string(), base.clone(), shots.clone(), log.clone());
         // Blocking wait off the runtime's workers, so the server keeps serving meanwhile.
-        tokio::task::spawn_blocking(move || run_node(&tools, &name, &base, &shots, &log))
+        tokio::task::spawn_blocking(move || run_node(&tools, &name, &base, &shots, &log, &env))
             .await
             .expect("node runner")
     };
@@ -213,3 +238,47 @@ scenarios!(
     a11y_dark_de_library,
     a11y_dark_de_account,
 );
+
+/// Sign-in through a real OpenID Provider's login page. The provider runs on 127.0.0.2, another
+/// site than the app on 127.0.0.1 for the browser, as in a real deployment (the login-state
+/// cookie must survive the cross-site redirect back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc() {
+    if tools().is_none() {
+        return;
+    }
+    // The app's port must be known to register the callback: reserve it here.
+    let port = free_port();
+    let callback = format!("http://127.0.0.1:{port}/api/auth/testidp/callback");
+    let idp = tokio::task::spawn_blocking(move || {
+        common::idp::Idp::spawn(common::idp::IdpOptions {
+            host: "127.0.0.2",
+            redirect_uris: vec![callback],
+            any_port: false,
+            accounts: serde_json::json!({
+                "alice": {"email": "alice@example.com", "email_verified": true, "name": "Alice Example"},
+            }),
+            id_token_claims: "full",
+        })
+    })
+    .await
+    .expect("provider start");
+    let Some(idp) = idp else { return };
+    let env = vec![
+        ("OIDC_ISSUER".to_string(), idp.issuer.clone()),
+        ("OIDC_CLIENT_ID".to_string(), idp.client_id.clone()),
+        ("OIDC_CLIENT_SECRET".to_string(), idp.client_secret.clone()),
+    ];
+    scenario_on(
+        port,
+        "oidc",
+        Some(ScenarioIdp {
+            allow: "127.0.0.2",
+            env,
+        }),
+    )
+    .await;
+    tokio::task::spawn_blocking(move || drop(idp))
+        .await
+        .expect("provider stop");
+}

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::settings;
 
 /// Settings this server knows.
-pub const KNOWN_SETTINGS: &[&str] = &[settings::REGISTRATIONS_ENABLED];
+pub const KNOWN_SETTINGS: &[&str] = &[settings::REGISTRATIONS_ENABLED, settings::OIDC_REQUIRE_MFA];
 
 #[derive(Serialize, ToSchema)]
 pub struct Setting {
@@ -23,7 +23,9 @@ pub struct Setting {
 pub async fn all(db: &Db, registrations_by_env: Option<bool>) -> Result<serde_json::Value> {
     let mut out = serde_json::Map::new();
     for k in KNOWN_SETTINGS {
-        let v = settings::get(db, k).await?.unwrap_or_else(|| "false".into());
+        let v = settings::get(db, k)
+            .await?
+            .unwrap_or_else(|| settings::default_value(k).into());
         out.insert((*k).to_string(), json!(v));
     }
     out.insert("registrations_enabled_by_env".into(), json!(registrations_by_env));
@@ -58,7 +60,7 @@ async fn record(db: &Db, origin: &Origin, actor: &str, action: &str, key: &str) 
     .await;
 }
 
-/// Sets one known setting (`registrations_enabled`: `true` or `false`).
+/// Sets one known setting (`registrations_enabled`, `oidc_require_mfa`: `true` or `false`).
 pub async fn set(db: &Db, origin: &Origin, actor: &str, input: SettingInput) -> Result<Setting> {
     let (Some(key), Some(value)) = (input.key, input.value) else {
         return Err(Error::bad_request("Key and value are required").with_code("VALIDATION_ERROR"));
@@ -77,9 +79,11 @@ pub async fn set(db: &Db, origin: &Origin, actor: &str, input: SettingInput) -> 
 /// One known setting.
 pub async fn get(db: &Db, key: &str) -> Result<Setting> {
     check_key(key)?;
-    let value = settings::get(db, key)
-        .await?
-        .ok_or_else(|| Error::not_found("Setting not found"))?;
+    let value = match settings::get(db, key).await? {
+        Some(v) => v,
+        None if key == settings::OIDC_REQUIRE_MFA => settings::default_value(key).to_string(),
+        None => return Err(Error::not_found("Setting not found")),
+    };
     Ok(Setting {
         key: key.to_string(),
         value,

@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod folders;
 pub mod go;
 pub mod mfa;
+pub mod oidc;
 pub mod system;
 pub mod tags;
 pub mod tokens;
@@ -50,6 +51,7 @@ sharing, accounts and administration.\n\n**Authentication:** the HttpOnly `token
         (name = "Users", description = "The caller's profile, password and account"),
         (name = "Teams", description = "Teams the caller belongs to"),
         (name = "Tokens", description = "Personal API tokens"),
+        (name = "OIDCProviders", description = "Identity providers for sign-in with OpenID Connect (admins)"),
         (name = "AdminUsers", description = "User administration (admins)"),
         (name = "AdminTeams", description = "Teams and members (admins)"),
         (name = "AdminSettings", description = "Instance settings (admins)"),
@@ -73,6 +75,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::me))
         .routes(routes!(auth::providers))
+        .routes(routes!(oidc::start))
+        .routes(routes!(oidc::callback))
+        .routes(routes!(oidc::list, oidc::create))
+        .routes(routes!(oidc::get, oidc::update, oidc::delete))
         .routes(routes!(mfa::status))
         .routes(routes!(mfa::enroll_begin))
         .routes(routes!(mfa::enroll_confirm))

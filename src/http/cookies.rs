@@ -9,6 +9,10 @@ use crate::config::Config;
 pub const SESSION: &str = "token";
 pub const MFA_PENDING: &str = "slugbase.mfa_pending";
 pub const CSRF: &str = "_csrf";
+/// The state of an OIDC sign-in between the redirect to the provider and its callback.
+pub const OIDC_STATE: &str = "slugbase.oidc_state";
+/// Sent only to the sign-in routes under it (start and callback).
+const OIDC_STATE_PATH: &str = "/api/auth/";
 
 fn base(
     config: &Config,
@@ -42,6 +46,21 @@ pub fn session(config: &Config, jwt: String) -> Cookie<'static> {
 
 pub fn mfa_pending(config: &Config, jwt: String) -> Cookie<'static> {
     base(config, MFA_PENDING, jwt, SameSite::Lax, 300)
+}
+
+/// The login-state cookie: `Lax`, so the browser sends it on the provider's redirect back to
+/// the callback (a cross-site top-level navigation), for ten minutes.
+pub fn oidc_state(config: &Config, sealed: String) -> Cookie<'static> {
+    let mut c = base(config, OIDC_STATE, sealed, SameSite::Lax, 600);
+    c.set_path(OIDC_STATE_PATH);
+    c
+}
+
+/// The login-state cookie, expired.
+pub fn oidc_state_removal(config: &Config) -> Cookie<'static> {
+    let mut c = base(config, OIDC_STATE, String::new(), SameSite::Lax, 0);
+    c.set_path(OIDC_STATE_PATH);
+    c
 }
 
 /// The same cookie, expired, so browsers drop it.

@@ -16,7 +16,7 @@
 //!   overall deadline.
 
 mod html;
-mod policy;
+pub mod policy;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -406,6 +406,7 @@ mod tests {
     fn allow(ips: &[&str]) -> Policy {
         Policy {
             allow: ips.iter().map(|s| s.parse().unwrap()).collect(),
+            ..Policy::default()
         }
     }
 

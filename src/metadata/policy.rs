@@ -15,11 +15,20 @@ use super::{FetchError, MAX_URL_LEN};
 pub struct Policy {
     /// Explicit exceptions to [`is_forbidden`] (an admin allow-list).
     pub allow: Vec<IpAddr>,
+    /// Host names (lower-case) the admin allowed: they bypass the blocked-name rules, and every
+    /// address they resolve to may be contacted (an identity provider on the LAN).
+    pub allow_names: Vec<String>,
 }
 
 impl Policy {
+    /// True if `host` (any case, with or without a trailing dot) is an allowed name.
+    pub fn allows_name(&self, host: &str) -> bool {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        self.allow_names.contains(&host)
+    }
+
     /// True if `ip` may be contacted under this policy.
-    pub(super) fn permits(&self, ip: IpAddr) -> bool {
+    pub fn permits(&self, ip: IpAddr) -> bool {
         let canonical = ip.to_canonical();
         if self.allow.iter().any(|a| a.to_canonical() == canonical) {
             return true;
@@ -118,7 +127,7 @@ pub fn is_forbidden(ip: IpAddr) -> bool {
 }
 
 /// Host names that are blocked before resolving. `host` is lower-case.
-pub(super) fn is_blocked_hostname(host: &str) -> bool {
+pub fn is_blocked_hostname(host: &str) -> bool {
     let host = host.trim_end_matches('.');
     host.is_empty()
         || host == "localhost"
@@ -145,13 +154,13 @@ pub(super) fn blocked_resolve_msg(host: &str) -> String {
 // DNS resolver
 // ---------------------------------------------------------------------------
 
-pub(super) type BoxError = Box<dyn StdError + Send + Sync>;
+pub type BoxError = Box<dyn StdError + Send + Sync>;
 
 /// Error returned by the resolver when a name is blocked by the policy.
 #[derive(Debug)]
-pub(super) struct ResolveBlocked {
-    pub(super) host: String,
-    pub(super) by_name: bool,
+pub struct ResolveBlocked {
+    pub host: String,
+    pub by_name: bool,
 }
 
 impl std::fmt::Display for ResolveBlocked {
@@ -168,8 +177,8 @@ impl StdError for ResolveBlocked {}
 
 /// Error returned by the resolver when a name does not resolve.
 #[derive(Debug)]
-pub(super) struct ResolveFailed {
-    pub(super) host: String,
+pub struct ResolveFailed {
+    pub host: String,
 }
 
 impl std::fmt::Display for ResolveFailed {
@@ -181,14 +190,16 @@ impl std::fmt::Display for ResolveFailed {
 impl StdError for ResolveFailed {}
 
 /// Resolver that only returns addresses permitted by the policy.
-pub(super) struct PolicyResolver {
-    pub(super) policy: Arc<Policy>,
+pub struct PolicyResolver {
+    pub policy: Arc<Policy>,
 }
 
-/// Resolve `host` and keep only the addresses the policy permits.
-pub(super) async fn resolve_permitted(policy: &Policy, host: &str) -> Result<Vec<SocketAddr>, BoxError> {
+/// Resolve `host` and keep only the addresses the policy permits (all of them for an allowed
+/// name).
+pub async fn resolve_permitted(policy: &Policy, host: &str) -> Result<Vec<SocketAddr>, BoxError> {
     let host = host.to_ascii_lowercase();
-    if is_blocked_hostname(&host) {
+    let named = policy.allows_name(&host);
+    if !named && is_blocked_hostname(&host) {
         return Err(Box::new(ResolveBlocked { host, by_name: true }));
     }
     // Port 0: hyper-util replaces it with the URL's (or the scheme's) port.
@@ -202,7 +213,10 @@ pub(super) async fn resolve_permitted(policy: &Policy, host: &str) -> Result<Vec
     if resolved.is_empty() {
         return Err(Box::new(ResolveFailed { host }));
     }
-    let permitted: Vec<SocketAddr> = resolved.into_iter().filter(|a| policy.permits(a.ip())).collect();
+    let permitted: Vec<SocketAddr> = resolved
+        .into_iter()
+        .filter(|a| named || policy.permits(a.ip()))
+        .collect();
     if permitted.is_empty() {
         return Err(Box::new(ResolveBlocked { host, by_name: false }));
     }
@@ -222,7 +236,7 @@ impl reqwest::dns::Resolve for PolicyResolver {
 }
 
 /// Find an error of type `T` in the `source()` chain of `err` (including `err`).
-pub(super) fn find_in_chain<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a T> {
+pub fn find_in_chain<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a T> {
     let mut current = Some(err);
     let mut depth = 0;
     while let Some(e) = current {
@@ -268,7 +282,7 @@ pub(super) fn map_body_error(err: &reqwest::Error, host: &str) -> FetchError {
 
 /// Checks one URL (the input or a redirect target) before it is requested.
 /// Returns the host string for messages.
-pub(super) fn check_url(policy: &Policy, url: &Url, is_redirect: bool) -> Result<String, FetchError> {
+pub fn check_url(policy: &Policy, url: &Url, is_redirect: bool) -> Result<String, FetchError> {
     let invalid = |msg: &str| {
         if is_redirect {
             FetchError::Failed(format!("invalid redirect: {msg}"))
@@ -298,7 +312,7 @@ pub(super) fn check_url(policy: &Policy, url: &Url, is_redirect: bool) -> Result
             if domain.trim_end_matches('.').is_empty() {
                 return Err(invalid("URL has no host"));
             }
-            if is_blocked_hostname(&domain) {
+            if !policy.allows_name(&domain) && is_blocked_hostname(&domain) {
                 return Err(FetchError::Blocked(blocked_name_msg(&host_str)));
             }
             // Addresses are checked by the resolver.

@@ -124,6 +124,23 @@ struct RedirectQuery {
     redirect: Option<String>,
 }
 
+#[derive(Deserialize)]
+struct LoginQuery {
+    redirect: Option<String>,
+    /// Why a sign-in through an identity provider failed (`auth_failed`, …).
+    error: Option<String>,
+}
+
+/// The sign-in page's message for an identity provider's failure code.
+fn oidc_error(ctx: &crate::web::ctx::Ctx, code: &str) -> String {
+    let code = if crate::oidc::Failure::CODES.contains(&code) {
+        code
+    } else {
+        "auth_failed"
+    };
+    ctx.t(&format!("login.oidc_error.{code}")).to_string()
+}
+
 async fn login_view(
     web: Web,
     form: FormData,
@@ -150,7 +167,7 @@ async fn login_view(
     )
 }
 
-async fn login_page(web: Web, Query(q): Query<RedirectQuery>) -> Result<Response> {
+async fn login_page(web: Web, Query(q): Query<LoginQuery>) -> Result<Response> {
     let to = safe_return(q.redirect.as_deref().unwrap_or("/"));
     if web.auth.is_some() {
         return Ok(redirect(&to));
@@ -158,14 +175,11 @@ async fn login_page(web: Web, Query(q): Query<RedirectQuery>) -> Result<Response
     if !initialized(&web.state).await? {
         return Ok(redirect("/setup"));
     }
-    login_view(
-        web,
-        FormData::default(),
-        FormErrors::default(),
-        to,
-        StatusCode::OK,
-    )
-    .await
+    let errors = match q.error.as_deref().filter(|e| !e.is_empty()) {
+        Some(code) => FormErrors::general(oidc_error(&web.ctx, code)),
+        None => FormErrors::default(),
+    };
+    login_view(web, FormData::default(), errors, to, StatusCode::OK).await
 }
 
 async fn login_submit(web: Web, form: FormData) -> Result<Response> {

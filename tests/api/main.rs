@@ -15,5 +15,6 @@ mod import_export;
 mod layers;
 mod metadata;
 mod mfa;
+mod oidc;
 mod sharing_admin;
 mod upgrade;

@@ -249,6 +249,86 @@ async fn behaves_like_the_original(app: &TestApp, fx: &Value, db: &str) {
         slugbase::crypto::Cipher::new([9u8; 32]).decrypt(&stored).is_err(),
         "and with nothing else"
     );
+
+    // Admins manage it; the projection has neither client id nor secret.
+    let fxp = &fx["oidc_provider"];
+    let (s, list) = admin.get_json("/api/oidc-providers").await;
+    assert_eq!(s, 200, "{list}");
+    assert_eq!(
+        json!(list.as_array().unwrap().len()),
+        fx["expected_queries"]["admin GET /api/oidc-providers count"]
+    );
+    let p = &list[0];
+    assert_eq!(p["id"], per["oidc_provider_id"]);
+    assert_eq!(
+        (
+            &p["provider_key"],
+            &p["issuer_url"],
+            &p["scopes"],
+            &p["default_role"]
+        ),
+        (
+            &fxp["provider_key"],
+            &fxp["issuer_url"],
+            &fxp["scopes"],
+            &fxp["default_role"]
+        )
+    );
+    assert_eq!(p["auto_create_users"], fxp["auto_create_users"]);
+    for hidden in fxp["expected_public_projection_omits"].as_array().unwrap() {
+        assert!(p.get(hidden.as_str().unwrap()).is_none(), "{hidden} is not shown");
+    }
+    let text = admin
+        .get("/api/oidc-providers")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains(fxp["client_secret"].as_str().unwrap()));
+
+    // Starting its sign-in redirects to the original's derived endpoint with the stored client
+    // id. The provider's address (TEST-NET-3) is never contacted: discovery is refused by the
+    // address rules before any connection, so the derived endpoint is used.
+    let res = app
+        .other_client()
+        .get("/api/auth/fixture-idp")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    let to = res
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let expected = fxp["expected_authorization_url_derived"].as_str().unwrap();
+    assert!(to.starts_with(&format!("{expected}?")), "{to}");
+    let q: std::collections::HashMap<String, String> =
+        url::Url::parse(&to).unwrap().query_pairs().into_owned().collect();
+    assert_eq!(q["client_id"], fxp["client_id"].as_str().unwrap());
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(
+        q["redirect_uri"],
+        format!("{}/api/auth/fixture-idp/callback", app.state.config.base_url)
+    );
+    // A callback that does not match the sign-in goes back to the sign-in page, without
+    // contacting the provider either.
+    let res = app
+        .other_client()
+        .get("/api/auth/fixture-idp/callback?code=x&state=y")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    assert!(res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .ends_with("/login?error=auth_failed"));
 }
 
 async fn count_rows(app: &TestApp) -> Vec<i64> {

@@ -386,3 +386,4 @@ pub async fn sign_in_user(app: &TestApp, email: &str, name: &str) -> TestApp {
 pub async fn create(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
     self::body(app.post_json(path, body).await).await
 }
+pub mod idp;

@@ -6,5 +6,6 @@
 mod common;
 
 mod admin;
+mod oidc;
 mod pages;
 mod profile;

@@ -1,11 +1,12 @@
-//! The admin area: `/admin` (redirects), members, teams, settings and the audit log — one file
-//! each. The forms call the same use cases as the JSON API (`crate::admin`), so validation, the
+//! The admin area: `/admin` (redirects), members, teams, identity providers, settings and the
+//! audit log — one file each. The forms call the same use cases as the JSON API (`crate::admin`), so validation, the
 //! last-admin and self guards and the audit events live in one place; the pages only turn a form
 //! into the use case's input and its answer into a flash message or a form shown again with its
 //! errors.
 
 mod audit_log;
 mod members;
+mod oidc;
 mod settings;
 mod teams;
 
@@ -50,6 +51,9 @@ pub fn router() -> Router<AppState> {
             get(settings::settings_page).post(settings::settings_submit),
         )
         .route("/admin/audit-log", get(audit_log::audit_page))
+        .route("/admin/oidc", get(oidc::oidc_page).post(oidc::oidc_create))
+        .route("/admin/oidc/{id}", post(oidc::oidc_update))
+        .route("/admin/oidc/{id}/delete", post(oidc::oidc_delete))
 }
 
 async fn admin_home(Admin(_): Admin) -> Response {

@@ -24,6 +24,8 @@ struct AccountPage {
     delete_errors: FormErrors,
     has_password: bool,
     oidc: bool,
+    /// The identity provider the account is linked to.
+    oidc_provider: Option<String>,
 }
 
 impl AccountPage {
@@ -64,6 +66,7 @@ async fn account_view(
             delete_errors,
             has_password: u.has_password(),
             oidc: u.oidc_provider.is_some(),
+            oidc_provider: u.oidc_provider.clone().filter(|p| !p.is_empty()),
         },
     )
 }
