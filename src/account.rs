@@ -14,13 +14,31 @@ use crate::with_db;
 
 #[derive(Deserialize, ToSchema)]
 pub struct ProfileUpdate {
+    #[schema(max_length = 255, pattern = "^\\s*[^@\\s]+@[^@\\s.]+\\.[^@\\s]*[^@\\s.]\\s*$")]
     pub email: Option<String>,
+    /// 1–255 characters (control characters are dropped, spaces trimmed).
+    #[schema(
+        max_length = 255,
+        pattern = "^[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f][\\s\\S]*$"
+    )]
     pub name: Option<String>,
     /// `en` or `de` (other language codes are stored for clients that know them).
+    #[schema(pattern = "^[a-z]{2}(-[A-Za-z]{2})?$")]
     pub language: Option<String>,
     /// `auto`, `light` or `dark`.
+    #[schema(value_type = Option<crate::users::Theme>)]
     pub theme: Option<String>,
+    /// `true` or `false` (any other text counts as `false`).
+    #[schema(value_type = Option<AiFlag>)]
     pub ai_suggestions_enabled: Option<serde_json::Value>,
+}
+
+/// A switch as a boolean, or as text (`"true"` switches it on).
+#[derive(serde::Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum AiFlag {
+    Flag(bool),
+    Text(String),
 }
 
 fn valid_language(l: &str) -> bool {

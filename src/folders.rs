@@ -179,10 +179,12 @@ pub async fn get(db: &Db, user_id: &str, id: &str) -> Result<Option<Folder>> {
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct FolderInput {
+    /// 1–255 characters (control characters are dropped, spaces trimmed); required on create.
+    #[schema(value_type = Option<String>, max_length = 255, pattern = "^[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f][\\s\\S]*$")]
     pub name: Option<String>,
     /// A Lucide icon name (at most 50 characters); `""` or `null` removes it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 50)]
     pub icon: Option<Option<String>>,
     pub team_ids: Option<Vec<String>>,
     pub user_ids: Option<Vec<String>>,

@@ -12,6 +12,7 @@ pub struct AuditQuery {
     /// 1–100, default 50.
     pub limit: Option<String>,
     /// Cursor: `created_at` of the last event of the previous page (with `before_id`).
+    #[param(format = DateTime)]
     pub before_created_at: Option<String>,
     /// Cursor: `id` of the last event of the previous page (with `before_created_at`).
     pub before_id: Option<String>,
@@ -20,8 +21,10 @@ pub struct AuditQuery {
     pub actor_user_id: Option<String>,
     pub entity_type: Option<String>,
     /// Only events at or after this time (ISO 8601).
+    #[param(format = DateTime)]
     pub since: Option<String>,
     /// Only events before this time (ISO 8601).
+    #[param(format = DateTime)]
     pub until: Option<String>,
 }
 

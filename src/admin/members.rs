@@ -88,9 +88,18 @@ async fn record(db: &Db, origin: &Origin, actor: &str, action: &str, id: &str, m
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateUserInput {
+    #[schema(value_type = String, required = true, max_length = 255, pattern = "^\\s*[^@\\s]+@[^@\\s.]+\\.[^@\\s]*[^@\\s.]\\s*$")]
     pub email: Option<String>,
+    /// 1–255 characters (control characters are dropped, spaces trimmed).
+    #[schema(value_type = String, required = true, max_length = 255, pattern = "^[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f][\\s\\S]*$")]
     pub name: Option<String>,
-    /// Optional: without one the user signs in through OIDC or a later invite.
+    /// Optional: without one the user signs in through OIDC or a later invite. The password
+    /// policy: 8–128 characters with an upper- and a lower-case letter, a digit and a special
+    /// character.
+    #[schema(
+        max_length = 128,
+        pattern = "^$|^(?=[\\s\\S]*[A-Z])(?=[\\s\\S]*[a-z])(?=[\\s\\S]*[0-9])(?=[\\s\\S]*[!@#$%^&*()_+=\\[\\]{};\':\"\\\\|,.<>/?-])[\\s\\S]{8,128}$"
+    )]
     pub password: Option<String>,
     pub is_admin: Option<bool>,
     /// Invite by e-mail (needs outgoing mail, which this server does not send yet).

@@ -34,9 +34,33 @@ pub async fn all(db: &Db, registrations_by_env: Option<bool>) -> Result<serde_js
 
 #[derive(Deserialize, ToSchema)]
 pub struct SettingInput {
+    #[schema(value_type = SettingKey, required = true)]
     pub key: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = SettingValue, required = true)]
     pub value: Option<serde_json::Value>,
+}
+
+/// The settings an admin may change.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SettingKey {
+    RegistrationsEnabled,
+    OidcRequireMfa,
+}
+
+/// `true` or `false`, as a boolean or as text.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum SettingValue {
+    Flag(bool),
+    Text(FlagText),
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FlagText {
+    True,
+    False,
 }
 
 fn check_key(key: &str) -> Result<()> {

@@ -25,9 +25,12 @@ async fn record(
 
 #[derive(Deserialize, ToSchema)]
 pub struct TeamInput {
+    /// 1–255 characters (control characters are dropped, spaces trimmed); required on create.
+    #[schema(value_type = Option<String>, max_length = 255, pattern = "^[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f][\\s\\S]*$")]
     pub name: Option<String>,
+    /// Up to 500 characters; `null` removes it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500)]
     pub description: Option<Option<String>>,
 }
 
@@ -101,6 +104,7 @@ pub async fn delete(db: &Db, origin: &Origin, actor: &str, id: &str) -> Result<(
 
 #[derive(Deserialize, ToSchema)]
 pub struct MemberInput {
+    #[schema(value_type = String, required = true, pattern = "^[\\s\\S]*\\S[\\s\\S]*$")]
     pub user_id: Option<String>,
 }
 

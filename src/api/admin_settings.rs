@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 
-use crate::admin::settings::{self, Setting, SettingInput};
+use crate::admin::settings::{self, Setting, SettingInput, SettingKey};
 use crate::api::auth::{message, MessageBody};
 use crate::error::{ErrorBody, Result};
 use crate::http::auth::{AdminUser, ClientOrigin};
@@ -32,7 +32,7 @@ pub async fn set(
 }
 
 /// One known setting.
-#[utoipa::path(get, path = "/api/admin/settings/{key}", tag = "AdminSettings", params(("key" = String, Path)),
+#[utoipa::path(get, path = "/api/admin/settings/{key}", tag = "AdminSettings", params(("key" = SettingKey, Path, description = "A setting this server knows")),
     responses((status = 200, body = Setting), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
@@ -44,7 +44,7 @@ pub async fn get(
 }
 
 /// Resets one known setting to its default.
-#[utoipa::path(delete, path = "/api/admin/settings/{key}", tag = "AdminSettings", params(("key" = String, Path)),
+#[utoipa::path(delete, path = "/api/admin/settings/{key}", tag = "AdminSettings", params(("key" = SettingKey, Path, description = "A setting this server knows")),
     responses((status = 200, body = MessageBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
 pub async fn delete(

@@ -12,6 +12,20 @@ use crate::http::error::{Json, Path};
 use crate::state::AppState;
 use crate::teams::{self, Team, TeamDetail};
 
+/// A new team: [`TeamInput`] with the name required.
+#[derive(utoipa::ToSchema)]
+pub struct NewTeam {
+    /// 1–255 characters (control characters are dropped, spaces trimmed).
+    #[schema(
+        max_length = 255,
+        pattern = "^[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f][\\s\\S]*$"
+    )]
+    pub name: String,
+    /// Up to 500 characters.
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
+}
+
 /// Teams with their member counts, newest first.
 #[utoipa::path(get, path = "/api/admin/teams", tag = "AdminTeams",
     responses((status = 200, body = Vec<Team>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
@@ -35,7 +49,7 @@ pub async fn get(
 }
 
 /// Creates a team (name unique, 1–255 characters; description up to 500).
-#[utoipa::path(post, path = "/api/admin/teams", tag = "AdminTeams", request_body = TeamInput,
+#[utoipa::path(post, path = "/api/admin/teams", tag = "AdminTeams", request_body = NewTeam,
     responses((status = 201, body = TeamDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
 pub async fn create(

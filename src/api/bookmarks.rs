@@ -18,6 +18,71 @@ use crate::input::flag;
 use crate::metadata::PageMetadata;
 use crate::state::AppState;
 
+/// A new bookmark: [`BookmarkInput`] with title and URL required.
+#[derive(ToSchema)]
+pub struct NewBookmark {
+    /// 1–500 characters (control characters are dropped, spaces trimmed).
+    #[schema(
+        max_length = 500,
+        pattern = "^[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f][\\s\\S]*$"
+    )]
+    pub title: String,
+    /// An `http` or `https` URL of at most 2048 characters.
+    #[schema(
+        max_length = 2048,
+        pattern = "^\\s*[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~!$&\'()*+,;=:@/-]*)?(\\?[A-Za-z0-9._~!$&\'()*+,;=:@/?-]*)?\\s*$"
+    )]
+    pub url: String,
+    /// Letters, digits, `-`, `_`; unique across the instance. `""` or `null` for none.
+    #[schema(pattern = "^\\s*([A-Za-z0-9_-]{1,255})?\\s*$")]
+    pub slug: Option<String>,
+    /// Notes (up to 10,000 characters).
+    #[schema(max_length = 10000)]
+    pub description: Option<String>,
+    /// Forward `/go/<slug>` to the URL (needs a slug).
+    pub forwarding_enabled: Option<bool>,
+    pub pinned: Option<bool>,
+    /// The folders (own folders only).
+    pub folder_ids: Option<Vec<String>>,
+    /// The tags (own tags only).
+    pub tag_ids: Option<Vec<String>>,
+    /// Teams to share with (teams the caller belongs to).
+    pub team_ids: Option<Vec<String>>,
+    /// Users to share with.
+    pub user_ids: Option<Vec<String>>,
+    /// Share with every team the caller belongs to now.
+    pub share_all_teams: Option<bool>,
+}
+
+/// `keep` (every entry) or `skip` (URLs the user already has).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DuplicatesParam {
+    Keep,
+    Skip,
+}
+
+/// A JSON import: the original's `{"bookmarks": [...]}`, or our export's array.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ImportJson {
+    List(Vec<serde_json::Value>),
+    Wrapped(ImportWrapped),
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportWrapped {
+    pub bookmarks: Vec<serde_json::Value>,
+}
+
+/// An import as an upload.
+#[derive(ToSchema)]
+pub struct ImportUpload {
+    /// The file: JSON, a browser's bookmark file (HTML) or CSV.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct BookmarkPage {
     pub items: Vec<Bookmark>,
@@ -71,7 +136,7 @@ pub async fn list(
 }
 
 /// Creates a bookmark (with its folders, tags and shares, all or nothing).
-#[utoipa::path(post, path = "/api/bookmarks", tag = "Bookmarks", request_body = BookmarkInput,
+#[utoipa::path(post, path = "/api/bookmarks", tag = "Bookmarks", request_body = NewBookmark,
     responses(
         (status = 201, body = Bookmark),
         (status = 400, description = "Validation error (details name the field), or slug taken", body = ErrorBody),
@@ -181,6 +246,7 @@ pub async fn ids(
 #[derive(Deserialize, IntoParams)]
 pub struct SearchQuery {
     /// What to look for.
+    #[param(value_type = String, required = true, pattern = "^[\\s\\S]*\\S[\\s\\S]*$")]
     pub q: Option<String>,
 }
 
@@ -234,6 +300,7 @@ pub struct ImportParams {
     /// `true`: report what would happen, write nothing.
     pub dry_run: Option<String>,
     /// `keep` (default: import every entry) or `skip` (skip URLs the user already has).
+    #[param(value_type = Option<DuplicatesParam>)]
     pub duplicates: Option<String>,
     /// `true`: any bad entry fails the whole import (nothing is written).
     pub strict: Option<String>,
@@ -258,7 +325,9 @@ impl ImportParams {
 /// them as a multipart upload in the field `file`. Good entries are written in one transaction;
 /// bookmarklets and invalid entries are reported by position.
 #[utoipa::path(post, path = "/api/bookmarks/import", tag = "Bookmarks", params(ImportParams),
-    request_body(content = Object, description = "JSON, text/html (Netscape), text/csv, or multipart/form-data with `file`"),
+    request_body(description = "JSON, text/html (Netscape), text/csv, or multipart/form-data with `file`",
+        content((ImportJson = "application/json"), (String = "text/html"), (String = "text/csv"),
+            (ImportUpload = "multipart/form-data"))),
     responses(
         (status = 200, body = transfer::ImportReport),
         (status = 400, description = "Unreadable or cut-off file (says where), or strict mode and a bad entry", body = ErrorBody),
@@ -283,6 +352,7 @@ pub async fn import(
 #[derive(Deserialize, IntoParams)]
 pub struct ExportParams {
     /// `json` (default), `html` (Netscape, for browsers) or `csv`.
+    #[param(pattern = "^([Jj][Ss][Oo][Nn]|[Hh][Tt][Mm][Ll]|[Cc][Ss][Vv])?$")]
     pub format: Option<String>,
     /// `mine` (default: own bookmarks) or `all` (also those shared with the caller).
     pub scope: Option<String>,
@@ -311,6 +381,7 @@ pub async fn export(
 #[derive(Deserialize, IntoParams)]
 pub struct MetadataQuery {
     /// The page to look at (http or https).
+    #[param(value_type = String, required = true, max_length = 2048, pattern = "^\\s*[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~!$&\'()*+,;=:@/-]*)?(\\?[A-Za-z0-9._~!$&\'()*+,;=:@/?-]*)?\\s*$")]
     pub url: Option<String>,
 }
 

@@ -24,6 +24,23 @@ pub struct ListParams {
     pub offset: Option<String>,
 }
 
+/// A new folder: [`FolderInput`] with the name required.
+#[derive(ToSchema)]
+pub struct NewFolder {
+    /// 1–255 characters (control characters are dropped, spaces trimmed).
+    #[schema(
+        max_length = 255,
+        pattern = "^[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f][\\s\\S]*$"
+    )]
+    pub name: String,
+    /// A Lucide icon name (at most 50 characters); `""` or `null` for none.
+    #[schema(max_length = 50)]
+    pub icon: Option<String>,
+    pub team_ids: Option<Vec<String>>,
+    pub user_ids: Option<Vec<String>>,
+    pub share_all_teams: Option<bool>,
+}
+
 impl ListParams {
     pub fn options(&self) -> ListOptions {
         ListOptions::parse(
@@ -81,7 +98,7 @@ pub async fn get(
 }
 
 /// Creates a folder (name unique per user).
-#[utoipa::path(post, path = "/api/folders", tag = "Folders", request_body = FolderInput,
+#[utoipa::path(post, path = "/api/folders", tag = "Folders", request_body = NewFolder,
     responses((status = 201, body = Folder), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn create(

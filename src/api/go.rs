@@ -37,7 +37,7 @@ pub async fn set(
 
 /// Forgets a remembered choice. 204 (as the original answers).
 #[utoipa::path(delete, path = "/api/go/preferences/{slug}", tag = "GoPreferences",
-    params(("slug" = String, Path)),
+    params(("slug" = String, Path, pattern = "^[A-Za-z0-9_-]{1,255}$", description = "Letters, digits, `-` and `_`")),
     responses(
         (status = 204, description = "Forgotten"),
         (status = 400, body = ErrorBody),

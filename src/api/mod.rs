@@ -148,7 +148,7 @@ fn error_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::
 /// The answers every operation of a kind can give, whatever its handler does: a body that is
 /// not JSON (415), too large (413) or too slow (408); no credentials (401) where the operation
 /// needs them; the database not answering (503).
-fn add_common_responses(op: &mut utoipa::openapi::path::Operation) {
+fn add_common_responses(op: &mut utoipa::openapi::path::Operation, write: bool) {
     let public = op
         .security
         .as_ref()
@@ -161,6 +161,12 @@ fn add_common_responses(op: &mut utoipa::openapi::path::Operation) {
     };
     if !public {
         add("401", "Not signed in (no or a bad session or API token)");
+        if write {
+            add(
+                "403",
+                "CSRF_INVALID: a write with the session cookie but without a matching X-CSRF-Token",
+            );
+        }
     }
     add("503", "The database is not answering");
     if op.request_body.is_some() {
@@ -193,7 +199,7 @@ pub fn finish_openapi(mut doc: OpenApiDoc) -> OpenApiDoc {
         ] {
             if let Some(op) = op {
                 op.operation_id = Some(format!("{method}_{slug}"));
-                add_common_responses(op);
+                add_common_responses(op, method != "get");
             }
         }
     }

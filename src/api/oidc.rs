@@ -16,6 +16,35 @@ use crate::http::error::{Json, Path};
 use crate::oidc::{self, providers, CallbackParams, OidcProvider, ProviderInput};
 use crate::state::AppState;
 
+/// A new provider: [`ProviderInput`] with its key, client and issuer required.
+#[derive(utoipa::ToSchema)]
+pub struct NewProvider {
+    /// Letters, digits, `-` and `_`, at most 50; used in the sign-in URLs.
+    #[schema(pattern = "^\\s*[a-zA-Z0-9_-]{1,50}\\s*$")]
+    pub provider_key: String,
+    #[schema(min_length = 1)]
+    pub client_id: String,
+    /// Write-only: stored encrypted, never returned.
+    #[schema(min_length = 1)]
+    pub client_secret: String,
+    /// The issuer; `/.well-known/openid-configuration` below it is read unless all three
+    /// endpoints are given.
+    #[schema(max_length = 2048)]
+    pub issuer_url: String,
+    pub authorization_url: Option<String>,
+    pub token_url: Option<String>,
+    pub userinfo_url: Option<String>,
+    /// Space-separated; default `openid profile email`.
+    pub scopes: Option<String>,
+    /// Default true.
+    pub auto_create_users: Option<bool>,
+    /// `user` (default) or `admin`.
+    pub default_role: Option<crate::oidc::providers::Role>,
+    /// A claim listing the user's groups, for the group → team mapping.
+    pub groups_claim: Option<String>,
+    pub group_mappings: Option<Vec<crate::oidc::providers::GroupMappingInput>>,
+}
+
 /// Identity providers, newest first (no client ids or secrets).
 #[utoipa::path(get, path = "/api/oidc-providers", tag = "OIDCProviders",
     responses((status = 200, description = "Providers", body = Vec<OidcProvider>),
@@ -25,7 +54,7 @@ pub async fn list(State(state): State<AppState>, _a: AdminUser) -> Result<Json<V
 }
 
 /// Adds an identity provider; the client secret is stored encrypted and never returned.
-#[utoipa::path(post, path = "/api/oidc-providers", tag = "OIDCProviders", request_body = ProviderInput,
+#[utoipa::path(post, path = "/api/oidc-providers", tag = "OIDCProviders", request_body = NewProvider,
     responses((status = 201, description = "Created", body = OidcProvider),
               (status = 400, description = "Missing or invalid field, or the key is taken", body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]

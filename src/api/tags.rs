@@ -57,6 +57,8 @@ pub async fn get(State(state): State<AppState>, auth: AuthUser, Path(id): Path<S
 
 #[derive(Deserialize, ToSchema)]
 pub struct TagInput {
+    /// 1–100 characters (control characters are dropped, spaces trimmed).
+    #[schema(value_type = String, required = true, max_length = 100, pattern = "^[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f][\\s\\S]*$")]
     pub name: Option<String>,
 }
 

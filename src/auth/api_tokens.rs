@@ -88,8 +88,11 @@ async fn revoke_row(db: &Db, user_id: &str, id: &str) -> Result<Option<String>> 
 
 #[derive(Deserialize, ToSchema, Default)]
 pub struct CreateToken {
+    /// 1–100 characters (control characters are dropped, spaces trimmed).
+    #[schema(value_type = String, required = true, max_length = 100, pattern = "^[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f][\\s\\S]*$")]
     pub name: Option<serde_json::Value>,
-    /// Optional expiry (ISO 8601); the token stops working then.
+    /// Optional expiry (ISO 8601, in the future); the token stops working then.
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
 }
 

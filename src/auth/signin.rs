@@ -55,8 +55,13 @@ pub async fn is_initialized(db: &Db) -> Result<bool> {
 
 #[derive(Deserialize, ToSchema, Default)]
 pub struct SetupRequest {
+    #[schema(value_type = String, required = true, max_length = 255, pattern = "^\\s*[^@\\s]+@[^@\\s.]+\\.[^@\\s]*[^@\\s.]\\s*$")]
     pub email: Option<String>,
+    /// 1–255 characters (control characters are dropped, spaces trimmed).
+    #[schema(value_type = String, required = true, max_length = 255, pattern = "^[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f][\\s\\S]*$")]
     pub name: Option<String>,
+    /// 8–128 characters with an upper- and a lower-case letter, a digit and a special character.
+    #[schema(value_type = String, required = true, min_length = 8, max_length = 128, pattern = "^(?=[\\s\\S]*[A-Z])(?=[\\s\\S]*[a-z])(?=[\\s\\S]*[0-9])(?=[\\s\\S]*[!@#$%^&*()_+=\\[\\]{};\':\"\\\\|,.<>/?-])[\\s\\S]{8,128}$")]
     pub password: Option<String>,
 }
 
@@ -133,8 +138,13 @@ pub async fn setup(db: &Db, config: &Config, origin: &Origin, body: SetupRequest
 
 #[derive(Deserialize, ToSchema, Default)]
 pub struct RegisterRequest {
+    #[schema(value_type = String, required = true, max_length = 255, pattern = "^\\s*[^@\\s]+@[^@\\s.]+\\.[^@\\s]*[^@\\s.]\\s*$")]
     pub email: Option<String>,
+    /// 1–255 characters (control characters are dropped, spaces trimmed).
+    #[schema(value_type = String, required = true, max_length = 255, pattern = "^[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f][\\s\\S]*$")]
     pub name: Option<String>,
+    /// 8–128 characters with an upper- and a lower-case letter, a digit and a special character.
+    #[schema(value_type = String, required = true, min_length = 8, max_length = 128, pattern = "^(?=[\\s\\S]*[A-Z])(?=[\\s\\S]*[a-z])(?=[\\s\\S]*[0-9])(?=[\\s\\S]*[!@#$%^&*()_+=\\[\\]{};\':\"\\\\|,.<>/?-])[\\s\\S]{8,128}$")]
     pub password: Option<String>,
 }
 
@@ -203,7 +213,9 @@ pub async fn register(db: &Db, config: &Config, origin: &Origin, body: RegisterR
 
 #[derive(Deserialize, ToSchema, Default)]
 pub struct LoginRequest {
+    #[schema(value_type = String, required = true, max_length = 255, pattern = "^\\s*[^@\\s]+@[^@\\s.]+\\.[^@\\s]*[^@\\s.]\\s*$")]
     pub email: Option<String>,
+    #[schema(value_type = String, required = true, min_length = 1)]
     pub password: Option<String>,
 }
 

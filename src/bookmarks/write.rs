@@ -2,7 +2,7 @@
 //! checked first; then one transaction does all of it, so a refused or failed request leaves
 //! nothing behind; then the audit log records it.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
@@ -30,15 +30,25 @@ async fn record(
 /// Create and update body (all fields optional on update).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct BookmarkInput {
+    /// 1–500 characters (control characters are dropped, spaces trimmed); required on create.
+    #[schema(
+        max_length = 500,
+        pattern = "^[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f][\\s\\S]*$"
+    )]
     pub title: Option<String>,
+    /// An `http` or `https` URL of at most 2048 characters; required on create.
+    #[schema(
+        max_length = 2048,
+        pattern = "^\\s*[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~!$&\'()*+,;=:@/-]*)?(\\?[A-Za-z0-9._~!$&\'()*+,;=:@/?-]*)?\\s*$"
+    )]
     pub url: Option<String>,
     /// Letters, digits, `-`, `_`; unique across the instance. `""` or `null` removes it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^\\s*([A-Za-z0-9_-]{1,255})?\\s*$")]
     pub slug: Option<Option<String>>,
     /// Notes (up to 10,000 characters). `""` or `null` removes them.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 10000)]
     pub description: Option<Option<String>>,
     /// Forward `/go/<slug>` to the URL (needs a slug).
     pub forwarding_enabled: Option<bool>,
@@ -349,9 +359,24 @@ pub struct BulkInput {
     pub filter: Option<ListQuery>,
     /// `delete`, `move` (replace folders), `add_to_folders`, `remove_from_folders`, `add_tags`,
     /// `remove_tags`, `pin`, `unpin`.
+    #[schema(value_type = BulkAction)]
     pub action: String,
     pub folder_ids: Option<Vec<String>>,
     pub tag_ids: Option<Vec<String>>,
+}
+
+/// What a bulk action does.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkAction {
+    Delete,
+    Move,
+    AddToFolders,
+    RemoveFromFolders,
+    AddTags,
+    RemoveTags,
+    Pin,
+    Unpin,
 }
 
 pub const BULK_MAX: usize = 10_000;

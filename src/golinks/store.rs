@@ -105,7 +105,10 @@ async fn forget(db: &Db, user_id: &str, slug: &Slug) -> Result<bool> {
 
 #[derive(Deserialize, ToSchema, Default)]
 pub struct PreferenceInput {
+    /// Letters, digits, `-` and `_` (1–255).
+    #[schema(value_type = String, required = true, pattern = "^\\s*[A-Za-z0-9_-]{1,255}\\s*$")]
     pub slug: Option<String>,
+    #[schema(value_type = String, required = true, pattern = "^[\\s\\S]*\\S[\\s\\S]*$")]
     pub bookmark_id: Option<String>,
 }
 

@@ -94,7 +94,7 @@ pub async fn begin_enrollment(
 #[derive(Default, Deserialize, ToSchema)]
 pub struct CodeBody {
     /// A 6-digit TOTP code (or, where accepted, a 16-character backup code).
-    #[schema(value_type = String, example = "123456")]
+    #[schema(value_type = String, required = true, example = "123456", pattern = "^[\\s\\S]*\\S[\\s\\S]*$")]
     pub code: Option<Value>,
     /// The account password, for disable and regenerate (accounts that have one).
     pub password: Option<String>,

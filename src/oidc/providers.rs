@@ -155,6 +155,8 @@ pub struct GroupMappingInput {
 /// `client_secret` keep the stored ones, a blank or `null` endpoint override removes it).
 #[derive(Deserialize, ToSchema, Default)]
 pub struct ProviderInput {
+    /// Letters, digits, `-` and `_`, at most 50; used in the sign-in URLs.
+    #[schema(pattern = "^\\s*[a-zA-Z0-9_-]{1,50}\\s*$")]
     pub provider_key: Option<String>,
     pub client_id: Option<String>,
     /// Write-only: stored encrypted, never returned.
@@ -175,11 +177,20 @@ pub struct ProviderInput {
     #[schema(value_type = Option<bool>)]
     pub auto_create_users: Option<Value>,
     /// `user` (default) or `admin`.
+    #[schema(value_type = Option<crate::oidc::providers::Role>)]
     pub default_role: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub groups_claim: Option<Option<String>>,
     pub group_mappings: Option<Vec<GroupMappingInput>>,
+}
+
+/// The role a new account from a provider gets.
+#[derive(serde::Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Admin,
 }
 
 /// The original's loose booleans (`true`, `1`, `"true"`).

@@ -142,6 +142,15 @@ pub fn validate_name(field: &str, name: &str) -> Result<String> {
 pub const LANGUAGES: &[&str] = &["en", "de"];
 pub const THEMES: &[&str] = &["auto", "light", "dark"];
 
+/// A colour theme: following the system, light or dark.
+#[derive(serde::Serialize, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    Auto,
+    Light,
+    Dark,
+}
+
 const KEY_ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ123456789";
 
 /// A random user key in the original's alphabet.

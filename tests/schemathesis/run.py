@@ -111,7 +111,7 @@ def main():
               "forwarding_enabled": True, "folder_ids": [folder["id"]], "tag_ids": [tag["id"]]}, token=token)
         call(base, "POST", "/api/admin/teams", {"name": "Core"}, token=token)
 
-        cmd = [st, "run", f"{base}/openapi.json", "--checks", "all", "--max-time", str(args.max_time),
+        cmd = [st, "--config-file", os.path.join(ROOT, "tests", "schemathesis", "schemathesis.toml"), "run", f"{base}/openapi.json", "--checks", "all", "--max-time", str(args.max_time),
                "--seed", str(args.seed), "--workers", "2", "-H", f"Authorization: Bearer {token}",
                "--request-timeout", "20", "--suppress-health-check", "all", "--warnings", "off"]
         for op in EXCLUDE:
