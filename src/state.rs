@@ -32,6 +32,8 @@ pub struct Inner {
     fetcher: std::sync::OnceLock<crate::metadata::Fetcher>,
     /// At-rest encryption under `ENCRYPTION_KEY`.
     pub cipher: crate::crypto::Cipher,
+    /// Outgoing mail: the SMTP settings' source, the outbox and its sender's wake-up call.
+    pub mailer: crate::mail::Mailer,
     /// The headers every go-link redirect carries ([`redirect_headers`]); only
     /// `web::go::redirect_to` copies it, always replacing the placeholder `Location`.
     pub redirect_headers: axum::http::HeaderMap,
@@ -56,9 +58,11 @@ impl AppState {
     }
 
     pub fn new(config: Config, db: Db) -> AppState {
+        let cipher = crate::crypto::Cipher::new(config.encryption_key);
         AppState(Arc::new(Inner {
             fetcher: std::sync::OnceLock::new(),
-            cipher: crate::crypto::Cipher::new(config.encryption_key),
+            mailer: crate::mail::Mailer::new(&config, cipher.clone()),
+            cipher,
             redirect_headers: redirect_headers(&config),
             config,
             db,
