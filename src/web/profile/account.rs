@@ -24,6 +24,8 @@ struct AccountPage {
     delete_errors: FormErrors,
     has_password: bool,
     oidc: bool,
+    /// A new address waiting for its confirmation link.
+    pending_email: Option<String>,
 }
 
 impl AccountPage {
@@ -64,6 +66,7 @@ async fn account_view(
             delete_errors,
             has_password: u.has_password(),
             oidc: u.oidc_provider.is_some(),
+            pending_email: u.email_pending.clone().filter(|e| !e.is_empty()),
         },
     )
 }
@@ -87,6 +90,7 @@ pub(super) async fn account_submit(s: Signed, form: FormData) -> Result<Response
     } else {
         account::update_profile(
             &s.state.db,
+            &s.state.mailer,
             &s.origin,
             &s.auth.user,
             ProfileUpdate {
@@ -105,10 +109,14 @@ pub(super) async fn account_submit(s: Signed, form: FormData) -> Result<Response
         .await
     };
     match result {
-        Ok(user) => {
+        Ok(done) => {
             // Said in the language just chosen.
-            let msg = i18n::locale(&user.language()).get("profile.saved");
-            Ok(redirect_with("/profile", "ok", msg))
+            let tr = i18n::locale(&done.user.language());
+            let msg = match &done.pending_email {
+                Some(e) => tr.get("profile.email_sent").replace("{0}", e),
+                None => tr.get("profile.saved").to_string(),
+            };
+            Ok(redirect_with("/profile", "ok", &msg))
         }
         Err(e) => {
             let e = client_error(e)?;
