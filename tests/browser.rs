@@ -101,7 +101,14 @@ fn free_port() -> u16 {
 
 /// Runs node until it exits or the time is up (then its whole process group, Chromium included,
 /// is killed). Output goes to `log`.
-fn run_node(tools: &Tools, scenario: &str, base: &str, shots: &Path, log: &Path) -> Result<(), String> {
+fn run_node(
+    tools: &Tools,
+    scenario: &str,
+    base: &str,
+    shots: &Path,
+    log: &Path,
+    mail_dir: Option<&Path>,
+) -> Result<(), String> {
     let out = fs::File::create(log).map_err(|e| format!("creating {}: {e}", log.display()))?;
     let err = out.try_clone().map_err(|e| e.to_string())?;
     let mut cmd = Command::new(&tools.node);
@@ -114,6 +121,9 @@ fn run_node(tools: &Tools, scenario: &str, base: &str, shots: &Path, log: &Path)
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err);
+    if let Some(dir) = mail_dir {
+        cmd.env("MAIL_DIR", dir);
+    }
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd.spawn().map_err(|e| format!("starting {}: {e}", tools.node))?;
@@ -142,15 +152,36 @@ fn run_node(tools: &Tools, scenario: &str, base: &str, shots: &Path, log: &Path)
     }
 }
 
-/// Starts a fresh server and runs `tests/browser/scenarios/<name>.mjs` against it.
+/// Starts a fresh server and runs `tests/browser/scenarios/<name>.mjs` against it. Scenarios
+/// that read mail (`MAIL`) get an SMTP sink (`tests/mail/smtp_sink.py`) the server sends to; its
+/// messages are JSON files in `$MAIL_DIR`.
 async fn scenario(name: &str) {
     let Some(tools) = tools() else { return };
+    let sink = if MAIL.contains(&name) {
+        if !common::smtp::available() {
+            return;
+        }
+        Some(common::smtp::SmtpSink::start(&[]))
+    } else {
+        None
+    };
     let _one = ONE_AT_A_TIME.lock().await;
 
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let port_s = port.to_string();
-    let app = TestApp::spawn_with(Backend::Sqlite, &[("PORT", &port_s), ("BASE_URL", &base)])
+    let mut env = vec![("PORT", port_s.as_str()), ("BASE_URL", base.as_str())];
+    let sink_port = sink.as_ref().map(|s| s.port_s()).unwrap_or_default();
+    if sink.is_some() {
+        env.extend([
+            ("SMTP_HOST", "127.0.0.1"),
+            ("SMTP_PORT", sink_port.as_str()),
+            ("SMTP_TLS", "none"),
+            ("SMTP_FROM", "noreply@example.com"),
+        ]);
+    }
+    let mail_dir = sink.as_ref().map(|s| s.dir.path().to_path_buf());
+    let app = TestApp::spawn_with(Backend::Sqlite, &env)
         .await
         .expect("SQLite test server");
     assert_eq!(app.base, base, "the server listens where it was told");
@@ -169,7 +200,7 @@ async fn scenario(name: &str) {
     let outcome = {
         let (name, base, shots, log) = (name.to_string(), base.clone(), shots.clone(), log.clone());
         // Blocking wait off the runtime's workers, so the server keeps serving meanwhile.
-        tokio::task::spawn_blocking(move || run_node(&tools, &name, &base, &shots, &log))
+        tokio::task::spawn_blocking(move || run_node(&tools, &name, &base, &shots, &log, mail_dir.as_deref()))
             .await
             .expect("node runner")
     };
@@ -196,4 +227,17 @@ macro_rules! scenarios {
     };
 }
 
-scenarios!(smoke, golink, mfa, import, prefs, sharing, phone, pages);
+/// Scenarios that read the mail the server sends.
+const MAIL: &[&str] = &["forgot_password"];
+
+scenarios!(
+    smoke,
+    golink,
+    mfa,
+    import,
+    prefs,
+    sharing,
+    phone,
+    pages,
+    forgot_password
+);

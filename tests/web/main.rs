@@ -6,5 +6,6 @@
 mod common;
 
 mod admin;
+mod mail;
 mod pages;
 mod profile;
