@@ -23,7 +23,9 @@ CREATE TABLE mail_outbox (
 );
 CREATE INDEX idx_mail_outbox_pending ON mail_outbox (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX idx_mail_outbox_sending ON mail_outbox (claimed_until) WHERE status = 'sending';
-CREATE INDEX idx_mail_outbox_user ON mail_outbox (user_id, kind, created_at);
+CREATE INDEX idx_mail_outbox_user ON mail_outbox (user_id);
+-- The per-address limits count recent messages of a kind to an address.
+CREATE INDEX idx_mail_outbox_recipient ON mail_outbox (recipient, kind, created_at);
 
 -- E-mail change tokens are stored hashed like the other two kinds (the original kept them in
 -- plain text; such rows are still read).
