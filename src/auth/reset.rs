@@ -108,10 +108,11 @@ async fn send_link(db: &Db, mailer: &Mailer, origin: &Origin, email: &str) -> Re
         return Ok(());
     }
     let hour = Duration::from_secs(3600);
-    if outbox::recent(db, &user.email, &[MailKind::PasswordReset], hour).await? >= MAILS_PER_HOUR {
+    let mut tx = db.begin().await?;
+    tokens::lock_user(&mut tx, &user.id).await?;
+    if outbox::recent(&mut tx, &user.email, &[MailKind::PasswordReset], hour).await? >= MAILS_PER_HOUR {
         return Ok(());
     }
-    let mut tx = db.begin().await?;
     let (token, _) = issue(&mut tx, &user.id, Purpose::Reset).await?;
     let lang = Lang::of(user.language.as_deref());
     let content = content::password_reset(lang, mailer.link("/reset-password", &token))?;

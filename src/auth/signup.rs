@@ -144,12 +144,13 @@ pub async fn register(
 /// "Someone tried to sign up with your address" (at most a few per hour).
 async fn tell_existing(db: &Db, mailer: &Mailer, user: &User) -> Result<()> {
     let hour = Duration::from_secs(3600);
-    if outbox::recent(db, &user.email, &[MailKind::SignupExisting], hour).await? >= MAILS_PER_HOUR {
+    let mut tx = db.begin().await?;
+    tokens::lock_user(&mut tx, &user.id).await?;
+    if outbox::recent(&mut tx, &user.email, &[MailKind::SignupExisting], hour).await? >= MAILS_PER_HOUR {
         return Ok(());
     }
     let lang = Lang::of(user.language.as_deref());
     let content = content::signup_existing(lang, mailer.page("/login"), &mailer.page("/reset-password"))?;
-    let mut tx = db.begin().await?;
     let mail = Outgoing {
         kind: MailKind::SignupExisting,
         user_id: Some(&user.id),
@@ -354,6 +355,7 @@ pub async fn resend(db: &Db, mailer: &Mailer, origin: &Origin, body: ResendInput
     if row.used || user.email_verified() {
         return Err(used_link());
     }
+    tokens::lock_user(&mut tx, &user.id).await?;
     let mut email = user.email.clone();
     if let Some(new) = new_email.filter(|n| *n != user.email) {
         let ok = password::verify(
@@ -380,7 +382,7 @@ pub async fn resend(db: &Db, mailer: &Mailer, origin: &Origin, body: ResendInput
         }
     }
     let hour = Duration::from_secs(3600);
-    if outbox::recent(db, &email, &[MailKind::SignupVerify], hour).await? < MAILS_PER_HOUR
+    if outbox::recent(&mut tx, &email, &[MailKind::SignupVerify], hour).await? < MAILS_PER_HOUR
         && mailer.available(db).await?
     {
         let lang = Lang::of(user.language.as_deref());
@@ -431,14 +433,15 @@ pub async fn request_resend(db: &Db, mailer: &Mailer, origin: &Origin, body: Res
                 return Ok(());
             };
             let hour = Duration::from_secs(3600);
-            if user.email_verified()
-                || user.disabled
-                || !mailer.available(&db).await?
-                || outbox::recent(&db, &user.email, &[MailKind::SignupVerify], hour).await? >= MAILS_PER_HOUR
-            {
+            if user.email_verified() || user.disabled || !mailer.available(&db).await? {
                 return Ok(());
             }
             let mut tx = db.begin().await?;
+            tokens::lock_user(&mut tx, &user.id).await?;
+            if outbox::recent(&mut tx, &user.email, &[MailKind::SignupVerify], hour).await? >= MAILS_PER_HOUR
+            {
+                return Ok(());
+            }
             let lang = Lang::of(user.language.as_deref());
             issue(&mut tx, &mailer, &user.id, &user.email, &user.name, lang).await?;
             tx.commit().await?;

@@ -7,6 +7,9 @@
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::db::Tx;
+use crate::error::Result;
+
 /// A fresh token: what goes into the link and what goes into the database.
 pub struct Fresh {
     pub plain: String,
@@ -35,4 +38,17 @@ pub fn placeholder(id: &str) -> String {
 /// A token as given in a request: trimmed; `None` when missing or empty.
 pub fn given(token: Option<&str>) -> Option<String> {
     token.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string)
+}
+
+/// Serialises the transactions that issue tokens and mail for one account, so that limits counted
+/// inside them hold under concurrent requests: PostgreSQL locks the user's row; SQLite transactions
+/// hold the write lock from their start already.
+pub async fn lock_user(tx: &mut Tx, user_id: &str) -> Result<()> {
+    if let Tx::Postgres(t) = tx {
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            .bind(user_id)
+            .fetch_optional(&mut **t)
+            .await?;
+    }
+    Ok(())
 }

@@ -54,15 +54,17 @@ pub async fn insert(tx: &mut Tx, cipher: &Cipher, mail: Outgoing<'_>) -> Result<
     Ok(id)
 }
 
-/// How many messages of `kind` went to (or wait for) `recipient` in the last `window`: the
-/// per-address limit on mail anyone can trigger.
-pub async fn recent(db: &Db, recipient: &str, kinds: &[super::Kind], window: Duration) -> Result<i64> {
+/// How many messages of `kinds` went to (or wait for) `recipient` in the last `window`: the
+/// per-address limit on mail anyone can trigger. Counted in the caller's transaction, which must
+/// hold a lock that serialises the requests it limits (the account's row), so that concurrent
+/// requests count each other.
+pub async fn recent(tx: &mut Tx, recipient: &str, kinds: &[super::Kind], window: Duration) -> Result<i64> {
     let since = now_ms() - window.as_millis() as i64;
     let mut total = 0;
     for kind in kinds {
-        let n: i64 = with_db!(db, pool => sqlx::query_scalar(
+        let n: i64 = with_tx!(tx, c => sqlx::query_scalar(
             "SELECT COUNT(*) FROM mail_outbox WHERE recipient = $1 AND kind = $2 AND created_at > $3")
-            .bind(recipient).bind(kind.as_str()).bind(since).fetch_one(pool).await?);
+            .bind(recipient).bind(kind.as_str()).bind(since).fetch_one(c).await?);
         total += n;
     }
     Ok(total)
