@@ -19,6 +19,7 @@ pub mod folders;
 pub mod golinks;
 pub mod http;
 pub mod input;
+pub mod mail;
 pub mod metadata;
 pub mod mfa;
 pub mod oidc;

@@ -50,3 +50,15 @@ pub async fn delete(db: &Db, key: &str) -> Result<()> {
         .bind(key).execute(pool).await?.rows_affected());
     Ok(())
 }
+
+/// Whether accounts whose address is not verified yet may sign in.
+pub const SIGNUP_UNVERIFIED_LOGIN: &str = "signup_unverified_login";
+
+/// The admin setting; without one, unverified accounts may not sign in while mail can be sent
+/// (they can verify), and may when it cannot.
+pub async fn unverified_login_allowed(db: &Db, mail_available: bool) -> Result<bool> {
+    Ok(match get(db, SIGNUP_UNVERIFIED_LOGIN).await? {
+        Some(v) => v == "true",
+        None => !mail_available,
+    })
+}

@@ -95,10 +95,25 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let flusher = tokio::spawn(flush_access_counts(self.state.clone()));
+        let (stop_mail, mail_stop) = tokio::sync::watch::channel(false);
+        let sender = tokio::spawn(crate::mail::outbox::run(
+            self.state.db.clone(),
+            self.state.mailer.clone(),
+            mail_stop,
+        ));
         let limits = self.state.config.limits;
         let result = crate::serve::serve(self.listener, self.front, limits, shutdown).await;
         housekeeping.abort();
         flusher.abort();
+        // The mail sender finishes the message in flight (and records it as sent), so a restart
+        // sends nothing twice.
+        let _ = stop_mail.send(true);
+        if tokio::time::timeout(std::time::Duration::from_secs(30), sender)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the mail sender did not stop in time");
+        }
         // In-flight requests are done: write the last go-link visits before closing.
         if let Err(e) = self
             .state
@@ -125,8 +140,9 @@ async fn flush_access_counts(state: AppState) {
     }
 }
 
-/// Periodic clean-up: expired sessions and old rate-limit windows (every 10 minutes); go-link
-/// tables not used lately and freed heap memory back to the system (every 30 seconds).
+/// Periodic clean-up: expired sessions, old rate-limit windows and old outbox rows (every 10
+/// minutes); go-link tables not used lately and freed heap memory back to the system (every 30
+/// seconds).
 async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
     let mut n: u64 = 0;
@@ -150,6 +166,9 @@ async fn housekeeping(state: AppState) {
         }
         if let Err(e) = crate::auth::ratelimit::purge(&state.db).await {
             tracing::warn!(error = %e, "could not purge rate-limit counters");
+        }
+        if let Err(e) = crate::mail::outbox::purge(&state.db).await {
+            tracing::warn!(error = %e, "could not purge old outbox rows");
         }
     }
 }

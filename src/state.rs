@@ -35,6 +35,8 @@ pub struct Inner {
     pub oidc: crate::oidc::Oidc,
     /// At-rest encryption under `ENCRYPTION_KEY`.
     pub cipher: crate::crypto::Cipher,
+    /// Outgoing mail: the SMTP settings' source, the outbox and its sender's wake-up call.
+    pub mailer: crate::mail::Mailer,
     /// The headers every go-link redirect carries ([`redirect_headers`]); only
     /// `web::go::redirect_to` copies it, always replacing the placeholder `Location`.
     pub redirect_headers: axum::http::HeaderMap,
@@ -60,10 +62,12 @@ impl AppState {
     }
 
     pub fn new(config: Config, db: Db) -> AppState {
+        let cipher = crate::crypto::Cipher::new(config.encryption_key);
         AppState(Arc::new(Inner {
             fetcher: std::sync::OnceLock::new(),
-            cipher: crate::crypto::Cipher::new(config.encryption_key),
             oidc: crate::oidc::Oidc::new(&config.oidc_allow),
+            mailer: crate::mail::Mailer::new(&config, cipher.clone()),
+            cipher,
             redirect_headers: redirect_headers(&config),
             config,
             db,

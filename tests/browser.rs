@@ -152,7 +152,9 @@ fn run_node(
     }
 }
 
-/// Starts a fresh server and runs `tests/browser/scenarios/<name>.mjs` against it.
+/// Starts a fresh server and runs `tests/browser/scenarios/<name>.mjs` against it. Scenarios
+/// that read mail (`MAIL`) get an SMTP sink (`tests/mail/smtp_sink.py`) the server sends to; its
+/// messages are JSON files in `$MAIL_DIR`.
 async fn scenario(name: &str) {
     scenario_on(free_port(), name, None).await;
 }
@@ -172,11 +174,31 @@ async fn scenario_on(port: u16, name: &str, idp: Option<ScenarioIdp>) {
 
     let base = format!("http://127.0.0.1:{port}");
     let port_s = port.to_string();
+    let sink = if MAIL.contains(&name) {
+        if !common::smtp::available() {
+            return;
+        }
+        Some(common::smtp::SmtpSink::start(&[]))
+    } else {
+        None
+    };
     let mut extra = vec![("PORT", port_s.as_str()), ("BASE_URL", base.as_str())];
     if let Some(i) = &idp {
         extra.push(("OIDC_ALLOW_HOSTS", i.allow));
     }
-    let env = idp.map(|i| i.env).unwrap_or_default();
+    let sink_port = sink.as_ref().map(|s| s.port_s()).unwrap_or_default();
+    if sink.is_some() {
+        extra.extend([
+            ("SMTP_HOST", "127.0.0.1"),
+            ("SMTP_PORT", sink_port.as_str()),
+            ("SMTP_TLS", "none"),
+            ("SMTP_FROM", "noreply@example.com"),
+        ]);
+    }
+    let mut env = idp.map(|i| i.env).unwrap_or_default();
+    if let Some(sink) = &sink {
+        env.push(("MAIL_DIR".to_string(), sink.dir.path().display().to_string()));
+    }
     let app = TestApp::spawn_with(Backend::Sqlite, &extra)
         .await
         .expect("SQLite test server");
@@ -223,7 +245,21 @@ macro_rules! scenarios {
     };
 }
 
-scenarios!(smoke, golink, mfa, import, prefs, sharing, phone, pages, keyboard);
+/// Scenarios that read the mail the server sends.
+const MAIL: &[&str] = &["forgot_password"];
+
+scenarios!(
+    smoke,
+    golink,
+    mfa,
+    import,
+    prefs,
+    sharing,
+    phone,
+    pages,
+    keyboard,
+    forgot_password
+);
 
 // Accessibility (axe-core, WCAG 2.0/2.1 A and AA): every page and dialog in each theme and
 // language at desktop width and 375 px, in two parts each so that one stays well within the

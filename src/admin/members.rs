@@ -6,11 +6,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
+use super::invites;
 use crate::audit::{self, Origin};
 use crate::auth::password;
 use crate::db::params::Params;
 use crate::db::{Db, Ts};
 use crate::error::{Error, Result};
+use crate::mail::Mailer;
 use crate::users::{self, NewUser};
 use crate::{bind_params, with_db, with_tx};
 
@@ -32,6 +34,21 @@ pub struct AdminUser {
     pub mfa_enabled: Option<bool>,
     /// No password and no OIDC link yet (invited, has not set a password).
     pub invite_pending: bool,
+    /// When the latest unused invite link expires (pending members only).
+    pub invite_expires_at: Option<Ts>,
+    /// Pending, and the invite link has expired.
+    #[sqlx(skip)]
+    pub invite_expired: bool,
+}
+
+impl AdminUser {
+    fn finish(mut self) -> AdminUser {
+        if !self.invite_pending {
+            self.invite_expires_at = None;
+        }
+        self.invite_expired = self.invite_expires_at.is_some_and(|t| t <= Ts::now());
+        self
+    }
 }
 
 fn opt_bool<S: serde::Serializer>(v: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {
@@ -41,7 +58,9 @@ fn opt_bool<S: serde::Serializer>(v: &Option<bool>, s: S) -> Result<S::Ok, S::Er
 const COLUMNS: &str = "u.id, u.email, u.name, u.user_key, u.is_admin, u.oidc_provider, u.language, u.theme, \
      u.created_at, u.disabled, u.mfa_enabled, \
      CASE WHEN (u.password_hash IS NULL OR u.password_hash = '') AND u.oidc_provider IS NULL AND u.oidc_sub IS NULL \
-          THEN TRUE ELSE FALSE END AS invite_pending";
+          THEN TRUE ELSE FALSE END AS invite_pending, \
+     (SELECT MAX(t.expires_at) FROM password_reset_tokens t WHERE t.user_id = u.id \
+        AND COALESCE(t.used, FALSE) = FALSE AND COALESCE(t.purpose, 'invite') = 'invite') AS invite_expires_at";
 
 /// Users, newest first; `q` matches name or e-mail.
 pub async fn list(
@@ -66,12 +85,15 @@ pub async fn list(
     }
     let rows =
         with_db!(db, pool => bind_params!(sqlx::query_as::<_, AdminUser>(&sql), p).fetch_all(pool).await?);
-    Ok((rows, total))
+    Ok((rows.into_iter().map(AdminUser::finish).collect(), total))
 }
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<AdminUser>> {
     let sql = format!("SELECT {COLUMNS} FROM users u WHERE u.id = $1");
-    Ok(with_db!(db, pool => sqlx::query_as::<_, AdminUser>(&sql).bind(id).fetch_optional(pool).await?))
+    Ok(
+        with_db!(db, pool => sqlx::query_as::<_, AdminUser>(&sql).bind(id).fetch_optional(pool).await?)
+            .map(AdminUser::finish),
+    )
 }
 
 pub fn not_found() -> Error {
@@ -102,37 +124,53 @@ pub struct CreateUserInput {
     )]
     pub password: Option<String>,
     pub is_admin: Option<bool>,
-    /// Invite by e-mail (needs outgoing mail, which this server does not send yet).
+    /// Invite by e-mail instead of setting a password (needs outgoing mail): the member gets a
+    /// 7-day link to choose one.
     pub send_invite: Option<bool>,
+    /// The invite's language (`en`, `de`); by default the inviting admin's.
+    pub language: Option<String>,
 }
 
-/// Creates a member (with a password, or without one for OIDC or a later invite).
-pub async fn create(db: &Db, origin: &Origin, actor: &str, input: CreateUserInput) -> Result<AdminUser> {
+/// Creates a member: with a password, invited by e-mail, or without either (for OIDC or a later
+/// invite).
+pub async fn create(
+    db: &Db,
+    mailer: &Mailer,
+    origin: &Origin,
+    actor: &str,
+    input: CreateUserInput,
+) -> Result<AdminUser> {
     let (Some(email), Some(name)) = (
         input.email.filter(|s| !s.trim().is_empty()),
         input.name.filter(|s| !s.trim().is_empty()),
     ) else {
         return Err(Error::bad_request("Email and name are required").with_code("VALIDATION_ERROR"));
     };
-    if input.send_invite == Some(true) {
+    let invite = input.send_invite == Some(true);
+    let id = if invite {
         if input.password.as_deref().is_some_and(|p| !p.is_empty()) {
             return Err(Error::bad_request(
                 "Cannot set password and send invite. Either set a password or choose \"Send invite email\".",
-            ));
+            )
+            .with_code("VALIDATION_ERROR"));
         }
-        return Err(Error::bad_request(
-            "Invite by email is not available. Configure SMTP in Settings or set a password for the user.",
+        let who = invites::Invitee {
+            email: &email,
+            name: &name,
+            is_admin: input.is_admin.unwrap_or(false),
+            language: input.language.as_deref(),
+        };
+        invites::create(db, mailer, actor, who).await?
+    } else {
+        insert(
+            db,
+            &email,
+            &name,
+            input.password.as_deref(),
+            input.is_admin.unwrap_or(false),
         )
-        .with_code("INVITE_UNAVAILABLE"));
-    }
-    let id = insert(
-        db,
-        &email,
-        &name,
-        input.password.as_deref(),
-        input.is_admin.unwrap_or(false),
-    )
-    .await?;
+        .await?
+    };
     let user = get(db, &id).await?.ok_or_else(Error::internal)?;
     record(
         db,
@@ -140,7 +178,7 @@ pub async fn create(db: &Db, origin: &Origin, actor: &str, input: CreateUserInpu
         actor,
         "org_member.created",
         &id,
-        json!({"email": user.email, "name": user.name, "invite": false}),
+        json!({"email": user.email, "name": user.name, "invite": invite}),
     )
     .await;
     Ok(user)
@@ -342,14 +380,7 @@ pub async fn reset_mfa(db: &Db, origin: &Origin, actor: Option<&str>, id: &str, 
     Ok(())
 }
 
-/// A member who has not set a password yet, and the refusal of the invite that would remind them.
-pub async fn resend_invite(db: &Db, id: &str) -> Result<()> {
-    let user = get(db, id).await?.ok_or_else(not_found)?;
-    if !user.invite_pending {
-        return Err(Error::bad_request("User is not pending invite signup.").with_code("NOT_PENDING"));
-    }
-    Err(Error::bad_request(
-        "Invite by email is not available. Configure SMTP in Settings or use a deployment with outbound email.",
-    )
-    .with_code("INVITE_UNAVAILABLE"))
+/// A new invite link for a member who has not set a password yet; returns when it expires.
+pub async fn resend_invite(db: &Db, mailer: &Mailer, origin: &Origin, actor: &str, id: &str) -> Result<Ts> {
+    invites::resend(db, mailer, origin, actor, id).await
 }

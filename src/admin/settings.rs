@@ -1,5 +1,5 @@
-//! Instance settings an admin may change (mail, OIDC and AI settings belong to their own
-//! features). Every change is recorded in the audit log.
+//! Instance settings an admin may change (mail settings are [`super::smtp`]; OIDC and AI
+//! settings belong to their own features). Every change is recorded in the audit log.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -11,7 +11,11 @@ use crate::error::{Error, Result};
 use crate::settings;
 
 /// Settings this server knows.
-pub const KNOWN_SETTINGS: &[&str] = &[settings::REGISTRATIONS_ENABLED, settings::OIDC_REQUIRE_MFA];
+pub const KNOWN_SETTINGS: &[&str] = &[
+    settings::REGISTRATIONS_ENABLED,
+    settings::OIDC_REQUIRE_MFA,
+    settings::SIGNUP_UNVERIFIED_LOGIN,
+];
 
 #[derive(Serialize, ToSchema)]
 pub struct Setting {
@@ -19,13 +23,24 @@ pub struct Setting {
     pub value: String,
 }
 
-/// All known settings as `{key: value}`, plus whether the environment decides registrations.
-pub async fn all(db: &Db, registrations_by_env: Option<bool>) -> Result<serde_json::Value> {
+/// All known settings as `{key: value}` (the value in effect when none is stored), plus whether
+/// the environment decides registrations.
+pub async fn all(
+    db: &Db,
+    registrations_by_env: Option<bool>,
+    mail_available: bool,
+) -> Result<serde_json::Value> {
     let mut out = serde_json::Map::new();
     for k in KNOWN_SETTINGS {
-        let v = settings::get(db, k)
-            .await?
-            .unwrap_or_else(|| settings::default_value(k).into());
+        let v = match settings::get(db, k).await? {
+            Some(v) => v,
+            None if *k == settings::SIGNUP_UNVERIFIED_LOGIN => {
+                settings::unverified_login_allowed(db, mail_available)
+                    .await?
+                    .to_string()
+            }
+            None => settings::default_value(k).into(),
+        };
         out.insert((*k).to_string(), json!(v));
     }
     out.insert("registrations_enabled_by_env".into(), json!(registrations_by_env));
@@ -46,6 +61,7 @@ pub struct SettingInput {
 pub enum SettingKey {
     RegistrationsEnabled,
     OidcRequireMfa,
+    SignupUnverifiedLogin,
 }
 
 /// `true` or `false`, as a boolean or as text.
@@ -84,7 +100,8 @@ async fn record(db: &Db, origin: &Origin, actor: &str, action: &str, key: &str) 
     .await;
 }
 
-/// Sets one known setting (`registrations_enabled`, `oidc_require_mfa`: `true` or `false`).
+/// Sets one known setting (`registrations_enabled`, `oidc_require_mfa`, `signup_unverified_login`:
+/// `true` or `false`).
 pub async fn set(db: &Db, origin: &Origin, actor: &str, input: SettingInput) -> Result<Setting> {
     let (Some(key), Some(value)) = (input.key, input.value) else {
         return Err(Error::bad_request("Key and value are required").with_code("VALIDATION_ERROR"));

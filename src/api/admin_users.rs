@@ -77,7 +77,7 @@ pub async fn list(
     })
 }
 
-/// Creates a user.
+/// Creates a user: with a password, or (`send_invite`) with a 7-day invite link by mail.
 #[utoipa::path(post, path = "/api/admin/users", tag = "AdminUsers", request_body = CreateUserInput,
     responses((status = 201, body = AdminUser), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
@@ -87,7 +87,7 @@ pub async fn create(
     Admin(admin): Admin,
     Json(input): Json<CreateUserInput>,
 ) -> Result<Response> {
-    let user = members::create(&state.db, &origin, admin.id(), input).await?;
+    let user = members::create(&state.db, &state.mailer, &origin, admin.id(), input).await?;
     Ok((StatusCode::CREATED, Json(user)).into_response())
 }
 
@@ -137,18 +137,26 @@ pub async fn delete(
     Ok(message("User deleted"))
 }
 
-/// Resends an invite e-mail. Invites need outgoing mail, which this server does not send yet, so
-/// a pending user gets the original's "not available" answer.
+#[derive(serde::Serialize, ToSchema)]
+pub struct InviteSent {
+    pub invite_expires_at: crate::db::Ts,
+}
+
+/// Sends a member who has not set a password yet a new 7-day invite link (earlier ones stop
+/// working). Needs outgoing mail.
 #[utoipa::path(post, path = "/api/admin/users/{id}/resend-invite", tag = "AdminUsers", params(("id" = String, Path)),
-    responses((status = 400, description = "Not pending, or invites unavailable", body = ErrorBody),
+    responses((status = 200, body = InviteSent),
+              (status = 400, description = "Not pending, or invites unavailable", body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn resend_invite(
     State(state): State<AppState>,
-    _admin: Admin,
+    ClientOrigin(origin): ClientOrigin,
+    Admin(admin): Admin,
     Path(id): Path<String>,
-) -> Result<Response> {
-    members::resend_invite(&state.db, &id).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+) -> Result<Json<InviteSent>> {
+    let invite_expires_at =
+        members::resend_invite(&state.db, &state.mailer, &origin, admin.id(), &id).await?;
+    Ok(Json(InviteSent { invite_expires_at }))
 }
 
 /// Teams a user belongs to.

@@ -7,11 +7,15 @@ use axum_extra::extract::cookie::Cookie;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::{self, LoginRequest, NewSession, ProviderInfo, RegisterRequest, SetupRequest, SignIn};
+use crate::api::recovery::{shaped, TokenQuery};
+use crate::auth::signup::{self, ResendInput, ResendRequest, SignupStatus, TokenInput};
+use crate::auth::{
+    self, LoginRequest, NewSession, ProviderInfo, RegisterRequest, Registered, SetupRequest, SignIn,
+};
 use crate::error::{Error, ErrorBody, Result};
 use crate::http::auth::{authenticate, AuthUser, ClientOrigin};
 use crate::http::cookies;
-use crate::http::error::Json;
+use crate::http::error::{Json, Query};
 use crate::state::AppState;
 use crate::users::SessionUser;
 
@@ -75,10 +79,12 @@ pub fn message(m: &str) -> Json<MessageBody> {
 }
 
 /// Self sign-up, when registrations are enabled (`REGISTRATIONS_ENABLED` or the admin setting;
-/// off by default). Never creates an admin.
+/// off by default). Never creates an admin. With outgoing mail the account must verify its
+/// address first ("Check your email to verify your account"), and an address that already has an
+/// account gets the same answer; without mail the account is ready at once.
 #[utoipa::path(post, path = "/api/auth/register", tag = "Auth", security(()), request_body = RegisterRequest,
     responses(
-        (status = 201, description = "Account created", body = MessageBody),
+        (status = 201, description = "Account created (or, with mail, a verification link sent)", body = MessageBody),
         (status = 400, description = "Missing or invalid field, or e-mail taken", body = ErrorBody),
         (status = 403, description = "Registrations are disabled", body = ErrorBody),
         (status = 429, description = "Too many attempts", body = ErrorBody),
@@ -88,12 +94,92 @@ pub async fn register(
     ClientOrigin(origin): ClientOrigin,
     Json(body): Json<RegisterRequest>,
 ) -> Result<Response> {
-    auth::register(&state.db, &state.config, &origin, body).await?;
-    Ok((
-        StatusCode::CREATED,
-        message("Account created. You can now sign in."),
-    )
-        .into_response())
+    let done = auth::register(&state.db, &state.config, &state.mailer, &origin, body).await?;
+    let text = match done {
+        Registered::Ready => "Account created. You can now sign in.",
+        Registered::VerifyEmail => "Check your email to verify your account",
+    };
+    Ok((StatusCode::CREATED, message(text)).into_response())
+}
+
+/// Verifies a new account's address with the token from its sign-up mail (once).
+#[utoipa::path(post, path = "/api/auth/verify-signup", tag = "Auth", security(()), request_body = TokenInput,
+    responses(
+        (status = 200, body = MessageBody),
+        (status = 400, description = "Token missing, unknown, used or expired", body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ))]
+pub async fn verify_signup(
+    State(state): State<AppState>,
+    ClientOrigin(origin): ClientOrigin,
+    Json(body): Json<TokenInput>,
+) -> Result<Json<MessageBody>> {
+    signup::verify(&state.db, &origin, body).await?;
+    Ok(message("Email verified. You can log in."))
+}
+
+/// What a sign-up link is worth: `{status: invalid|used|expired|valid, email?}`.
+#[utoipa::path(get, path = "/api/auth/signup-verification/status", tag = "Auth", security(()), params(TokenQuery),
+    responses(
+        (status = 200, body = SignupStatus),
+        (status = 400, description = "`{status: \"invalid\"}`: no token", body = SignupStatus),
+        (status = 429, body = ErrorBody),
+    ))]
+pub async fn signup_status(
+    State(state): State<AppState>,
+    ClientOrigin(origin): ClientOrigin,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    match signup::status(&state.db, &origin, q.token.as_deref()).await {
+        Ok(s) => Json(s).into_response(),
+        Err(e) if e.kind == crate::error::Kind::TooMany => e.into_response(),
+        Err(e) => shaped(e, serde_json::json!({"status": "invalid"})),
+    }
+}
+
+/// A new sign-up link for the account of a (possibly expired) link. A different `newEmail` moves
+/// the unverified account there only with the account's `password`.
+#[utoipa::path(post, path = "/api/auth/resend-signup-verification", tag = "Auth", security(()), request_body = ResendInput,
+    responses(
+        (status = 200, body = MessageBody),
+        (status = 400, description = "Token missing, invalid or used; bad address; password missing or wrong", body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ))]
+pub async fn resend_signup(
+    State(state): State<AppState>,
+    ClientOrigin(origin): ClientOrigin,
+    Json(body): Json<ResendInput>,
+) -> Result<Json<MessageBody>> {
+    signup::resend(&state.db, &state.mailer, &origin, body).await?;
+    Ok(message("Verification email sent"))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ResendAnswer {
+    pub message: String,
+    /// Always false: an address is never changed by this route.
+    #[serde(rename = "emailChanged")]
+    pub email_changed: bool,
+}
+
+/// A new sign-up link by address. The same answer, in the same time, whether or not an unverified
+/// account has that address.
+#[utoipa::path(post, path = "/api/auth/request-signup-resend", tag = "Auth", security(()), request_body = ResendRequest,
+    responses(
+        (status = 200, body = ResendAnswer),
+        (status = 400, description = "Email missing or invalid", body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ))]
+pub async fn request_signup_resend(
+    State(state): State<AppState>,
+    ClientOrigin(origin): ClientOrigin,
+    Json(body): Json<ResendRequest>,
+) -> Result<Json<ResendAnswer>> {
+    signup::request_resend(&state.db, &state.mailer, &origin, body).await?;
+    Ok(Json(ResendAnswer {
+        message: signup::RESEND_ANSWER.into(),
+        email_changed: false,
+    }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -108,7 +194,7 @@ pub struct MfaRequired {
         (status = 200, description = "Signed in (sets the `token` cookie), or `{mfa_required: true}`", body = SessionUser),
         (status = 400, description = "Missing or invalid e-mail or password", body = ErrorBody),
         (status = 401, description = "Invalid email or password", body = ErrorBody),
-        (status = 403, description = "Account disabled", body = ErrorBody),
+        (status = 403, description = "Account disabled, or its address not verified yet (`EMAIL_NOT_VERIFIED`)", body = ErrorBody),
         (status = 429, description = "Too many failed attempts (per address or per account)", body = ErrorBody),
     ))]
 pub async fn login(
@@ -117,7 +203,7 @@ pub async fn login(
     Json(body): Json<LoginRequest>,
 ) -> Result<Response> {
     Ok(
-        match auth::sign_in(&state.db, &state.config, &origin, body).await? {
+        match auth::sign_in(&state.db, &state.config, &state.mailer, &origin, body).await? {
             SignIn::MfaPending { token } => with_cookies(
                 Json(MfaRequired { mfa_required: true }),
                 &[

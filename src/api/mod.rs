@@ -12,6 +12,7 @@ pub mod folders;
 pub mod go;
 pub mod mfa;
 pub mod oidc;
+pub mod recovery;
 pub mod system;
 pub mod tags;
 pub mod tokens;
@@ -69,6 +70,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::setup_status))
         .routes(routes!(auth::setup))
         .routes(routes!(auth::register))
+        .routes(routes!(auth::verify_signup))
+        .routes(routes!(auth::signup_status))
+        .routes(routes!(auth::resend_signup))
+        .routes(routes!(auth::request_signup_resend))
+        .routes(routes!(recovery::request_reset))
+        .routes(routes!(recovery::verify_reset))
+        .routes(routes!(recovery::reset_password))
+        .routes(routes!(recovery::verify_email_change))
+        .routes(routes!(recovery::confirm_email_change))
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::logout_all))
@@ -127,6 +137,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin_teams::add_member))
         .routes(routes!(admin_teams::remove_member))
         .routes(routes!(admin_settings::list, admin_settings::set))
+        .routes(routes!(admin_settings::smtp_get, admin_settings::smtp_set))
+        .routes(routes!(admin_settings::smtp_test))
         .routes(routes!(admin_settings::get, admin_settings::delete))
 }
 

@@ -58,7 +58,10 @@ pub async fn get_me(auth: AuthUser) -> Json<Profile> {
 }
 
 /// Updates name, language, theme and the AI preference. All fields are optional; at least one is
-/// needed.
+/// needed. A new `email` is not switched to at once: a link goes to the new address (needs
+/// outgoing mail), and the answer is the original's `{message, emailVerificationRequired: true,
+/// currentEmail, pendingEmail}` with the profile's fields besides (the other changes of the same
+/// request are applied).
 #[utoipa::path(put, path = "/api/users/me", tag = "Users", request_body = ProfileUpdate,
     responses(
         (status = 200, body = Profile),
@@ -70,9 +73,23 @@ pub async fn update_me(
     ClientOrigin(origin): ClientOrigin,
     auth: AuthUser,
     Json(body): Json<ProfileUpdate>,
-) -> Result<Json<Profile>> {
-    let fresh = account::update_profile(&state.db, &origin, &auth.user, body).await?;
-    Ok(Json(profile(&fresh)))
+) -> Result<Response> {
+    let done = account::update_profile(&state.db, &state.mailer, &origin, &auth.user, body).await?;
+    let p = profile(&done.user);
+    let Some(pending) = done.pending_email else {
+        return Ok(Json(p).into_response());
+    };
+    let mut body = serde_json::to_value(&p).unwrap_or_default();
+    if let Some(o) = body.as_object_mut() {
+        o.insert(
+            "message".into(),
+            "Email change requested. Please check your new email address for a verification link.".into(),
+        );
+        o.insert("emailVerificationRequired".into(), true.into());
+        o.insert("currentEmail".into(), p.email.clone().into());
+        o.insert("pendingEmail".into(), pending.into());
+    }
+    Ok(Json(body).into_response())
 }
 
 /// Deletes the caller's account and everything it owns. Needs the password (for accounts that

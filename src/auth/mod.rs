@@ -6,13 +6,17 @@ pub mod cache;
 pub mod jwt;
 pub mod password;
 pub mod ratelimit;
+pub mod reset;
 pub mod sessions;
 mod signin;
+pub mod signup;
+pub mod tokens;
 
 use std::sync::Arc;
 
 pub use cache::{Authenticator, Credentials};
 pub use signin::*;
+pub use signup::{register, RegisterRequest, Registered};
 
 use crate::db::Ts;
 use crate::users::User;

@@ -1,4 +1,4 @@
-//! Signing in and out: first-run setup, self sign-up, password sign-in (which may stop at the
+//! Signing in and out: first-run setup, password sign-in (which may stop at the
 //! MFA step), sign-out and sign-out everywhere. Each use case checks its input, applies its rate
 //! limits, writes in one transaction and records the audit entry.
 
@@ -11,6 +11,7 @@ use crate::auth::{jwt, password, ratelimit, sessions, AuthUser};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{Error, Kind, Result};
+use crate::mail::Mailer;
 use crate::users::{self, NewUser, User};
 use crate::{settings, with_db, with_tx};
 
@@ -66,7 +67,7 @@ pub struct SetupRequest {
 }
 
 /// The three fields of setup and sign-up, present and valid, with the password hashed.
-async fn new_account(
+pub(super) async fn new_account(
     email: Option<String>,
     name: Option<String>,
     pw: Option<String>,
@@ -137,81 +138,6 @@ pub async fn setup(db: &Db, config: &Config, origin: &Origin, body: SetupRequest
 }
 
 #[derive(Deserialize, ToSchema, Default)]
-pub struct RegisterRequest {
-    #[schema(value_type = String, required = true, max_length = 255, pattern = "^\\s*[^@\\s]+@[^@\\s.]+\\.[^@\\s]*[^@\\s.]\\s*$")]
-    pub email: Option<String>,
-    /// 1–255 characters (control characters are dropped, spaces trimmed).
-    #[schema(value_type = String, required = true, max_length = 255, pattern = "^[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f][\\s\\S]*$")]
-    pub name: Option<String>,
-    /// 8–128 characters with an upper- and a lower-case letter, a digit and a special character.
-    #[schema(value_type = String, required = true, min_length = 8, max_length = 128, pattern = "^(?=[\\s\\S]*[A-Z])(?=[\\s\\S]*[a-z])(?=[\\s\\S]*[0-9])(?=[\\s\\S]*[!@#$%^&*()_+=\\[\\]{};\':\"\\\\|,.<>/?-])[\\s\\S]{8,128}$")]
-    pub password: Option<String>,
-}
-
-/// Self sign-up, when registrations are enabled (`REGISTRATIONS_ENABLED` or the admin setting;
-/// off by default). Never creates an admin. Returns the new user's id.
-pub async fn register(db: &Db, config: &Config, origin: &Origin, body: RegisterRequest) -> Result<String> {
-    if !settings::registrations_enabled(db, config.registrations_enabled).await? {
-        return Err(Error::new(
-            Kind::Forbidden,
-            "REGISTRATIONS_DISABLED",
-            "Registrations are disabled",
-        ));
-    }
-    ratelimit::check(db, &ratelimit::AUTH_PER_IP, &origin.ip).await?;
-    let result = async {
-        let (email, name, pw) = new_account(body.email, body.name, body.password).await?;
-        if users::by_email(db, &email).await?.is_some() {
-            return Err(Error::invalid("email", "Email already registered"));
-        }
-        let hash = password::hash(&pw).await?;
-        let mut tx = db.begin().await?;
-        // E-mail verification needs outgoing mail, which this server does not send yet: accounts
-        // are created verified. This is where a verification step belongs.
-        let id = users::insert(
-            &mut tx,
-            &NewUser {
-                email: &email,
-                name: &name,
-                password_hash: Some(&hash),
-                is_admin: false,
-                email_verified: true,
-            },
-        )
-        .await
-        .map_err(|e| {
-            if e.message == "User with this email already exists" {
-                Error::invalid("email", "Email already registered")
-            } else {
-                e
-            }
-        })?;
-        tx.commit().await?;
-        Ok(id)
-    }
-    .await;
-    match result {
-        Ok(id) => {
-            audit::log(
-                db,
-                origin,
-                Some(&id),
-                "auth.registered",
-                "user",
-                Some(&id),
-                json!({}),
-            )
-            .await;
-            Ok(id)
-        }
-        Err(e) => {
-            ratelimit::record_failure(db, &ratelimit::AUTH_PER_IP, &origin.ip).await?;
-            Err(e)
-        }
-    }
-}
-
-#[derive(Deserialize, ToSchema, Default)]
 pub struct LoginRequest {
     #[schema(value_type = String, required = true, max_length = 255, pattern = "^\\s*[^@\\s]+@[^@\\s.]+\\.[^@\\s]*[^@\\s.]\\s*$")]
     pub email: Option<String>,
@@ -221,7 +147,13 @@ pub struct LoginRequest {
 
 /// Password sign-in, rate limited per address and per account. With MFA enabled no session is
 /// opened: the answer is a pending token for the MFA step.
-pub async fn sign_in(db: &Db, config: &Config, origin: &Origin, body: LoginRequest) -> Result<SignIn> {
+pub async fn sign_in(
+    db: &Db,
+    config: &Config,
+    mailer: &Mailer,
+    origin: &Origin,
+    body: LoginRequest,
+) -> Result<SignIn> {
     let (Some(email), Some(pw)) = (
         body.email.filter(|s| !s.trim().is_empty()),
         body.password.filter(|s| !s.is_empty()),
@@ -259,6 +191,13 @@ pub async fn sign_in(db: &Db, config: &Config, origin: &Origin, body: LoginReque
             Kind::Forbidden,
             "ACCOUNT_DISABLED",
             "This account has been disabled",
+        ));
+    }
+    if !user.email_verified() && !settings::unverified_login_allowed(db, mailer.available(db).await?).await? {
+        return Err(Error::new(
+            Kind::Forbidden,
+            "EMAIL_NOT_VERIFIED",
+            "Please verify your email before logging in. Check your inbox for the verification link.",
         ));
     }
     if user.password_hash.as_deref().is_some_and(password::needs_rehash) {

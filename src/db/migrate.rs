@@ -34,6 +34,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(2, "0002_slugbase_rs"),
     migration!(3, "0003_bookmarks"),
     migration!(4, "0004_lean_indexes"),
+    migration!(5, "0005_mail"),
     migration!(6, "0006_oidc"),
 ];
 

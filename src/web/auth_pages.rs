@@ -1,6 +1,6 @@
-//! Setup, sign-in (with the MFA step), sign-up, sign-out and the password-reset and
-//! e-mail-verification pages. Every form posts here and calls the same use case as the JSON API,
-//! so the rules (validation, rate limits, audit) are one.
+//! Setup, sign-in (with the MFA step), sign-up and sign-out (the pages behind mailed links are
+//! [`super::recovery_pages`]). Every form posts here and calls the same use case as the JSON
+//! API, so the rules (validation, rate limits, audit) are one.
 
 use askama::Template;
 use axum::extract::Query;
@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
-use crate::auth::{self, LoginRequest, NewSession, RegisterRequest, SetupRequest, SignIn};
+use crate::auth::{self, LoginRequest, NewSession, RegisterRequest, Registered, SetupRequest, SignIn};
 use crate::error::{Error, Kind, Result};
 use crate::http::cookies;
 use crate::mfa::{self, CodeBody};
@@ -27,10 +27,6 @@ pub fn router() -> Router<AppState> {
         .route("/mfa", get(mfa_page).post(mfa_submit))
         .route("/signup", get(signup_page).post(signup_submit))
         .route("/logout", get(logout_page).post(logout_submit))
-        .route("/reset-password", get(reset_page).post(reset_submit))
-        .route("/password-reset", get(reset_page).post(reset_submit))
-        .route("/verify-email", get(verify_page))
-        .route("/verify-email-required", get(verify_required_page))
 }
 
 #[derive(Template)]
@@ -188,7 +184,9 @@ async fn login_submit(web: Web, form: FormData) -> Result<Response> {
         email: form.opt("email"),
         password: form.opt("password"),
     };
-    match auth::sign_in(&web.state.db, &web.state.config, &web.origin, body).await {
+    let email = form.get("email").trim().to_string();
+    let state = &web.state;
+    match auth::sign_in(&state.db, &state.config, &state.mailer, &web.origin, body).await {
         Ok(SignIn::Session(session)) => Ok(signed_in(&web.state, &to, *session)),
         Ok(SignIn::MfaPending { token }) => {
             let mut out = redirect(&format!("/mfa?redirect={}", crate::web::ctx::enc(&to)));
@@ -196,6 +194,10 @@ async fn login_submit(web: Web, form: FormData) -> Result<Response> {
             set_cookie(&mut out, cookies::mfa_pending(&web.state.config, token));
             Ok(out)
         }
+        Err(e) if e.code == "EMAIL_NOT_VERIFIED" => Ok(redirect(&format!(
+            "/verify-email-required?email={}",
+            crate::web::ctx::enc(&email)
+        ))),
         Err(e) => {
             let e = client_error(e)?;
             let errors = FormErrors::from_error(web.ctx.tr, &e);
@@ -308,11 +310,14 @@ async fn signup_submit(web: Web, form: FormData) -> Result<Response> {
             email: form.opt("email"),
             name: form.opt("name"),
             password: form.opt("password"),
+            language: Some(web.ctx.lang().to_string()),
         };
-        auth::register(&web.state.db, &web.state.config, &web.origin, body).await
+        let state = &web.state;
+        auth::register(&state.db, &state.config, &state.mailer, &web.origin, body).await
     };
     match result {
-        Ok(_) => Ok(redirect_with("/login", "ok", web.ctx.t("signup.done"))),
+        Ok(Registered::Ready) => Ok(redirect_with("/login", "ok", web.ctx.t("signup.done"))),
+        Ok(Registered::VerifyEmail) => Ok(redirect_with("/login", "ok", web.ctx.t("signup.check_email"))),
         Err(e) => {
             let e = client_error(e)?;
             let errors = FormErrors::from_error(web.ctx.tr, &e);
@@ -352,56 +357,4 @@ async fn logout_submit(web: Web) -> Result<Response> {
         cookies::removal(&web.state.config, cookies::MFA_PENDING),
     );
     Ok(out)
-}
-
-#[derive(Template)]
-#[template(path = "auth/notice.html")]
-struct NoticePage {
-    ctx: Ctx,
-    title: &'static str,
-    body: &'static str,
-    show_email_form: bool,
-    action: &'static str,
-    submit: &'static str,
-    form: FormData,
-    errors: FormErrors,
-}
-
-fn notice(ctx: Ctx, title: &'static str, body: &'static str, show_email_form: bool) -> NoticePage {
-    NoticePage {
-        ctx,
-        title,
-        body,
-        show_email_form,
-        action: "/reset-password",
-        submit: "reset.submit",
-        form: FormData::default(),
-        errors: FormErrors::default(),
-    }
-}
-
-async fn reset_page(web: Web) -> Result<Response> {
-    render(&notice(web.ctx, "reset.title", "reset.intro", true))
-}
-
-/// Password reset needs outgoing mail, which this server does not send yet: the page says so
-/// instead of pretending a message is on its way.
-async fn reset_submit(web: Web, form: FormData) -> Result<Response> {
-    let mut p = notice(web.ctx, "reset.title", "reset.intro", true);
-    p.errors = FormErrors::general(p.ctx.t("reset.unavailable").to_string());
-    p.form = form;
-    render_status(StatusCode::SERVICE_UNAVAILABLE, &p)
-}
-
-async fn verify_page(web: Web) -> Result<Response> {
-    render(&notice(web.ctx, "verify.title", "verify.unavailable", false))
-}
-
-async fn verify_required_page(web: Web) -> Result<Response> {
-    render(&notice(
-        web.ctx,
-        "verify.required_title",
-        "verify.required_body",
-        false,
-    ))
 }

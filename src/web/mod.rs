@@ -25,6 +25,7 @@ pub mod i18n;
 pub mod library;
 pub mod pages;
 pub mod profile;
+pub mod recovery_pages;
 
 use ctx::Ctx;
 
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/static/{name}", get(assets::serve))
         .route("/favicon.ico", get(assets::favicon))
         .merge(auth_pages::router())
+        .merge(recovery_pages::router())
         .merge(dashboard::router())
         .merge(bookmarks::router())
         .merge(library::router())

@@ -13,6 +13,8 @@ mod foundation;
 mod golinks;
 mod import_export;
 mod layers;
+mod mail;
+mod mail_delivery;
 mod metadata;
 mod mfa;
 mod oidc;

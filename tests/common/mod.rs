@@ -3,6 +3,8 @@
 //! HTTP to it with a cookie-keeping client.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 

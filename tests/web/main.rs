@@ -6,6 +6,7 @@
 mod common;
 
 mod admin;
+mod mail;
 mod oidc;
 mod pages;
 mod profile;

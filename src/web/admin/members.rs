@@ -232,12 +232,13 @@ fn without_passwords(form: FormData) -> FormData {
 pub(super) async fn member_create(Admin(s): Admin, form: FormData) -> Result<Response> {
     let back = back_to(&form, "/admin/members");
     let mut errors = FormErrors::default();
+    let invite = form.checked("send_invite");
     for (field, key) in [
         ("name", "admin.members.name_required"),
         ("email", "admin.members.email_required"),
         ("password", "admin.members.password_required"),
     ] {
-        if form.get(field).trim().is_empty() {
+        if form.get(field).trim().is_empty() && !(invite && field == "password") {
             errors.fields.insert(field.to_string(), s.ctx.t(key).to_string());
         }
     }
@@ -249,15 +250,21 @@ pub(super) async fn member_create(Admin(s): Admin, form: FormData) -> Result<Res
             name: form.opt("name"),
             password: non_empty(form.opt("password")),
             is_admin: Some(form.checked("is_admin")),
-            send_invite: None,
+            send_invite: Some(invite),
+            language: None,
         };
-        members::create(&s.state.db, &s.origin, s.user_id(), input)
+        members::create(&s.state.db, &s.state.mailer, &s.origin, s.user_id(), input)
             .await
             .map_err(Some)
     };
     match result {
         Ok(_) => {
-            let msg = s.ctx.tf("admin.members.created", form.get("name").trim());
+            let key = if invite {
+                "admin.members.invited"
+            } else {
+                "admin.members.created"
+            };
+            let msg = s.ctx.tf(key, form.get("name").trim());
             Ok(redirect_with(&back, "ok", &msg))
         }
         Err(e) => {
@@ -361,6 +368,22 @@ pub(super) async fn member_reset_mfa(
         .unwrap_or_default();
     let result = members::reset_mfa(&s.state.db, &s.origin, Some(s.user_id()), &id, "api").await;
     let ok = s.ctx.tf("admin.members.mfa_reset_ok", &name);
+    flash_result(&s.ctx, &back, result, &ok)
+}
+
+pub(super) async fn member_resend_invite(
+    Admin(s): Admin,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response> {
+    let back = back_to(&form, "/admin/members");
+    let email = members::get(&s.state.db, &id)
+        .await?
+        .map(|u| u.email)
+        .unwrap_or_default();
+    let state = &s.state;
+    let result = members::resend_invite(&state.db, &state.mailer, &s.origin, s.user_id(), &id).await;
+    let ok = s.ctx.tf("admin.members.invite_resent", &email);
     flash_result(&s.ctx, &back, result, &ok)
 }
 

@@ -50,6 +50,12 @@ pub fn router() -> Router<AppState> {
             "/admin/settings",
             get(settings::settings_page).post(settings::settings_submit),
         )
+        .route("/admin/settings/smtp", post(settings::smtp_submit))
+        .route("/admin/settings/smtp/test", post(settings::smtp_test))
+        .route(
+            "/admin/members/{id}/resend-invite",
+            post(members::member_resend_invite),
+        )
         .route("/admin/audit-log", get(audit_log::audit_page))
         .route("/admin/oidc", get(oidc::oidc_page).post(oidc::oidc_create))
         .route("/admin/oidc/{id}", post(oidc::oidc_update))

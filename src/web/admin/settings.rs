@@ -1,12 +1,14 @@
-//! `/admin/settings`: instance settings and what the server runs with.
+//! `/admin/settings`: instance settings, outgoing mail (with a test message) and what the server
+//! runs with.
 
 use askama::Template;
 use axum::response::Response;
 
 use super::flash_result;
 use crate::admin::settings::{self, SettingInput};
+use crate::admin::smtp::{self, SmtpInput, SmtpTestInput, SmtpView};
 use crate::error::Result;
-use crate::web::ctx::{render, Admin, Ctx, FormData};
+use crate::web::ctx::{client_error, redirect_with, render, Admin, Ctx, FormData};
 
 #[derive(Template)]
 #[template(path = "admin/settings.html")]
@@ -17,44 +19,132 @@ struct SettingsPage {
     oidc_require_mfa: bool,
     /// `REGISTRATIONS_ENABLED` from the environment, which wins over the setting.
     env_registrations: Option<bool>,
+    unverified_login: bool,
+    smtp: SmtpView,
+    /// The signed-in admin's address, proposed for the test message.
+    my_email: String,
     database: &'static str,
     api_docs: bool,
     commit: Option<String>,
 }
 
+impl SettingsPage {
+    fn tls_selected(&self, mode: &str) -> bool {
+        self.smtp.smtp_tls_mode == mode
+    }
+
+    /// The name of a TLS mode in the page's language.
+    fn tls_label(&self, mode: &str) -> &str {
+        match mode {
+            "tls" => self.ctx.t("admin.smtp.tls_tls"),
+            "opportunistic" => self.ctx.t("admin.smtp.tls_opportunistic"),
+            "none" => self.ctx.t("admin.smtp.tls_none"),
+            _ => self.ctx.t("admin.smtp.tls_starttls"),
+        }
+    }
+}
+
 pub(super) async fn settings_page(Admin(s): Admin) -> Result<Response> {
-    let values = settings::all(&s.state.db, s.state.config.registrations_enabled).await?;
+    let state = &s.state;
+    let mail = state.mailer.available(&state.db).await?;
+    let values = settings::all(&state.db, state.config.registrations_enabled, mail).await?;
     let registrations = values[crate::settings::REGISTRATIONS_ENABLED] == "true";
     let oidc_require_mfa = values[crate::settings::OIDC_REQUIRE_MFA] != "false";
-    let database = match s.state.config.db.kind() {
+    let unverified_login = values[crate::settings::SIGNUP_UNVERIFIED_LOGIN] == "true";
+    let smtp = smtp::view(&state.db, &state.mailer).await?;
+    let database = match state.config.db.kind() {
         "sqlite" => "SQLite",
         _ => "PostgreSQL",
     };
     render(&SettingsPage {
         registrations,
         oidc_require_mfa,
-        env_registrations: s.state.config.registrations_enabled,
+        env_registrations: state.config.registrations_enabled,
+        unverified_login,
+        smtp,
+        my_email: s.auth.user.email.clone(),
         database,
-        api_docs: s.state.config.api_docs,
-        commit: s.state.config.commit_sha.clone(),
+        api_docs: state.config.api_docs,
+        commit: state.config.commit_sha.clone(),
         ctx: s.ctx,
     })
 }
 
 pub(super) async fn settings_submit(Admin(s): Admin, form: FormData) -> Result<Response> {
-    let mut result = Ok(());
     for key in [
         crate::settings::REGISTRATIONS_ENABLED,
         crate::settings::OIDC_REQUIRE_MFA,
+        crate::settings::SIGNUP_UNVERIFIED_LOGIN,
     ] {
         let input = SettingInput {
             key: Some(key.to_string()),
             value: Some(serde_json::Value::Bool(form.checked(key))),
         };
         if let Err(e) = settings::set(&s.state.db, &s.origin, s.user_id(), input).await {
-            result = Err(e);
-            break;
+            return flash_result::<()>(&s.ctx, "/admin/settings", Err(e), "");
         }
     }
-    flash_result(&s.ctx, "/admin/settings", result, s.ctx.t("admin.settings.saved"))
+    Ok(redirect_with(
+        "/admin/settings",
+        "ok",
+        s.ctx.t("admin.settings.saved"),
+    ))
+}
+
+fn smtp_input(form: &FormData) -> SmtpInput {
+    SmtpInput {
+        enabled: Some(serde_json::Value::Bool(form.checked("enabled"))),
+        host: form.opt("host"),
+        port: form.opt("port").map(serde_json::Value::String),
+        secure: None,
+        tls_mode: form.opt("tls_mode"),
+        user: form.opt("user"),
+        password: form.opt("password"),
+        from: form.opt("from"),
+        from_name: form.opt("from_name"),
+    }
+}
+
+pub(super) async fn smtp_submit(Admin(s): Admin, form: FormData) -> Result<Response> {
+    let result = smtp::save(
+        &s.state.db,
+        &s.state.mailer,
+        &s.origin,
+        s.user_id(),
+        smtp_input(&form),
+    )
+    .await;
+    flash_result(&s.ctx, "/admin/settings", result, s.ctx.t("admin.smtp.saved"))
+}
+
+pub(super) async fn smtp_test(Admin(s): Admin, form: FormData) -> Result<Response> {
+    let input = SmtpTestInput {
+        email: form.opt("email"),
+        settings: SmtpInput::default(),
+    };
+    let lang = s.ctx.lang();
+    let result = smtp::test(
+        &s.state.db,
+        &s.state.mailer,
+        &s.origin,
+        s.user_id(),
+        Some(lang),
+        input,
+    )
+    .await;
+    match result {
+        Ok(()) => {
+            let msg = s.ctx.tf("admin.smtp.test_sent", form.get("email").trim());
+            Ok(redirect_with("/admin/settings", "ok", &msg))
+        }
+        Err(e) => {
+            let e = client_error(e)?;
+            let msg = if e.code == "SMTP_TEST_FAILED" {
+                s.ctx.tf("admin.smtp.test_failed", &e.message)
+            } else {
+                super::message(&s.ctx, &e)
+            };
+            Ok(redirect_with("/admin/settings", "error", &msg))
+        }
+    }
 }

@@ -26,6 +26,8 @@ struct AccountPage {
     oidc: bool,
     /// The identity provider the account is linked to.
     oidc_provider: Option<String>,
+    /// A new address waiting for its confirmation link.
+    pending_email: Option<String>,
 }
 
 impl AccountPage {
@@ -67,6 +69,7 @@ async fn account_view(
             has_password: u.has_password(),
             oidc: u.oidc_provider.is_some(),
             oidc_provider: u.oidc_provider.clone().filter(|p| !p.is_empty()),
+            pending_email: u.email_pending.clone().filter(|e| !e.is_empty()),
         },
     )
 }
@@ -90,6 +93,7 @@ pub(super) async fn account_submit(s: Signed, form: FormData) -> Result<Response
     } else {
         account::update_profile(
             &s.state.db,
+            &s.state.mailer,
             &s.origin,
             &s.auth.user,
             ProfileUpdate {
@@ -108,10 +112,14 @@ pub(super) async fn account_submit(s: Signed, form: FormData) -> Result<Response
         .await
     };
     match result {
-        Ok(user) => {
+        Ok(done) => {
             // Said in the language just chosen.
-            let msg = i18n::locale(&user.language()).get("profile.saved");
-            Ok(redirect_with("/profile", "ok", msg))
+            let tr = i18n::locale(&done.user.language());
+            let msg = match &done.pending_email {
+                Some(e) => tr.get("profile.email_sent").replace("{0}", e),
+                None => tr.get("profile.saved").to_string(),
+            };
+            Ok(redirect_with("/profile", "ok", &msg))
         }
         Err(e) => {
             let e = client_error(e)?;

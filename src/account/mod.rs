@@ -1,4 +1,7 @@
-//! The signed-in user's own account: profile, password, deleting the account.
+//! The signed-in user's own account: profile, e-mail address ([`email`]), password, deleting the
+//! account.
+
+pub mod email;
 
 use serde::Deserialize;
 use serde_json::json;
@@ -9,8 +12,9 @@ use crate::auth::{password, ratelimit, sessions, AuthUser, NewSession};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{Error, FieldError, Result};
+use crate::mail::Mailer;
 use crate::users::{self, User};
-use crate::with_db;
+use crate::{with_db, with_tx};
 
 #[derive(Deserialize, ToSchema)]
 pub struct ProfileUpdate {
@@ -50,11 +54,26 @@ fn valid_language(l: &str) -> bool {
             && b[3..].iter().all(u8::is_ascii_alphabetic))
 }
 
-/// Updates name, language, theme and the AI preference. All fields are optional; at least one is
-/// needed. Returns the user as stored now.
-pub async fn update_profile(db: &Db, origin: &Origin, u: &User, body: ProfileUpdate) -> Result<User> {
+/// A profile after an update, and the address waiting for confirmation if the update asked to
+/// change it.
+pub struct ProfileChange {
+    pub user: User,
+    pub pending_email: Option<String>,
+}
+
+/// Updates name, language, theme and the AI preference; a new e-mail address is not switched to
+/// until it is confirmed through the link mailed to it (all in one transaction). All fields are
+/// optional; at least one is needed.
+pub async fn update_profile(
+    db: &Db,
+    mailer: &Mailer,
+    origin: &Origin,
+    u: &User,
+    body: ProfileUpdate,
+) -> Result<ProfileChange> {
     let mut errors = Vec::new();
     let mut fields: Vec<&str> = Vec::new();
+    let mut new_email = None;
     if let Some(email) = &body.email {
         if u.oidc_provider.is_some() {
             return Err(Error::invalid(
@@ -64,11 +83,17 @@ pub async fn update_profile(db: &Db, origin: &Origin, u: &User, body: ProfileUpd
         }
         let e = users::validate_email("email", email)?;
         if e != u.email {
-            return Err(Error::invalid(
-                "email",
-                "Changing your e-mail address needs e-mail verification, which this server cannot send yet. Ask an admin to change it.",
-            )
-            .with_code("EMAIL_CHANGE_UNAVAILABLE"));
+            if !mailer.available(db).await? {
+                return Err(Error::invalid(
+                    "email",
+                    "Changing your e-mail address needs e-mail verification, and this server has no outgoing mail configured. Ask an admin to change it.",
+                )
+                .with_code("EMAIL_CHANGE_UNAVAILABLE"));
+            }
+            if users::by_email(db, &e).await?.is_some() {
+                return Err(Error::invalid("email", "User with this email already exists"));
+            }
+            new_email = Some(e);
         }
     }
     let name = match &body.name {
@@ -124,25 +149,54 @@ pub async fn update_profile(db: &Db, origin: &Origin, u: &User, body: ProfileUpd
     if ai.is_some() {
         fields.push("ai_suggestions_enabled");
     }
-    if fields.is_empty() {
+    if fields.is_empty() && new_email.is_none() {
         return Err(Error::bad_request("No fields to update"));
     }
-    with_db!(db, pool => sqlx::query(
-        "UPDATE users SET name = COALESCE($1, name), language = COALESCE($2, language), \
-         theme = COALESCE($3, theme), ai_suggestions_enabled = COALESCE($4, ai_suggestions_enabled) WHERE id = $5")
-        .bind(&name).bind(&body.language).bind(&body.theme).bind(ai).bind(&u.id)
-        .execute(pool).await?.rows_affected());
-    audit::log(
-        db,
-        origin,
-        Some(&u.id),
-        "user.profile_updated",
-        "user",
-        Some(&u.id),
-        json!({"fields": fields}),
-    )
-    .await;
-    users::by_id(db, &u.id).await?.ok_or_else(Error::unauthorized)
+    let mut tx = db.begin().await?;
+    if !fields.is_empty() {
+        with_tx!(&mut tx, c => sqlx::query(
+            "UPDATE users SET name = COALESCE($1, name), language = COALESCE($2, language), \
+             theme = COALESCE($3, theme), ai_suggestions_enabled = COALESCE($4, ai_suggestions_enabled) WHERE id = $5")
+            .bind(&name).bind(&body.language).bind(&body.theme).bind(ai).bind(&u.id)
+            .execute(c).await?.rows_affected());
+    }
+    if let Some(e) = &new_email {
+        // The mail goes out in the language the same request may have just chosen.
+        let lang = body.language.as_deref().or(u.language.as_deref());
+        let name = name.as_deref().unwrap_or(&u.name);
+        email::request_change(&mut tx, mailer, &u.id, name, lang, e).await?;
+    }
+    tx.commit().await?;
+    mailer.wake();
+    if !fields.is_empty() {
+        audit::log(
+            db,
+            origin,
+            Some(&u.id),
+            "user.profile_updated",
+            "user",
+            Some(&u.id),
+            json!({"fields": fields}),
+        )
+        .await;
+    }
+    if let Some(e) = &new_email {
+        audit::log(
+            db,
+            origin,
+            Some(&u.id),
+            "user.email_change_requested",
+            "user",
+            Some(&u.id),
+            json!({"pending_email": e}),
+        )
+        .await;
+    }
+    let user = users::by_id(db, &u.id).await?.ok_or_else(Error::unauthorized)?;
+    Ok(ProfileChange {
+        user,
+        pending_email: new_email,
+    })
 }
 
 #[derive(Deserialize, ToSchema, Default)]
