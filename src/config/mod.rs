@@ -9,11 +9,19 @@ use std::time::Duration;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+mod hosts;
+mod limits;
+mod smtp;
+
+pub use hosts::AllowHosts;
+pub use limits::HttpLimits;
+pub use smtp::{SmtpEnv, SmtpTls};
+
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
-fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
+pub(crate) fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
     Err(ConfigError(msg.into()))
 }
 
@@ -84,121 +92,6 @@ pub struct Config {
     pub smtp_ca_pem: Option<Vec<u8>>,
 }
 
-/// How the connection to the SMTP server is secured.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SmtpTls {
-    /// TLS from the first byte (SMTPS, usually port 465).
-    Tls,
-    /// STARTTLS, required: sending fails when the server does not offer it (usually port 587).
-    StartTls,
-    /// STARTTLS when the server offers it, else plain (the original's `smtp_secure=false`).
-    Opportunistic,
-    /// No encryption: a relay on this host or a trusted network (usually port 25).
-    None,
-}
-
-impl SmtpTls {
-    pub fn parse(v: &str) -> Option<SmtpTls> {
-        match v.trim().to_ascii_lowercase().as_str() {
-            "tls" | "implicit" | "ssl" | "smtps" => Some(SmtpTls::Tls),
-            "starttls" => Some(SmtpTls::StartTls),
-            "opportunistic" => Some(SmtpTls::Opportunistic),
-            "none" | "plain" | "off" => Some(SmtpTls::None),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SmtpTls::Tls => "tls",
-            SmtpTls::StartTls => "starttls",
-            SmtpTls::Opportunistic => "opportunistic",
-            SmtpTls::None => "none",
-        }
-    }
-
-    pub fn default_port(self) -> u16 {
-        match self {
-            SmtpTls::Tls => 465,
-            SmtpTls::StartTls | SmtpTls::Opportunistic => 587,
-            SmtpTls::None => 25,
-        }
-    }
-}
-
-/// The SMTP server from the environment (`SMTP_HOST` and the rest).
-#[derive(Clone)]
-pub struct SmtpEnv {
-    pub host: String,
-    pub port: u16,
-    pub tls: SmtpTls,
-    /// Without a user the server is used without authentication (a local relay).
-    pub user: Option<String>,
-    pub password: Option<String>,
-    pub from: String,
-    pub from_name: String,
-}
-
-/// Reads `SMTP_*`: nothing when `SMTP_HOST` is unset; `SMTP_FROM` is required with it.
-fn smtp_from_env(env: &Env) -> Result<Option<SmtpEnv>, ConfigError> {
-    let Some(host) = get(env, "SMTP_HOST") else {
-        for key in ["SMTP_FROM", "SMTP_USER", "SMTP_PASSWORD", "SMTP_PORT", "SMTP_TLS"] {
-            if get(env, key).is_some() {
-                return err(format!("{key} is set but SMTP_HOST is not; set SMTP_HOST too"));
-            }
-        }
-        return Ok(None);
-    };
-    if host.chars().any(char::is_whitespace) {
-        return err(format!("SMTP_HOST must be a host name or address, got {host:?}"));
-    }
-    let tls = match get(env, "SMTP_TLS") {
-        Some(v) => SmtpTls::parse(v)
-            .ok_or_else(|| ConfigError(format!("SMTP_TLS must be none, starttls or tls, got {v:?}")))?,
-        None => SmtpTls::StartTls,
-    };
-    let port = match get(env, "SMTP_PORT") {
-        Some(p) => p
-            .parse::<u16>()
-            .ok()
-            .filter(|p| *p > 0)
-            .ok_or_else(|| ConfigError(format!("SMTP_PORT must be a port number, got {p:?}")))?,
-        None => tls.default_port(),
-    };
-    let Some(from) = get(env, "SMTP_FROM") else {
-        return err("SMTP_FROM is not set; it is required with SMTP_HOST (the sender address)");
-    };
-    if !from.contains('@') || from.chars().any(|c| c.is_whitespace() || c == '<' || c == '>') {
-        return err(format!("SMTP_FROM must be an e-mail address, got {from:?}"));
-    }
-    let from_name = get(env, "SMTP_FROM_NAME").unwrap_or("SlugBase");
-    if from_name.chars().any(char::is_control) {
-        return err("SMTP_FROM_NAME must not contain control characters");
-    }
-    Ok(Some(SmtpEnv {
-        host: host.to_string(),
-        port,
-        tls,
-        user: get(env, "SMTP_USER").map(str::to_string),
-        // Not trimmed: a password may start or end with a space.
-        password: env.get("SMTP_PASSWORD").filter(|p| !p.is_empty()).cloned(),
-        from: from.to_string(),
-        from_name: from_name.to_string(),
-    }))
-}
-
-fn smtp_ca_from_env(env: &Env) -> Result<Option<Vec<u8>>, ConfigError> {
-    let Some(path) = get(env, "SMTP_CA_FILE") else {
-        return Ok(None);
-    };
-    let pem =
-        std::fs::read(path).map_err(|e| ConfigError(format!("SMTP_CA_FILE {path:?} cannot be read: {e}")))?;
-    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
-        return err(format!("SMTP_CA_FILE {path:?} holds no PEM certificate"));
-    }
-    Ok(Some(pem))
-}
-
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
@@ -208,97 +101,6 @@ impl std::fmt::Debug for Config {
             .field("db", &self.db.kind())
             .field("production", &self.production)
             .finish_non_exhaustive()
-    }
-}
-
-/// Limits on connections and slow clients (`MAX_CONNECTIONS`, `HTTP_HEADER_TIMEOUT`,
-/// `HTTP_IDLE_TIMEOUT`, `HTTP_BODY_TIMEOUT`).
-#[derive(Debug, Clone, Copy)]
-pub struct HttpLimits {
-    /// Open connections at most; more are answered 503 and closed.
-    pub max_connections: usize,
-    /// Time to send a request's head, from its first byte.
-    pub header_timeout: Duration,
-    /// Time a kept-alive connection may wait for its next request.
-    pub idle_timeout: Duration,
-    /// Time to send a request's body, once a handler reads it.
-    pub body_timeout: Duration,
-}
-
-impl Default for HttpLimits {
-    fn default() -> Self {
-        HttpLimits {
-            max_connections: 10_000,
-            header_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
-            body_timeout: Duration::from_secs(60),
-        }
-    }
-}
-
-fn limits_from(env: &Env) -> Result<HttpLimits, ConfigError> {
-    let d = HttpLimits::default();
-    let secs = |key: &str, default: Duration| -> Result<Duration, ConfigError> {
-        match get(env, key) {
-            None => Ok(default),
-            Some(v) => parse_duration(v)
-                .filter(|d| d.as_secs() > 0)
-                .ok_or_else(|| ConfigError(format!("{key} is not a duration like 10s or 2m: {v:?}"))),
-        }
-    };
-    Ok(HttpLimits {
-        max_connections: match get(env, "MAX_CONNECTIONS") {
-            None => d.max_connections,
-            Some(v) => v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                ConfigError(format!("MAX_CONNECTIONS must be a positive number, got {v:?}"))
-            })?,
-        },
-        header_timeout: secs("HTTP_HEADER_TIMEOUT", d.header_timeout)?,
-        idle_timeout: secs("HTTP_IDLE_TIMEOUT", d.idle_timeout)?,
-        body_timeout: secs("HTTP_BODY_TIMEOUT", d.body_timeout)?,
-    })
-}
-
-/// Hosts an admin allowed although the SSRF rules would refuse them: addresses, and host names
-/// (lower-case) whose every address is allowed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct AllowHosts {
-    pub ips: Vec<IpAddr>,
-    pub names: Vec<String>,
-}
-
-impl AllowHosts {
-    /// Parses a comma-separated list of IP addresses (IPv6 with or without brackets) and host
-    /// names.
-    pub fn parse(key: &str, list: &str) -> Result<AllowHosts, ConfigError> {
-        let mut out = AllowHosts::default();
-        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let bare = item
-                .strip_prefix('[')
-                .and_then(|i| i.strip_suffix(']'))
-                .unwrap_or(item);
-            if let Ok(ip) = bare.parse::<IpAddr>() {
-                out.ips.push(ip);
-                continue;
-            }
-            let name = item.trim_end_matches('.').to_ascii_lowercase();
-            let valid = !name.is_empty()
-                && name.len() <= 253
-                && name.split('.').all(|label| {
-                    !label.is_empty()
-                        && label.len() <= 63
-                        && !label.starts_with('-')
-                        && !label.ends_with('-')
-                        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                });
-            if !valid {
-                return err(format!(
-                    "{key} must list host names or IP addresses, got {item:?}"
-                ));
-            }
-            out.names.push(name);
-        }
-        Ok(out)
     }
 }
 
@@ -319,11 +121,11 @@ pub fn process_env() -> Env {
     env
 }
 
-fn get<'a>(env: &'a Env, key: &str) -> Option<&'a str> {
+pub(crate) fn get<'a>(env: &'a Env, key: &str) -> Option<&'a str> {
     env.get(key).map(|s| s.trim()).filter(|s| !s.is_empty())
 }
 
-fn parse_bool(key: &str, v: &str) -> Result<bool, ConfigError> {
+pub(crate) fn parse_bool(key: &str, v: &str) -> Result<bool, ConfigError> {
     match v.to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
@@ -580,11 +382,11 @@ impl Config {
             None => 600,
         };
 
-        let smtp = smtp_from_env(env)?;
-        let smtp_ca_pem = smtp_ca_from_env(env)?;
+        let smtp = smtp::smtp_from_env(env)?;
+        let smtp_ca_pem = smtp::smtp_ca_from_env(env)?;
 
         Ok(Config {
-            limits: limits_from(env)?,
+            limits: limits::limits_from(env)?,
             smtp,
             smtp_ca_pem,
             go_rate_limit,
