@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::response::Response;
+use futures_util::task::AtomicWaker;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -108,6 +109,9 @@ async fn refuse(mut stream: TcpStream) {
 struct Phase {
     epoch: Instant,
     word: AtomicU64,
+    /// The connection's reader, parked while busy (no deadline): becoming idle wakes it so that
+    /// it arms the idle deadline even when no further bytes arrive.
+    parked: AtomicWaker,
 }
 
 const IDLE: u64 = 0;
@@ -120,6 +124,7 @@ impl Phase {
         let p = Phase {
             epoch,
             word: AtomicU64::new(0),
+            parked: AtomicWaker::new(),
         };
         p.set(IDLE);
         p
@@ -131,6 +136,9 @@ impl Phase {
 
     fn set(&self, state: u64) {
         self.word.store(state | self.now(), Ordering::Release);
+        if state == IDLE {
+            self.parked.wake();
+        }
     }
 
     /// The first byte of a request arrived on an idle connection.
@@ -191,6 +199,7 @@ impl AsyncRead for Deadlines {
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => {
+                self.phase.parked.register(cx.waker());
                 let Some(deadline) = self.phase.deadline(&self.limits) else {
                     return Poll::Pending;
                 };
