@@ -35,12 +35,17 @@ pub enum Kind {
     BadGateway,
     /// The client took too long to send its request (408).
     Timeout,
+    /// The server's storage is full: nothing was written (507).
+    StorageFull,
 }
 
 impl Kind {
     /// Whether the caller can fix it (the 4xx family).
     pub fn is_client(self) -> bool {
-        !matches!(self, Kind::Internal | Kind::Unavailable | Kind::BadGateway)
+        !matches!(
+            self,
+            Kind::Internal | Kind::Unavailable | Kind::BadGateway | Kind::StorageFull
+        )
     }
 }
 
@@ -191,16 +196,56 @@ pub async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'st
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Error {
-        match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+        match db_failure(&e) {
+            Failure::Unavailable => {
                 tracing::error!(error = %e, "database unavailable");
                 Error::unavailable("Database unavailable")
             }
-            _ => {
+            Failure::Full => {
+                tracing::error!(error = %e, "database storage full");
+                Error::new(
+                    Kind::StorageFull,
+                    "STORAGE_FULL",
+                    "The server's storage is full; nothing was saved",
+                )
+            }
+            Failure::Other => {
                 tracing::error!(error = %e, "database error");
                 Error::internal()
             }
         }
+    }
+}
+
+enum Failure {
+    /// The database is not reachable, restarting, or out of connections: try again later.
+    Unavailable,
+    /// No space left to write.
+    Full,
+    Other,
+}
+
+fn db_failure(e: &sqlx::Error) -> Failure {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => Failure::Unavailable,
+        sqlx::Error::Database(d) => {
+            let code = d.code().unwrap_or_default();
+            // SQLite: SQLITE_FULL (13). PostgreSQL: disk_full (53100), connection exceptions
+            // (08…), operator intervention such as a shutdown (57…), too many connections.
+            if code == "13" || code == "53100" {
+                Failure::Full
+            } else if code.starts_with("08") || code.starts_with("57") || code == "53300" {
+                Failure::Unavailable
+            } else {
+                Failure::Other
+            }
+        }
+        _ => Failure::Other,
     }
 }
 

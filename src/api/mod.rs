@@ -181,6 +181,12 @@ fn add_common_responses(op: &mut utoipa::openapi::path::Operation, write: bool) 
         }
     }
     add("503", "The database is not answering");
+    if write {
+        add(
+            "507",
+            "STORAGE_FULL: the server's storage is full; nothing was saved",
+        );
+    }
     if op.request_body.is_some() {
         add("400", "The body is not valid");
         add("408", "The body took too long to arrive");

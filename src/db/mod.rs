@@ -82,6 +82,12 @@ impl Db {
                     .min_connections(1)
                     // Extra connections (and their caches) go once a burst is over.
                     .idle_timeout(Duration::from_secs(30))
+                    // A COMMIT that fails (a full disk) leaves sqlx counting a transaction that
+                    // SQLite already rolled back, and every later BEGIN on that connection
+                    // would fail: such a connection is closed instead of handed out.
+                    .before_acquire(|conn, _| {
+                        Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
+                    })
                     .acquire_timeout(Duration::from_secs(15))
                     .connect_with(opts)
                     .await
