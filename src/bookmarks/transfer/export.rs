@@ -5,7 +5,7 @@ use futures_util::stream::BoxStream;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{netscape, CSV_HEADER};
+use super::{csv_cell, netscape, CSV_HEADER};
 use crate::bookmarks::model::*;
 use crate::db::params::Params;
 use crate::db::{Db, Ts};
@@ -231,16 +231,18 @@ pub fn to_netscape(items: &[ExportItem]) -> String {
     netscape::write(&entries)
 }
 
+/// One bookmark as a CSV record; text cells that a spreadsheet would take for a formula are
+/// neutralised ([`super::csv_cell`]).
 pub fn csv_row(it: &ExportItem) -> Vec<String> {
     vec![
-        it.title.clone(),
-        it.url.clone(),
-        it.slug.clone(),
+        csv_cell(&it.title),
+        csv_cell(&it.url),
+        csv_cell(&it.slug),
         it.forwarding_enabled.to_string(),
         it.pinned.to_string(),
-        it.folder_names.join("|"),
-        it.tag_names.join("|"),
-        it.description.clone().unwrap_or_default(),
+        csv_cell(&it.folder_names.join("|")),
+        csv_cell(&it.tag_names.join("|")),
+        csv_cell(it.description.as_deref().unwrap_or_default()),
         it.created_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
     ]
 }

@@ -5,7 +5,7 @@
 mod export;
 mod import;
 
-pub use export::{export, Export, ExportBody, ExportFormat, ExportItem};
+pub use export::{csv_row, export, Export, ExportBody, ExportFormat, ExportItem};
 pub use import::{import, import_file};
 
 use std::collections::HashMap;
@@ -215,6 +215,32 @@ pub fn from_netscape(html: &str) -> Result<(Vec<ImportItem>, Option<String>)> {
     Ok((items, note))
 }
 
+/// What spreadsheets read as the start of a formula (`=`, `+`, `-`, `@`, and a tab or carriage
+/// return before one). A cell starting with one is exported with a `'` before it, so opening the
+/// file runs nothing; the import takes that `'` away again.
+fn formula_start(s: &str) -> bool {
+    s.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// A cell for the CSV export: neutralised if a spreadsheet would take it for a formula. A cell
+/// that already starts with `'`s before a formula start gets one more, so the import can always
+/// take exactly one away.
+pub fn csv_cell(s: &str) -> String {
+    if formula_start(s.trim_start_matches('\'')) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+/// The value of a cell written by [`csv_cell`].
+pub fn csv_value(s: &str) -> &str {
+    match s.strip_prefix('\'') {
+        Some(rest) if formula_start(rest.trim_start_matches('\'')) => rest,
+        _ => s,
+    }
+}
+
 pub const CSV_HEADER: [&str; 9] = [
     "title",
     "url",
@@ -262,7 +288,7 @@ pub fn from_csv(data: &str) -> Result<Vec<ImportItem>> {
         })?;
         let get = |i: Option<usize>| {
             i.and_then(|i| rec.get(i))
-                .map(str::to_string)
+                .map(|s| csv_value(s).to_string())
                 .filter(|s| !s.is_empty())
         };
         let split = |s: Option<String>| -> Vec<String> {
