@@ -65,6 +65,7 @@ struct ApiDoc;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::health))
+        .routes(routes!(system::ready))
         .routes(routes!(system::version))
         .routes(routes!(system::csrf_token))
         .routes(routes!(auth::setup_status))

@@ -39,6 +39,44 @@ pub async fn health(State(state): State<AppState>) -> Result<Response, Error> {
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct Ready {
+    /// `ready` when the database answers and every migration of this build is applied.
+    #[schema(example = "ready")]
+    pub status: &'static str,
+    /// The newest migration applied to the database.
+    pub schema_version: i64,
+}
+
+/// Readiness for load balancers: 200 when the database answers within 3 s and its schema has
+/// every migration this build knows, 503 (`NOT_READY`) otherwise. `/api/health` stays the cheap
+/// liveness answer.
+#[utoipa::path(get, path = "/api/ready", tag = "CSRFHealth", security(()),
+    responses(
+        (status = 200, description = "The database answers and is migrated", body = Ready),
+        (status = 503, description = "The database does not answer or is not migrated", body = ErrorBody),
+    ))]
+pub async fn ready(State(state): State<AppState>) -> Result<Response, Error> {
+    let not_ready = |why: String| Error::unavailable(why).with_code("NOT_READY");
+    match tokio::time::timeout(std::time::Duration::from_secs(3), state.db.schema_version()).await {
+        Ok(Ok((found, known))) if found >= known => Ok(crate::http::no_store(
+            Json(Ready {
+                status: "ready",
+                schema_version: found,
+            })
+            .into_response(),
+        )),
+        Ok(Ok((found, known))) => Err(not_ready(format!(
+            "Database schema is at version {found}; this server needs {known}"
+        ))),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness check: database error");
+            Err(not_ready("Database unavailable".into()))
+        }
+        Err(_) => Err(not_ready("Database unavailable".into())),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct Version {
     pub version: &'static str,
     pub commit: Option<String>,

@@ -144,6 +144,14 @@ impl Db {
         with_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
     }
 
+    /// The newest migration recorded as applied, and the newest this build knows.
+    pub async fn schema_version(&self) -> Result<(i64, i64), sqlx::Error> {
+        let found: Option<i64> = with_db!(self, pool => sqlx::query_scalar(
+            "SELECT CAST(MAX(version) AS BIGINT) FROM slugbase_schema").fetch_one(pool).await?);
+        let known = migrate::MIGRATIONS.last().map(|m| m.version).unwrap_or(0);
+        Ok((found.unwrap_or(0), known))
+    }
+
     pub async fn close(&self) {
         with_db!(self, pool => pool.close().await)
     }

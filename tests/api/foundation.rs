@@ -11,6 +11,24 @@ async fn health_reports_ok(app: TestApp) {
     assert_eq!(v, json!({"status": "ok"}));
 }
 
+async fn ready_means_migrated(app: TestApp) {
+    let res = app.get("/api/ready").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let (_, v) = body(res).await;
+    assert_eq!(v["status"], "ready");
+    let version = v["schema_version"].as_i64().unwrap();
+    assert!(version >= 6, "{v}");
+    // A database without this build's newest migration is alive but not ready.
+    slugbase::with_db!(&app.state.db, pool => sqlx::query("DELETE FROM slugbase_schema WHERE version = $1")
+        .bind(version).execute(pool).await.unwrap().rows_affected());
+    let v = expect_error(app.get("/api/ready").send().await.unwrap(), 503, "NOT_READY").await;
+    assert!(v["error"].as_str().unwrap().contains("schema"), "{v}");
+    let res = app.get("/api/health").send().await.unwrap();
+    assert_eq!(res.status(), 200, "liveness is not readiness");
+    app.finish().await;
+}
+
 async fn unknown_api_route_is_404_envelope(app: TestApp) {
     let res = app.get("/api/nope").send().await.unwrap();
     let v = expect_error(res, 404, "NOT_FOUND").await;
@@ -106,6 +124,7 @@ async fn openapi_is_served_in_both_forms(app: TestApp) {
 
 on_both_backends!(
     health_reports_ok,
+    ready_means_migrated,
     unknown_api_route_is_404_envelope,
     wrong_method_is_405_envelope,
     security_headers_on_every_response,
