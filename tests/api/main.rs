@@ -18,5 +18,6 @@ mod mail_delivery;
 mod metadata;
 mod mfa;
 mod oidc;
+mod properties;
 mod sharing_admin;
 mod upgrade;
