@@ -9,6 +9,7 @@ mod accounts;
 mod authz_matrix;
 mod bookmarks;
 mod connections;
+mod faults;
 mod foundation;
 mod golinks;
 mod import_export;

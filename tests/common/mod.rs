@@ -3,6 +3,8 @@
 //! HTTP to it with a cookie-keeping client.
 #![allow(dead_code)]
 
+pub mod cluster;
+pub mod process;
 pub mod smtp;
 
 use std::collections::HashMap;
