@@ -196,7 +196,8 @@ pub fn validate_name(name: &str) -> Result<String> {
     if n.is_empty() {
         return Err(Error::invalid("name", "Name is required"));
     }
-    if n.chars().count() > 255 {
+    // The limit holds for what was sent (as documented), not only for what is kept.
+    if name.chars().count() > 255 {
         return Err(Error::invalid("name", "Name must be no more than 255 characters"));
     }
     Ok(n)

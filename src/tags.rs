@@ -59,11 +59,13 @@ pub async fn get(db: &Db, user_id: &str, id: &str) -> Result<Option<Tag>> {
 }
 
 pub fn validate_name(name: Option<&str>) -> Result<String> {
-    let n = sanitize_text(name.unwrap_or(""));
+    let raw = name.unwrap_or("");
+    let n = sanitize_text(raw);
     if n.is_empty() {
         return Err(Error::invalid("name", "Name is required"));
     }
-    if n.chars().count() > 100 {
+    // The limit holds for what was sent (as documented), not only for what is kept.
+    if raw.chars().count() > 100 {
         return Err(Error::invalid("name", "Name must be no more than 100 characters"));
     }
     Ok(n)

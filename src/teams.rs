@@ -57,11 +57,13 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<TeamDetail>> {
 }
 
 pub fn validate_name(name: Option<&str>) -> Result<String> {
-    let n = sanitize_text(name.unwrap_or(""));
+    let raw = name.unwrap_or("");
+    let n = sanitize_text(raw);
     if n.is_empty() {
         return Err(Error::invalid("name", "Name is required"));
     }
-    if n.chars().count() > 255 {
+    // The limit holds for what was sent (as documented), not only for what is kept.
+    if raw.chars().count() > 255 {
         return Err(Error::invalid("name", "Name must be no more than 255 characters"));
     }
     Ok(n)

@@ -111,7 +111,7 @@ pub async fn create_token(
     if name.is_empty() {
         return Err(Error::invalid("name", "Token name must be at least 1 characters"));
     }
-    if name.chars().count() > 100 {
+    if raw.chars().count() > 100 {
         return Err(Error::invalid(
             "name",
             "Token name must be no more than 100 characters",

@@ -119,7 +119,7 @@ pub fn validate_title(field: &str, title: &str) -> Result<String> {
     if t.is_empty() {
         return Err(Error::invalid(field, "Title must be at least 1 characters"));
     }
-    if t.chars().count() > TITLE_MAX {
+    if title.chars().count() > TITLE_MAX {
         return Err(Error::invalid(field, "Title must be no more than 500 characters"));
     }
     Ok(t)

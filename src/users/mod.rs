@@ -133,7 +133,7 @@ pub fn validate_name(field: &str, name: &str) -> Result<String> {
     if clean.is_empty() {
         return Err(Error::invalid(field, "Name must be at least 1 characters"));
     }
-    if clean.chars().count() > 255 {
+    if name.chars().count() > 255 {
         return Err(Error::invalid(field, "Name must be no more than 255 characters"));
     }
     Ok(clean)
