@@ -172,6 +172,20 @@ fn map_unique(e: sqlx::Error) -> Error {
 }
 
 /// Creates a bookmark (with its folders, tags and shares, all or nothing).
+/// A URL typed into the API or a form: [`validate_url`], and no spaces or control characters
+/// inside it (a URL parser would drop tabs and line breaks silently and encode spaces; the
+/// stored address must be the one the user sees). Imports stay lenient with old files.
+fn typed_url(url: &str) -> Result<String> {
+    let u = validate_url("url", url)?;
+    if u.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::invalid(
+            "url",
+            "URL must not contain spaces or control characters (encode a space as %20)",
+        ));
+    }
+    Ok(u)
+}
+
 pub async fn create(db: &Db, origin: &Origin, user_id: &str, input: &BookmarkInput) -> Result<Bookmark> {
     let id = insert(db, user_id, input).await?;
     let b = super::get(db, user_id, &id).await?.ok_or_else(Error::internal)?;
@@ -210,7 +224,7 @@ async fn insert(db: &Db, user_id: &str, input: &BookmarkInput) -> Result<String>
         return Err(e);
     };
     let title = validate_title("title", title)?;
-    let url = validate_url("url", url)?;
+    let url = typed_url(url)?;
     let slug = match &input.slug {
         Some(Some(s)) => validate_slug("slug", s)?.map(Slug::into_string),
         _ => None,
@@ -285,7 +299,7 @@ async fn change(db: &Db, user_id: &str, id: &str, input: &BookmarkInput) -> Resu
         None => None,
     };
     let url = match &input.url {
-        Some(u) => Some(validate_url("url", u)?),
+        Some(u) => Some(typed_url(u)?),
         None => None,
     };
     let slug: Option<Option<String>> = match &input.slug {
