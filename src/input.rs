@@ -23,3 +23,19 @@ pub fn parse_offset(v: Option<&str>) -> i64 {
 pub fn flag(v: Option<&str>) -> bool {
     matches!(v, Some("true") | Some("1") | Some("yes"))
 }
+
+/// The documented schema of an optional time that may also be sent empty (a form's blank field):
+/// an ISO 8601 date-time, or `""` or `null` for "not given".
+pub fn date_time_or_empty() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type};
+    let one_of = OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::String).max_length(Some(0)))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .build();
+    Schema::OneOf(one_of)
+}

@@ -123,6 +123,8 @@ pub async fn check(db: &Db, origin: &Origin, token: Option<&str>) -> Result<Stri
 
 #[derive(Deserialize, ToSchema, Default)]
 pub struct ConfirmInput {
+    /// The token from the mailed link.
+    #[schema(value_type = String, required = true, pattern = "\\S")]
     pub token: Option<String>,
 }
 

@@ -18,7 +18,10 @@ use crate::{with_db, with_tx};
 
 #[derive(Deserialize, ToSchema)]
 pub struct ProfileUpdate {
-    #[schema(max_length = 255, pattern = "^\\s*[^@\\s]+@[^@\\s.]+\\.[^@\\s]*[^@\\s.]\\s*$")]
+    #[schema(
+        max_length = 255,
+        pattern = "^[\\s\\u0085]*[^@\\s\\u0085]+@[^@\\s\\u0085.]+\\.[^@\\s\\u0085]*[^@\\s\\u0085.][\\s\\u0085]*$"
+    )]
     pub email: Option<String>,
     /// 1–255 characters (control characters are dropped, spaces trimmed).
     #[schema(

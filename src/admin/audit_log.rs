@@ -12,7 +12,7 @@ pub struct AuditQuery {
     /// 1–100, default 50.
     pub limit: Option<String>,
     /// Cursor: `created_at` of the last event of the previous page (with `before_id`).
-    #[param(format = DateTime)]
+    #[param(schema_with = crate::input::date_time_or_empty)]
     pub before_created_at: Option<String>,
     /// Cursor: `id` of the last event of the previous page (with `before_created_at`).
     pub before_id: Option<String>,
@@ -20,11 +20,11 @@ pub struct AuditQuery {
     pub action: Option<String>,
     pub actor_user_id: Option<String>,
     pub entity_type: Option<String>,
-    /// Only events at or after this time (ISO 8601).
-    #[param(format = DateTime)]
+    /// Only events at or after this time (ISO 8601; empty: no limit).
+    #[param(schema_with = crate::input::date_time_or_empty)]
     pub since: Option<String>,
-    /// Only events before this time (ISO 8601).
-    #[param(format = DateTime)]
+    /// Only events before this time (ISO 8601; empty: no limit).
+    #[param(schema_with = crate::input::date_time_or_empty)]
     pub until: Option<String>,
 }
 

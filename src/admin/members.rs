@@ -110,7 +110,7 @@ async fn record(db: &Db, origin: &Origin, actor: &str, action: &str, id: &str, m
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateUserInput {
-    #[schema(value_type = String, required = true, max_length = 255, pattern = "^\\s*[^@\\s]+@[^@\\s.]+\\.[^@\\s]*[^@\\s.]\\s*$")]
+    #[schema(value_type = String, required = true, max_length = 255, pattern = "^[\\s\\u0085]*[^@\\s\\u0085]+@[^@\\s\\u0085.]+\\.[^@\\s\\u0085]*[^@\\s\\u0085.][\\s\\u0085]*$")]
     pub email: Option<String>,
     /// 1–255 characters (control characters are dropped, spaces trimmed).
     #[schema(value_type = String, required = true, max_length = 255, pattern = "^[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f][\\s\\S]*$")]

@@ -120,10 +120,10 @@ pub async fn set(db: &Db, origin: &Origin, actor: &str, input: SettingInput) -> 
 /// One known setting.
 pub async fn get(db: &Db, key: &str) -> Result<Setting> {
     check_key(key)?;
-    let value = match settings::get(db, key).await? {
-        Some(v) => v,
-        None if key == settings::OIDC_REQUIRE_MFA => settings::default_value(key).to_string(),
-        None => return Err(Error::not_found("Setting not found")),
+    // A setting never set, or reset with DELETE, is not stored: 404, as in the original (the
+    // list, `GET /api/admin/settings`, shows the defaults in effect).
+    let Some(value) = settings::get(db, key).await? else {
+        return Err(Error::not_found("Setting not found"));
     };
     Ok(Setting {
         key: key.to_string(),

@@ -87,19 +87,31 @@ pub async fn view(db: &Db, mailer: &Mailer) -> Result<SmtpView> {
 pub struct SmtpInput {
     #[schema(value_type = Option<bool>)]
     pub enabled: Option<Value>,
+    /// A host name or an IP address.
+    #[schema(max_length = 255, pattern = "^\\s*[^\\s\\x00-\\x1f\\x7f-\\x9f]*\\s*$")]
     pub host: Option<String>,
     #[schema(value_type = Option<u16>)]
     pub port: Option<Value>,
     /// Implicit TLS (the original's switch); `tls_mode` says more and wins.
     #[schema(value_type = Option<bool>)]
     pub secure: Option<Value>,
-    /// `tls`, `starttls`, `opportunistic` or `none`.
+    /// `tls`, `starttls`, `opportunistic` or `none` (also `implicit`, `ssl`, `smtps`, `plain`,
+    /// `off`; any case).
+    #[schema(
+        pattern = "^\\s*([Tt][Ll][Ss]|[Ii][Mm][Pp][Ll][Ii][Cc][Ii][Tt]|[Ss][Ss][Ll]|[Ss][Mm][Tt][Pp][Ss]|[Ss][Tt][Aa][Rr][Tt][Tt][Ll][Ss]|[Oo][Pp][Pp][Oo][Rr][Tt][Uu][Nn][Ii][Ss][Tt][Ii][Cc]|[Nn][Oo][Nn][Ee]|[Pp][Ll][Aa][Ii][Nn]|[Oo][Ff][Ff])\\s*$"
+    )]
     pub tls_mode: Option<String>,
     /// Leave empty for a server without authentication.
     pub user: Option<String>,
     pub password: Option<String>,
+    /// The sender address (empty: none).
+    #[schema(
+        pattern = "^[\\s\\u0085]*$|^[\\s\\u0085]*[^@\\s\\u0085]+@[^@\\s\\u0085.]+\\.[^@\\s\\u0085]*[^@\\s\\u0085.][\\s\\u0085]*$"
+    )]
     pub from: Option<String>,
+    /// At most 255 characters, without control characters.
     #[serde(rename = "fromName")]
+    #[schema(max_length = 255, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub from_name: Option<String>,
 }
 
@@ -129,8 +141,9 @@ fn values(input: &SmtpInput) -> Result<Vec<(&'static str, Option<String>)>> {
         }
     }
     if let Some(h) = &input.host {
+        let long = h.chars().count() > 255;
         let h = h.trim();
-        if h.chars().any(|c| c.is_whitespace() || c.is_control()) || h.len() > 255 {
+        if h.chars().any(|c| c.is_whitespace() || c.is_control()) || long {
             problem(
                 &mut errors,
                 "host",
@@ -275,6 +288,7 @@ pub async fn save(db: &Db, mailer: &Mailer, origin: &Origin, actor: &str, input:
 #[derive(Debug, Deserialize, ToSchema, Default)]
 pub struct SmtpTestInput {
     /// Where the test message goes.
+    #[schema(value_type = String, required = true, max_length = 255, pattern = "^[\\s\\u0085]*[^@\\s\\u0085]+@[^@\\s\\u0085.]+\\.[^@\\s\\u0085]*[^@\\s\\u0085.][\\s\\u0085]*$")]
     pub email: Option<String>,
     /// Settings to try instead of the saved ones (merged over them; with `host` only).
     #[serde(flatten)]

@@ -362,7 +362,11 @@ pub struct ExportParams {
 /// same collection.
 #[utoipa::path(get, path = "/api/bookmarks/export", tag = "Bookmarks", params(ExportParams),
     responses(
-        (status = 200, description = "A file download", body = Vec<transfer::ExportItem>),
+        (status = 200, description = "A file download: JSON (the default), a Netscape bookmark file (`format=html`) or CSV (`format=csv`)", content(
+            (Vec<transfer::ExportItem> = "application/json"),
+            (String = "text/html"),
+            (String = "text/csv"),
+        )),
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
     ))]

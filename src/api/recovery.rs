@@ -35,6 +35,8 @@ fn not_valid(e: Error) -> Response {
 
 #[derive(Deserialize, IntoParams)]
 pub struct TokenQuery {
+    /// The token from the mailed link.
+    #[param(required = true, pattern = "\\S")]
     pub token: Option<String>,
 }
 

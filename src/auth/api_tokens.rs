@@ -91,8 +91,9 @@ pub struct CreateToken {
     /// 1–100 characters (control characters are dropped, spaces trimmed).
     #[schema(value_type = String, required = true, max_length = 100, pattern = "^[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f][\\s\\S]*$")]
     pub name: Option<serde_json::Value>,
-    /// Optional expiry (ISO 8601, in the future); the token stops working then.
-    #[schema(format = DateTime)]
+    /// Optional expiry (ISO 8601, in the future); the token stops working then. Empty or
+    /// absent: no expiry.
+    #[schema(schema_with = crate::input::date_time_or_empty)]
     pub expires_at: Option<String>,
 }
 

@@ -79,6 +79,7 @@ pub async fn issue(tx: &mut Tx, user_id: &str, purpose: Purpose) -> Result<(Stri
 
 #[derive(Deserialize, ToSchema, Default)]
 pub struct ResetRequest {
+    #[schema(value_type = String, required = true, max_length = 255, pattern = "^[\\s\\u0085]*[^@\\s\\u0085]+@[^@\\s\\u0085.]+\\.[^@\\s\\u0085]*[^@\\s\\u0085.][\\s\\u0085]*$")]
     pub email: Option<String>,
 }
 
@@ -198,7 +199,11 @@ pub async fn check(db: &Db, origin: &Origin, token: Option<&str>) -> Result<()> 
 
 #[derive(Deserialize, ToSchema, Default)]
 pub struct ResetInput {
+    /// The token from the mailed link.
+    #[schema(value_type = String, required = true, pattern = "\\S")]
     pub token: Option<String>,
+    /// 8–128 characters with an upper- and a lower-case letter, a digit and a special character.
+    #[schema(value_type = String, required = true, min_length = 8, max_length = 128, pattern = "^(?=[\\s\\S]*[A-Z])(?=[\\s\\S]*[a-z])(?=[\\s\\S]*[0-9])(?=[\\s\\S]*[!@#$%^&*()_+=\\[\\]{};\':\"\\\\|,.<>/?-])[\\s\\S]{8,128}$")]
     pub password: Option<String>,
 }
 

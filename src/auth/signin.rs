@@ -56,7 +56,7 @@ pub async fn is_initialized(db: &Db) -> Result<bool> {
 
 #[derive(Deserialize, ToSchema, Default)]
 pub struct SetupRequest {
-    #[schema(value_type = String, required = true, max_length = 255, pattern = "^\\s*[^@\\s]+@[^@\\s.]+\\.[^@\\s]*[^@\\s.]\\s*$")]
+    #[schema(value_type = String, required = true, max_length = 255, pattern = "^[\\s\\u0085]*[^@\\s\\u0085]+@[^@\\s\\u0085.]+\\.[^@\\s\\u0085]*[^@\\s\\u0085.][\\s\\u0085]*$")]
     pub email: Option<String>,
     /// 1–255 characters (control characters are dropped, spaces trimmed).
     #[schema(value_type = String, required = true, max_length = 255, pattern = "^[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f][\\s\\S]*$")]
@@ -139,7 +139,7 @@ pub async fn setup(db: &Db, config: &Config, origin: &Origin, body: SetupRequest
 
 #[derive(Deserialize, ToSchema, Default)]
 pub struct LoginRequest {
-    #[schema(value_type = String, required = true, max_length = 255, pattern = "^\\s*[^@\\s]+@[^@\\s.]+\\.[^@\\s]*[^@\\s.]\\s*$")]
+    #[schema(value_type = String, required = true, max_length = 255, pattern = "^[\\s\\u0085]*[^@\\s\\u0085]+@[^@\\s\\u0085.]+\\.[^@\\s\\u0085]*[^@\\s\\u0085.][\\s\\u0085]*$")]
     pub email: Option<String>,
     #[schema(value_type = String, required = true, min_length = 1)]
     pub password: Option<String>,

@@ -33,7 +33,7 @@ pub const RESEND_PER_IP: ratelimit::Limit = ratelimit::Limit {
 
 #[derive(Deserialize, ToSchema, Default)]
 pub struct RegisterRequest {
-    #[schema(value_type = String, required = true, max_length = 255, pattern = "^\\s*[^@\\s]+@[^@\\s.]+\\.[^@\\s]*[^@\\s.]\\s*$")]
+    #[schema(value_type = String, required = true, max_length = 255, pattern = "^[\\s\\u0085]*[^@\\s\\u0085]+@[^@\\s\\u0085.]+\\.[^@\\s\\u0085]*[^@\\s\\u0085.][\\s\\u0085]*$")]
     pub email: Option<String>,
     /// 1–255 characters (control characters are dropped, spaces trimmed).
     #[schema(value_type = String, required = true, max_length = 255, pattern = "^[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f][\\s\\S]*$")]
@@ -240,6 +240,8 @@ fn used_link() -> Error {
 
 #[derive(Deserialize, ToSchema, Default)]
 pub struct TokenInput {
+    /// The token from the mailed link.
+    #[schema(value_type = String, required = true, pattern = "\\S")]
     pub token: Option<String>,
 }
 
@@ -326,6 +328,8 @@ pub async fn status(db: &Db, origin: &Origin, token: Option<&str>) -> Result<Sig
 
 #[derive(Deserialize, ToSchema, Default)]
 pub struct ResendInput {
+    /// The token from the mailed link (an expired one will do).
+    #[schema(value_type = String, required = true, pattern = "\\S")]
     pub token: Option<String>,
     /// Move the unverified account to this address (needs `password`).
     #[serde(rename = "newEmail")]
@@ -412,6 +416,7 @@ pub async fn resend(db: &Db, mailer: &Mailer, origin: &Origin, body: ResendInput
 
 #[derive(Deserialize, ToSchema, Default)]
 pub struct ResendRequest {
+    #[schema(value_type = String, required = true, max_length = 255, pattern = "^[\\s\\u0085]*[^@\\s\\u0085]+@[^@\\s\\u0085.]+\\.[^@\\s\\u0085]*[^@\\s\\u0085.][\\s\\u0085]*$")]
     pub email: Option<String>,
     /// Ignored: an address cannot be changed knowing only the old one (use
     /// `resend-signup-verification` with the link and the password).
