@@ -28,6 +28,22 @@ enum Command {
     /// Report what is in the configured database (schema version, counts, unreadable secrets)
     /// without changing it.
     Doctor,
+    /// Ask the server running on this machine (`PORT`) whether it is healthy: exit code 0 when
+    /// `/api/health` answers 200 within 5 s, 1 otherwise. For container health checks in images
+    /// without a shell or curl.
+    Healthcheck,
+    /// Write a consistent copy of the SQLite database to FILE while the server keeps serving,
+    /// and check it (integrity, row counts). PostgreSQL: use pg_dump.
+    Backup {
+        /// Where to write the copy (must not exist yet).
+        file: std::path::PathBuf,
+    },
+    /// Put a backup in place of the SQLite database. Refused while a server has the database
+    /// open; the replaced database is kept beside it.
+    Restore {
+        /// A file written by `slugbase backup`.
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -43,6 +59,10 @@ pub fn main() -> ExitCode {
     crate::telemetry::tune_allocator();
     let cli = Cli::parse();
     let env = process_env();
+    if let Some(Command::Healthcheck) = cli.command {
+        // Needs no configuration beyond the port (and no database), so it runs before either.
+        return healthcheck(env.get("PORT").map(String::as_str));
+    }
     let config = match Config::from_env(&env) {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string()),
@@ -57,11 +77,39 @@ pub fn main() -> ExitCode {
             Command::Serve => serve(config).await,
             Command::User(UserCommand::ResetMfa { email }) => reset_mfa(config, &email).await,
             Command::Doctor => doctor(config).await,
+            Command::Backup { file } => backup(config, &file).await,
+            Command::Restore { file } => restore(config, &file).await,
+            Command::Healthcheck => unreachable!("answered before the configuration is read"),
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => fail(&msg),
+    }
+}
+
+/// `GET /api/health` on the loopback interface, with plain blocking I/O.
+fn healthcheck(port: Option<&str>) -> ExitCode {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+    let port: u16 = match port.unwrap_or("5000").trim().parse() {
+        Ok(p) => p,
+        Err(_) => return fail("PORT is not a port number"),
+    };
+    let ask = || -> std::io::Result<bool> {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        s.set_write_timeout(Some(Duration::from_secs(5)))?;
+        s.write_all(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+        let mut head = [0u8; 12];
+        s.read_exact(&mut head)?;
+        Ok(head.starts_with(b"HTTP/1.1 200"))
+    };
+    match ask() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => fail("the server answered, but is not healthy"),
+        Err(e) => fail(&format!("no answer from the server on port {port}: {e}")),
     }
 }
 
@@ -110,6 +158,37 @@ async fn reset_mfa(config: Config, email: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     db.close().await;
     println!("MFA is now off for {} and their sessions have ended.", user.email);
+    Ok(())
+}
+
+fn sqlite_path(config: &Config, what: &str) -> Result<std::path::PathBuf, String> {
+    match &config.db {
+        crate::config::DbConfig::Sqlite { path } => Ok(path.clone()),
+        _ => Err(format!(
+            "{what} is for SQLite; back up PostgreSQL with pg_dump and pg_restore (see the README)"
+        )),
+    }
+}
+
+async fn backup(config: Config, file: &std::path::Path) -> Result<(), String> {
+    let db = sqlite_path(&config, "backup")?;
+    let summary = crate::db::backup::backup(&db, file).await?;
+    println!("backed up {} to {}: {summary}", db.display(), file.display());
+    Ok(())
+}
+
+async fn restore(config: Config, file: &std::path::Path) -> Result<(), String> {
+    let db = sqlite_path(&config, "restore")?;
+    let done = crate::db::backup::restore(&db, file).await?;
+    println!(
+        "restored {} from {}: {}",
+        db.display(),
+        file.display(),
+        done.summary
+    );
+    if let Some(previous) = done.previous {
+        println!("the replaced database is kept as {}", previous.display());
+    }
     Ok(())
 }
 

@@ -27,6 +27,8 @@ pub struct Application {
     front: crate::router::Front,
     state: AppState,
     addr: SocketAddr,
+    /// Tells `slugbase restore` that a server has the SQLite file open.
+    _in_use: Option<db::backup::ServerMark>,
 }
 
 impl Application {
@@ -43,6 +45,16 @@ impl Application {
             tracing::info!(backup = %b.display(), "backed up the database before upgrading it");
         }
         let db = Db::connect(&config.db).await?;
+        let in_use = match &config.db {
+            crate::config::DbConfig::Sqlite { path } => match db::backup::mark_in_use(path) {
+                Ok(mark) => Some(mark),
+                Err(e) => {
+                    db.close().await;
+                    return Err(StartupError::Upgrade(e.to_string()));
+                }
+            },
+            _ => None,
+        };
         let report = match db::migrate(&db).await {
             Ok(r) => r,
             Err(e) => {
@@ -75,6 +87,7 @@ impl Application {
             front,
             state,
             addr,
+            _in_use: in_use,
         })
     }
 

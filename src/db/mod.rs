@@ -5,6 +5,7 @@
 //! whichever backend is configured through [`with_db!`]. Where the dialects differ, the SQL is kept
 //! small and named after what it does.
 
+pub mod backup;
 pub mod inspect;
 mod migrate;
 pub mod params;

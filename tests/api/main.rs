@@ -7,6 +7,7 @@ mod common;
 
 mod accounts;
 mod authz_matrix;
+mod backup;
 mod bookmarks;
 mod connections;
 mod faults;
