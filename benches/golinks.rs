@@ -13,6 +13,7 @@
 //! after the load) and under load.
 //!
 //! cargo bench --bench golinks
+//! BENCH_METRICS=true cargo bench --bench golinks      (with Prometheus metrics on)
 
 mod support;
 
@@ -180,6 +181,11 @@ fn start_slugbase(dir: &std::path::Path, cpus: Option<&str>) -> support::Result<
         )
         // The per-user limit would stop a one-user benchmark at once; it is measured elsewhere.
         .env("GO_RATE_LIMIT", "0")
+        // BENCH_METRICS=true: the same run with Prometheus metrics counting every request.
+        .env(
+            "METRICS_ENABLED",
+            std::env::var("BENCH_METRICS").unwrap_or_else(|_| "false".into()),
+        )
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

@@ -21,6 +21,7 @@ pub mod http;
 pub mod input;
 pub mod mail;
 pub mod metadata;
+pub mod metrics;
 pub mod mfa;
 pub mod oidc;
 pub mod palette;

@@ -35,6 +35,15 @@ fn router(state: AppState, headers: Arc<SecurityHeaders>) -> Router {
             state.config.max_import_bytes.max(state.config.max_body_bytes),
         ));
 
+    if let Some(metrics) = state.metrics.clone() {
+        app = app
+            .route("/metrics", axum::routing::get(crate::http::metrics::serve))
+            .route_layer(middleware::from_fn_with_state(
+                metrics,
+                crate::http::metrics::track,
+            ));
+    }
+
     if !state.config.cors_origins.is_empty() {
         let origins: Vec<HeaderValue> = state
             .config
@@ -199,6 +208,7 @@ impl tower::Service<Request> for FrontConn {
         if Front::is_go(&req) {
             let (state, headers) = (self.front.state.clone(), self.front.headers.clone());
             return futures_util::future::Either::Right(Box::pin(async move {
+                let started = std::time::Instant::now();
                 let answer =
                     std::panic::AssertUnwindSafe(crate::web::go::serve(&state, req.headers(), req.uri()))
                         .catch_unwind()
@@ -207,6 +217,20 @@ impl tower::Service<Request> for FrontConn {
                 // Redirects carry their own (see [`redirect_headers`]).
                 if !res.status().is_redirection() {
                     headers.apply(res.headers_mut());
+                }
+                if let Some(m) = &state.metrics {
+                    // The route template this fast path stands for.
+                    let method = if req.method() == Method::HEAD {
+                        "HEAD"
+                    } else {
+                        "GET"
+                    };
+                    m.observe(
+                        method,
+                        "/go/{*rest}",
+                        res.status().as_u16(),
+                        started.elapsed().as_secs_f64(),
+                    );
                 }
                 Ok(res)
             }));

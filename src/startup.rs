@@ -147,8 +147,15 @@ async fn flush_access_counts(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         tick.tick().await;
-        if let Err(e) = state.access.flush(&state.db, &state.background).await {
-            tracing::warn!(error = %e, "could not write access counts; will retry");
+        match state.access.flush(&state.db, &state.background).await {
+            Ok(0) => {}
+            Ok(n) => {
+                if let Some(m) = &state.metrics {
+                    m.visit_flushes.inc();
+                    m.visit_rows_flushed.inc_by(n as u64);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not write access counts; will retry"),
         }
     }
 }

@@ -40,6 +40,8 @@ pub struct Inner {
     /// The headers every go-link redirect carries ([`redirect_headers`]); only
     /// `web::go::redirect_to` copies it, always replacing the placeholder `Location`.
     pub redirect_headers: axum::http::HeaderMap,
+    /// Prometheus metrics, when `METRICS_ENABLED`.
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl AppState {
@@ -69,6 +71,9 @@ impl AppState {
             mailer: crate::mail::Mailer::new(&config, cipher.clone()),
             cipher,
             redirect_headers: redirect_headers(&config),
+            metrics: config
+                .metrics_enabled
+                .then(|| Arc::new(crate::metrics::Metrics::new(config.commit_sha.as_deref()))),
             config,
             db,
             started: std::time::Instant::now(),

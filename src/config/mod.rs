@@ -68,6 +68,10 @@ pub struct Config {
     pub log_json: bool,
     pub trust_proxy: TrustProxy,
     pub api_docs: bool,
+    /// `METRICS_ENABLED`: serve Prometheus metrics at `/metrics` (off by default).
+    pub metrics_enabled: bool,
+    /// `METRICS_TOKEN`: when set, `/metrics` asks for `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
     pub cors_origins: Vec<String>,
     pub commit_sha: Option<String>,
     /// Largest accepted JSON body (the original's 10 MiB).
@@ -340,6 +344,14 @@ impl Config {
             .map(|v| parse_bool("SLUGBASE_API_DOCS", v))
             .transpose()?
             .unwrap_or(true);
+        let metrics_enabled = get(env, "METRICS_ENABLED")
+            .map(|v| parse_bool("METRICS_ENABLED", v))
+            .transpose()?
+            .unwrap_or(false);
+        let metrics_token = get(env, "METRICS_TOKEN")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
         let mut cors_origins: Vec<String> = Vec::new();
         if origin_of(&frontend_url) != origin_of(&base_url) {
             cors_origins.push(origin_of(&frontend_url));
@@ -407,6 +419,8 @@ impl Config {
             log_json,
             trust_proxy,
             api_docs,
+            metrics_enabled,
+            metrics_token,
             cors_origins,
             commit_sha: get(env, "COMMIT_SHA").map(str::to_string),
             max_body_bytes: 10 * 1024 * 1024,

@@ -7,6 +7,7 @@ pub mod cookies;
 pub mod docs;
 pub mod error;
 pub mod files;
+pub mod metrics;
 
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

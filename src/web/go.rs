@@ -136,6 +136,9 @@ pub async fn serve(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Response
             match location {
                 Some(v) => {
                     state.access.hit(&links, c);
+                    if let Some(m) = &state.metrics {
+                        m.forwards.inc();
+                    }
                     redirect_to(state, v)
                 }
                 None => page(

@@ -61,7 +61,10 @@ pub struct PageRequest {
 
 /// Paths whose answers the page layer leaves alone.
 fn outside(path: &str) -> bool {
-    path.starts_with("/go/") || path.starts_with("/static/") || path.starts_with("/api-docs")
+    path.starts_with("/go/")
+        || path.starts_with("/static/")
+        || path.starts_with("/api-docs")
+        || path == "/metrics"
 }
 
 /// Before a page request: keeps what the answer needs.

@@ -18,6 +18,7 @@ mod layers;
 mod mail;
 mod mail_delivery;
 mod metadata;
+mod metrics;
 mod mfa;
 mod oidc;
 mod properties;
