@@ -103,3 +103,37 @@ pub async fn favicon() -> Response {
     );
     res
 }
+
+/// The web app manifest: installable as an app, and a share target, so a phone that installed
+/// SlugBase can share a link into the quick-capture form (`/bookmarks/new`).
+pub async fn manifest() -> Response {
+    let body = serde_json::json!({
+        "name": "SlugBase",
+        "short_name": "SlugBase",
+        "description": "Bookmarks and go links",
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#5764f1",
+        "icons": [
+            {"src": icon_url(), "sizes": "any", "type": "image/svg+xml", "purpose": "any"}
+        ],
+        "share_target": {
+            "action": "/bookmarks/new",
+            "method": "GET",
+            "params": {"title": "title", "text": "text", "url": "url"}
+        }
+    });
+    let mut res = body.to_string().into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/manifest+json"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    res
+}

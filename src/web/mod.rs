@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
     let pages = Router::new()
         .route("/static/{name}", get(assets::serve))
         .route("/favicon.ico", get(assets::favicon))
+        .route("/manifest.webmanifest", get(assets::manifest))
         .merge(auth_pages::router())
         .merge(recovery_pages::router())
         .merge(dashboard::router())

@@ -168,6 +168,63 @@ pub(super) async fn fetch_metadata(s: Signed, form: FormData) -> Result<Response
     page_with(s, state, Dialog::Form { edit, form, errors }, status).await
 }
 
+/// What quick capture takes: the link (or a text with a link in it, as phones share one), and
+/// optionally its title and description.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct Capture {
+    url: Option<String>,
+    text: Option<String>,
+    title: Option<String>,
+    description: Option<String>,
+    slug: Option<String>,
+}
+
+/// The first `http(s)://` link in a shared text ("Look at this https://… ").
+fn link_in(text: &str) -> Option<String> {
+    text.split_whitespace()
+        .find(|w| w.starts_with("https://") || w.starts_with("http://"))
+        .map(str::to_string)
+}
+
+/// Quick capture, `/bookmarks/new?url=&title=&description=`: the create form, filled in. Without a
+/// title, the page's title and description are fetched (a page that cannot be fetched leaves
+/// them empty; it is not an error here).
+pub(super) async fn capture(
+    s: Signed,
+    axum::extract::Query(q): axum::extract::Query<Capture>,
+) -> Result<Response> {
+    let nonempty = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let text = nonempty(q.text);
+    let url = nonempty(q.url).or_else(|| text.as_deref().and_then(link_in));
+    let mut title = nonempty(q.title);
+    let mut description = nonempty(q.description)
+        // A shared text that is more than its link says something about it.
+        .or_else(|| text.filter(|t| url.as_deref() != Some(t.as_str())));
+    if title.is_none() && url.is_some() {
+        if let Ok(meta) = crate::metadata::page_metadata(s.state.fetcher(), url.clone()).await {
+            title = nonempty(meta.title);
+            description = description.or(nonempty(meta.description));
+        }
+    }
+    let form = FormData(
+        [
+            ("url", url),
+            ("title", title),
+            ("description", description),
+            ("slug", nonempty(q.slug)),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+        .collect(),
+    );
+    let dialog = Dialog::Form {
+        edit: None,
+        form,
+        errors: FormErrors::default(),
+    };
+    page_with(s, super::ListState::default(), dialog, StatusCode::OK).await
+}
+
 pub(super) async fn delete(s: Signed, Path(id): Path<String>, form: FormData) -> Result<Response> {
     let (back, _) = return_state(&form);
     write::delete(&s.state.db, &s.origin, s.user_id(), &id).await?;

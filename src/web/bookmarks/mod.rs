@@ -26,6 +26,7 @@ use crate::web::ctx::{enc, render, render_status, Ctx, FormData, FormErrors, Sig
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/bookmarks", get(list_page).post(edit::create))
+        .route("/bookmarks/new", get(edit::capture))
         .route("/bookmarks/export", get(actions::export))
         .route("/bookmarks/import", post(actions::import))
         .route("/bookmarks/bulk", post(actions::bulk))
@@ -52,6 +53,10 @@ pub struct ListState {
     pub page: Option<String>,
     // One-shot dialogs.
     pub create: Option<String>,
+    /// `new=1&slug=…`: the create dialog with the slug filled in (the original's link from a
+    /// missing go link's page).
+    pub new: Option<String>,
+    pub slug: Option<String>,
     pub import: Option<String>,
     pub edit: Option<String>,
     pub share: Option<String>,
@@ -371,10 +376,11 @@ async fn list_page(s: Signed, Query(state): Query<ListState>) -> Result<Response
         let r = results(&s, state).await?;
         return render(&ResultsFragment { ctx: s.ctx, r });
     }
-    let dialog = if state.create.is_some() {
+    let dialog = if state.create.is_some() || state.new.is_some() {
+        let slug = some(&state.slug).map(|s| ("slug".to_string(), s.to_string()));
         Dialog::Form {
             edit: None,
-            form: FormData::default(),
+            form: FormData(slug.into_iter().collect()),
             errors: FormErrors::default(),
         }
     } else if let Some(id) = some(&state.edit) {

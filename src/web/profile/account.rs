@@ -28,6 +28,8 @@ struct AccountPage {
     oidc_provider: Option<String>,
     /// A new address waiting for its confirmation link.
     pending_email: Option<String>,
+    /// A `javascript:` link that opens quick capture for the page it is clicked on.
+    bookmarklet: String,
 }
 
 impl AccountPage {
@@ -38,6 +40,17 @@ impl AccountPage {
         let current = self.form.get("theme");
         current == theme || (theme == "auto" && !crate::users::THEMES.contains(&current))
     }
+}
+
+/// Opens `/bookmarks/new` of this server in a new window for the current tab's address, title
+/// and selected text. (It runs on the other site's page, so this site's CSP does not apply.)
+fn bookmarklet(base: &str) -> String {
+    let base = base.trim_end_matches('/');
+    format!(
+        "javascript:(()=>{{const e=encodeURIComponent;window.open('{base}/bookmarks/new?url='+e(location.href)\
+         +'&title='+e(document.title)+'&description='+e(String(getSelection()||'')),'slugbase',\
+         'width=720,height=760')}})()"
+    )
 }
 
 async fn account_view(
@@ -70,6 +83,7 @@ async fn account_view(
             oidc: u.oidc_provider.is_some(),
             oidc_provider: u.oidc_provider.clone().filter(|p| !p.is_empty()),
             pending_email: u.email_pending.clone().filter(|e| !e.is_empty()),
+            bookmarklet: bookmarklet(&s.state.config.frontend_url),
         },
     )
 }

@@ -1,5 +1,5 @@
 // Fresh instance → setup → a forwarding bookmark made in the form → /go/<slug> lands on its URL
-// (a URL of the app itself, so no outside network is needed).
+// (a URL of the app itself, so no outside network is needed); a link saved through quick capture.
 import { assert } from '../lib.mjs';
 
 export default async function golink(t) {
@@ -28,6 +28,16 @@ export default async function golink(t) {
   t.expectPath(page, '/bookmarks', 'Enter saved the bookmark');
   const after = await t.texts(page, '#results .bookmark[data-id] .bookmark-title');
   assert.ok(after.some((x) => x.includes('Version by Enter')), `saved by Enter: ${JSON.stringify(after)}`);
+
+  t.step('quick capture: /bookmarks/new?url=… opens the form filled in, and Enter saves it');
+  const captured = t.url('/api/version?via=capture');
+  await t.visit(page, `/bookmarks/new?url=${encodeURIComponent(captured)}&title=${encodeURIComponent('Captured link')}`, 'quick-capture');
+  assert.equal(await page.locator('#bm-url').inputValue(), captured, 'the URL is filled in');
+  assert.equal(await page.locator('#bm-title').inputValue(), 'Captured link', 'the title is filled in');
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.locator('#bm-title').press('Enter')]);
+  t.expectPath(page, '/bookmarks', 'saving the captured link returns to the list');
+  const withCaptured = await t.texts(page, '#results .bookmark[data-id] .bookmark-title');
+  assert.ok(withCaptured.some((x) => x.includes('Captured link')), `captured: ${JSON.stringify(withCaptured)}`);
 
   t.step('/go/health forwards to the bookmark URL');
   await t.visit(page, '/go/health', 'go-health');
