@@ -35,12 +35,17 @@ pub enum Kind {
     BadGateway,
     /// The client took too long to send its request (408).
     Timeout,
+    /// A server we asked on the user's behalf did not answer in time (504).
+    GatewayTimeout,
 }
 
 impl Kind {
     /// Whether the caller can fix it (the 4xx family).
     pub fn is_client(self) -> bool {
-        !matches!(self, Kind::Internal | Kind::Unavailable | Kind::BadGateway)
+        !matches!(
+            self,
+            Kind::Internal | Kind::Unavailable | Kind::BadGateway | Kind::GatewayTimeout
+        )
     }
 }
 

@@ -23,6 +23,7 @@ pub fn status(kind: Kind) -> StatusCode {
         Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         Kind::BadGateway => StatusCode::BAD_GATEWAY,
         Kind::Timeout => StatusCode::REQUEST_TIMEOUT,
+        Kind::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
     }
 }
 
