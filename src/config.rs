@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod ai;
 mod smtp;
 
 use smtp::{smtp_ca_from_env, smtp_from_env};
@@ -87,6 +88,8 @@ pub struct Config {
     pub smtp: Option<SmtpEnv>,
     /// Extra root certificates (PEM) to trust for the SMTP server (`SMTP_CA_FILE`).
     pub smtp_ca_pem: Option<Vec<u8>>,
+    /// AI suggestions: the endpoint from `AI_*`, if set, and the limits of every request.
+    pub ai: ai::AiConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -474,6 +477,7 @@ impl Config {
         let smtp_ca_pem = smtp_ca_from_env(env)?;
 
         Ok(Config {
+            ai: ai::from_env(env)?,
             limits: limits_from(env)?,
             smtp,
             smtp_ca_pem,
