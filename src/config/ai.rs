@@ -45,26 +45,69 @@ impl Default for AiConfig {
     }
 }
 
-/// Checks an endpoint URL: absolute http(s) with a host, no credentials, query or fragment.
-/// Returns it without a trailing `/`.
+/// Checks an endpoint URL: `http(s)://host[:port][/path]` where the host is a DNS name (its
+/// last label starting with a letter) or an IPv4 address, without credentials, query or
+/// fragment (the shape the API document's pattern describes). Returns it without a trailing `/`.
 pub fn check_base_url(v: &str) -> Result<String, String> {
     if v.len() > 2048 {
         return Err("The URL must be at most 2048 characters".into());
     }
-    match url::Url::parse(v) {
-        Ok(u)
-            if v.trim() == v
-                && (u.scheme() == "http" || u.scheme() == "https")
-                && u.host_str().is_some_and(|h| !h.is_empty())
-                && u.username().is_empty()
-                && u.password().is_none()
-                && u.query().is_none()
-                && u.fragment().is_none() =>
-        {
-            Ok(v.trim_end_matches('/').to_string())
-        }
-        _ => Err("The URL must be an http(s) URL such as https://api.openai.com/v1, without credentials or a query".into()),
+    if !has_endpoint_shape(v) || url::Url::parse(v).is_err() {
+        return Err(
+            "The URL must be an http(s) URL such as https://api.openai.com/v1 or \
+                    http://localhost:11434/v1, without credentials or a query"
+                .into(),
+        );
     }
+    Ok(v.trim_end_matches('/').to_string())
+}
+
+fn has_endpoint_shape(v: &str) -> bool {
+    let lower = v.to_ascii_lowercase();
+    let Some(rest) = lower
+        .strip_prefix("http://")
+        .or_else(|| lower.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (host, port) = match authority.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    let port_ok = port.is_none_or(|p| {
+        !p.starts_with('0')
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u32>().is_ok_and(|n| (1..=65_535).contains(&n))
+    });
+    let path_ok = path
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._~!$&'()*+,;=:@/-".contains(c));
+    port_ok && path_ok && (is_ipv4(host) || is_dns_name(host))
+}
+
+fn is_ipv4(h: &str) -> bool {
+    let parts: Vec<&str> = h.split('.').collect();
+    parts.len() == 4
+        && parts.iter().all(|p| {
+            (1..=3).contains(&p.len())
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && (p.len() == 1 || !p.starts_with('0'))
+                && p.parse::<u16>().is_ok_and(|n| n <= 255)
+        })
+}
+
+fn is_dns_name(h: &str) -> bool {
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    h.split('.').all(label_ok)
+        && h.rsplit('.')
+            .next()
+            .is_some_and(|l| l.bytes().next().is_some_and(|b| b.is_ascii_alphabetic()))
 }
 
 /// Whether `model` is a model name we pass on: 1–200 visible characters, no spaces.
@@ -124,4 +167,40 @@ pub(super) fn from_env(env: &Env) -> Result<AiConfig, ConfigError> {
         timeout,
         rate_limit,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_base_url;
+
+    #[test]
+    fn endpoint_urls() {
+        for ok in [
+            "https://api.openai.com/v1",
+            "http://localhost:11434/v1/",
+            "http://192.168.1.20:8080/v1",
+            "HTTP://Ollama.home.lan/v1",
+        ] {
+            assert!(check_base_url(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            check_base_url("http://localhost:11434/v1/").unwrap(),
+            "http://localhost:11434/v1"
+        );
+        for bad in [
+            "ftp://x",
+            "HTTPS://A*",
+            "http://user:pw@host/v1",
+            "http://host/v1?key=1",
+            "http://host/v1#x",
+            "http://1.2.3/v1",
+            "http://256.1.1.1/",
+            "http://host:0/",
+            "http://host:65536/",
+            " http://host/",
+            "http://-a.b/",
+        ] {
+            assert!(check_base_url(bad).is_err(), "{bad}");
+        }
+    }
 }
