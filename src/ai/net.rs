@@ -118,8 +118,8 @@ pub(super) async fn models(ai: &Ai, ep: &Endpoint) -> Result<Vec<String>> {
 }
 
 /// Asks for a chat completion and returns the text of the first choice. With `schema` the
-/// answer is requested as JSON matching it (`response_format`); an endpoint that refuses that
-/// (HTTP 400 or 422) is asked once more without it.
+/// answer is requested as JSON matching it (`response_format`); an endpoint that refuses the
+/// request (HTTP 400 or 422) is asked once more without `response_format` and `max_tokens`.
 pub(super) async fn chat(ai: &Ai, ep: &Endpoint, messages: Value, schema: Option<Value>) -> Result<String> {
     let mut body = json!({
         "model": ep.model,
@@ -140,9 +140,12 @@ pub(super) async fn chat(ai: &Ai, ep: &Endpoint, messages: Value, schema: Option
         ai.timeout(),
     )
     .await?;
-    if schema.is_some() && (status == 400 || status == 422) {
+    // An older server may refuse `response_format`, a newer model `max_tokens`: once more
+    // without both (the answer is bounded by our size and time limits anyway).
+    if status == 400 || status == 422 {
         if let Some(obj) = body.as_object_mut() {
             obj.remove("response_format");
+            obj.remove("max_tokens");
         }
         let left = ai.timeout().saturating_sub(started.elapsed());
         if left.is_zero() {
