@@ -74,20 +74,21 @@ pub async fn suggest(
         .filter(|u| !u.trim().is_empty())
         .ok_or_else(|| Error::invalid("url", "URL is required"))?;
     let url = crate::bookmarks::validate_url("url", &url)?;
-    let page_title = match input
+    if input
         .page_title
         .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+        .is_some_and(|t| t.chars().count() > TITLE_MAX)
     {
-        Some(t) if t.chars().count() > TITLE_MAX => {
-            return Err(Error::invalid(
-                "page_title",
-                "page_title must be no more than 500 characters",
-            ))
-        }
-        t => t.map(str::to_string),
-    };
+        return Err(Error::invalid(
+            "page_title",
+            "page_title must be no more than 500 characters",
+        ));
+    }
+    let page_title = input
+        .page_title
+        .as_deref()
+        .map(clean_text)
+        .filter(|t| !t.is_empty());
     let Some(ep) = settings::endpoint(db, ai).await? else {
         return Err(not_configured());
     };
