@@ -37,6 +37,8 @@ pub enum Kind {
     Timeout,
     /// The server's storage is full: nothing was written (507).
     StorageFull,
+    /// A server we asked on the user's behalf did not answer in time (504).
+    GatewayTimeout,
 }
 
 impl Kind {
@@ -44,7 +46,7 @@ impl Kind {
     pub fn is_client(self) -> bool {
         !matches!(
             self,
-            Kind::Internal | Kind::Unavailable | Kind::BadGateway | Kind::StorageFull
+            Kind::Internal | Kind::Unavailable | Kind::BadGateway | Kind::StorageFull | Kind::GatewayTimeout
         )
     }
 }

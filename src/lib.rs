@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod ai;
 pub mod api;
 pub mod audit;
 pub mod auth;

@@ -190,6 +190,9 @@ async fn housekeeping(state: AppState) {
         if let Err(e) = crate::mail::outbox::purge(&state.db).await {
             tracing::warn!(error = %e, "could not purge old outbox rows");
         }
+        if let Err(e) = crate::ai::suggest::purge(&state.db).await {
+            tracing::warn!(error = %e, "could not purge old AI suggestions");
+        }
     }
 }
 

@@ -37,6 +37,8 @@ pub struct Inner {
     pub cipher: crate::crypto::Cipher,
     /// Outgoing mail: the SMTP settings' source, the outbox and its sender's wake-up call.
     pub mailer: crate::mail::Mailer,
+    /// AI suggestions: the endpoint's settings source (`AI_*`), limits and HTTP client.
+    pub ai: crate::ai::Ai,
     /// The headers every go-link redirect carries ([`redirect_headers`]); only
     /// `web::go::redirect_to` copies it, always replacing the placeholder `Location`.
     pub redirect_headers: axum::http::HeaderMap,
@@ -69,6 +71,7 @@ impl AppState {
             fetcher: std::sync::OnceLock::new(),
             oidc: crate::oidc::Oidc::new(&config.oidc_allow),
             mailer: crate::mail::Mailer::new(&config, cipher.clone()),
+            ai: crate::ai::Ai::new(&config.ai, cipher.clone()),
             cipher,
             redirect_headers: redirect_headers(&config),
             metrics: config

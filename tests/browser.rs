@@ -156,7 +156,7 @@ fn run_node(
 /// that read mail (`MAIL`) get an SMTP sink (`tests/mail/smtp_sink.py`) the server sends to; its
 /// messages are JSON files in `$MAIL_DIR`.
 async fn scenario(name: &str) {
-    scenario_on(free_port(), name, None).await;
+    scenario_on(free_port(), name, None, Vec::new()).await;
 }
 
 /// An OpenID Provider for a scenario: its address for the server's `OIDC_ALLOW_HOSTS`, and
@@ -167,8 +167,8 @@ struct ScenarioIdp {
 }
 
 /// Like [`scenario`], with the server on `port`; with `idp`, the server may reach the provider
-/// and the scenario gets its settings in the environment.
-async fn scenario_on(port: u16, name: &str, idp: Option<ScenarioIdp>) {
+/// and the scenario gets its settings in the environment, as it gets `node_env`.
+async fn scenario_on(port: u16, name: &str, idp: Option<ScenarioIdp>, node_env: Vec<(String, String)>) {
     let Some(tools) = tools() else { return };
     let _one = ONE_AT_A_TIME.lock().await;
 
@@ -196,6 +196,7 @@ async fn scenario_on(port: u16, name: &str, idp: Option<ScenarioIdp>) {
         ]);
     }
     let mut env = idp.map(|i| i.env).unwrap_or_default();
+    env.extend(node_env);
     if let Some(sink) = &sink {
         env.push(("MAIL_DIR".to_string(), sink.dir.path().display().to_string()));
     }
@@ -312,9 +313,32 @@ async fn oidc() {
             allow: "127.0.0.2",
             env,
         }),
+        Vec::new(),
     )
     .await;
     tokio::task::spawn_blocking(move || drop(idp))
         .await
         .expect("provider stop");
+}
+
+/// AI suggestions with a local stand-in for an OpenAI-compatible server: the admin configures
+/// it on the settings page (list models, test), "Suggest" in the create dialog fills title, slug
+/// and tags, and the profile's switch hides the button again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ai_suggest() {
+    if tools().is_none() {
+        return;
+    }
+    let fake = common::ai::FakeAi::start().await;
+    fake.reply(common::ai::Reply::Content(common::ai::suggestion(
+        "Example Domain",
+        "example-domain",
+        &["docs", "reference"],
+    )));
+    let env = vec![("AI_FAKE_BASE".to_string(), fake.base.clone())];
+    scenario_on(free_port(), "ai_suggest", None, env).await;
+    assert!(
+        fake.chat_calls() >= 2,
+        "the test button and Suggest reached the model"
+    );
 }

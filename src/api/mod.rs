@@ -4,6 +4,7 @@
 pub mod admin_settings;
 pub mod admin_teams;
 pub mod admin_users;
+pub mod ai;
 pub mod audit_log;
 pub mod auth;
 pub mod bookmarks;
@@ -56,6 +57,7 @@ sharing, accounts and administration.\n\n**Authentication:** the HttpOnly `token
         (name = "AdminUsers", description = "User administration (admins)"),
         (name = "AdminTeams", description = "Teams and members (admins)"),
         (name = "AdminSettings", description = "Instance settings (admins)"),
+        (name = "Config", description = "Features available to the caller"),
         (name = "AdminAuditLog", description = "The audit log (admins)"),
     ),
     components(schemas(crate::error::ErrorBody, crate::error::FieldError))
@@ -111,6 +113,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(bookmarks::import))
         .routes(routes!(bookmarks::export))
         .routes(routes!(bookmarks::metadata))
+        .routes(routes!(ai::suggest))
+        .routes(routes!(ai::availability))
         .routes(routes!(go::list, go::set))
         .routes(routes!(go::delete))
         .routes(routes!(dashboard::stats))
@@ -140,6 +144,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin_settings::list, admin_settings::set))
         .routes(routes!(admin_settings::smtp_get, admin_settings::smtp_set))
         .routes(routes!(admin_settings::smtp_test))
+        .routes(routes!(ai::settings_get, ai::settings_set))
+        .routes(routes!(ai::models))
         .routes(routes!(admin_settings::get, admin_settings::delete))
 }
 

@@ -156,7 +156,8 @@ pub async fn recompute_tag_names(tx: &mut Tx, ids: &[String]) -> Result<()> {
     Ok(())
 }
 
-async fn slug_in_use(db: &Db, slug: &str, except: Option<&str>) -> Result<bool> {
+/// Whether another bookmark (than `except`) has `slug` (slugs are unique across the instance).
+pub async fn slug_in_use(db: &Db, slug: &str, except: Option<&str>) -> Result<bool> {
     let row: Option<String> = with_db!(db, pool => sqlx::query_scalar(
         "SELECT id FROM bookmarks WHERE slug = $1 AND id <> $2 LIMIT 1")
         .bind(slug).bind(except.unwrap_or("")).fetch_optional(pool).await?);

@@ -6,6 +6,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod ai;
+
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -94,6 +96,8 @@ pub struct Config {
     pub smtp: Option<SmtpEnv>,
     /// Extra root certificates (PEM) to trust for the SMTP server (`SMTP_CA_FILE`).
     pub smtp_ca_pem: Option<Vec<u8>>,
+    /// AI suggestions: the endpoint from `AI_*`, if set, and the limits of every request.
+    pub ai: ai::AiConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -398,6 +402,7 @@ impl Config {
         let smtp_ca_pem = smtp::smtp_ca_from_env(env)?;
 
         Ok(Config {
+            ai: ai::from_env(env)?,
             limits: limits::limits_from(env)?,
             smtp,
             smtp_ca_pem,

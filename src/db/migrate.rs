@@ -36,6 +36,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_lean_indexes"),
     migration!(5, "0005_mail"),
     migration!(6, "0006_oidc"),
+    migration!(7, "0007_ai"),
 ];
 
 /// Advisory-lock key for migrations ("SlugBase" in ASCII, as a number).

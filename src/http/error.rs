@@ -24,6 +24,7 @@ pub fn status(kind: Kind) -> StatusCode {
         Kind::BadGateway => StatusCode::BAD_GATEWAY,
         Kind::Timeout => StatusCode::REQUEST_TIMEOUT,
         Kind::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+        Kind::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
     }
 }
 

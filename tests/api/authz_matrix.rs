@@ -244,6 +244,14 @@ fn rows(ids: &Ids) -> Vec<Row> {
             None,
             ALL_USERS(400),
         ),
+        // Not configured in this test: every signed-in caller learns so (503), nothing is called.
+        row(
+            Method::POST,
+            "/api/bookmarks/ai-suggest",
+            "/api/bookmarks/ai-suggest".into(),
+            Some(json!({"url": "https://mine.example"})),
+            ALL_USERS(503),
+        ),
         row(
             Method::POST,
             "/api/bookmarks/bulk",

@@ -6,6 +6,7 @@
 mod common;
 
 mod accounts;
+mod ai;
 mod authz_matrix;
 mod backup;
 mod bookmarks;

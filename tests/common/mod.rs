@@ -3,6 +3,7 @@
 //! HTTP to it with a cookie-keeping client.
 #![allow(dead_code)]
 
+pub mod ai;
 pub mod cluster;
 pub mod process;
 pub mod smtp;

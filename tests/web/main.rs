@@ -6,6 +6,7 @@
 mod common;
 
 mod admin;
+mod ai;
 mod capture;
 mod mail;
 mod oidc;

@@ -52,6 +52,9 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/settings/smtp", post(settings::smtp_submit))
         .route("/admin/settings/smtp/test", post(settings::smtp_test))
+        .route("/admin/settings/ai", post(settings::ai_submit))
+        .route("/admin/settings/ai/models", post(settings::ai_models))
+        .route("/admin/settings/ai/test", post(settings::ai_test))
         .route(
             "/admin/members/{id}/resend-invite",
             post(members::member_resend_invite),

@@ -258,3 +258,69 @@ pub(super) async fn share(s: Signed, Path(id): Path<String>, form: FormData) -> 
     let result = write::update(&s.state.db, &s.origin, s.user_id(), &id, &input).await;
     flash_outcome(s.ctx.tr, result, &back, s.ctx.t("bookmarks.shared_done"))
 }
+
+/// "Suggest" in the create dialog: asks the AI for a title, slug and tags (the same use case as
+/// `POST /api/bookmarks/ai-suggest`) and shows the dialog again with them filled in; tags typed
+/// already are kept.
+pub(super) async fn suggest(s: Signed, form: FormData) -> Result<Response> {
+    let (_, state) = return_state(&form);
+    let input = crate::ai::SuggestInput {
+        url: form.opt("url"),
+        page_title: form.opt("title").filter(|t| !t.trim().is_empty()),
+    };
+    let result =
+        crate::ai::suggest::suggest(&s.state.db, &s.state.ai, s.state.fetcher(), &s.auth.user, input).await;
+    let mut form = form;
+    let (errors, status) = match result {
+        Ok(sug) => {
+            let set = |form: &mut FormData, name: &str, value: String| {
+                form.0.retain(|(k, _)| k != name);
+                form.0.push((name.to_string(), value));
+            };
+            let mut tags: Vec<String> = form
+                .get("tags")
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect();
+            for t in sug.tags {
+                if !tags.iter().any(|x| x.eq_ignore_ascii_case(&t)) {
+                    tags.push(t);
+                }
+            }
+            set(&mut form, "title", sug.title);
+            if !sug.slug.is_empty() {
+                set(&mut form, "slug", sug.slug);
+            }
+            set(&mut form, "tags", tags.join(", "));
+            (FormErrors::default(), StatusCode::OK)
+        }
+        Err(e) => {
+            // The AI service failing is the dialog's news, not a failed page.
+            let status = if e.kind.is_client() {
+                crate::http::error::status(e.kind)
+            } else {
+                StatusCode::OK
+            };
+            let mut errors = FormErrors::from_error(s.ctx.tr, &e);
+            if e.details.is_some() {
+                if let Some(g) = errors.general.take() {
+                    errors.fields.insert("url".into(), g);
+                }
+            }
+            (errors, status)
+        }
+    };
+    page_with(
+        s,
+        state,
+        Dialog::Form {
+            edit: None,
+            form,
+            errors,
+        },
+        status,
+    )
+    .await
+}

@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/bookmarks/import", post(actions::import))
         .route("/bookmarks/bulk", post(actions::bulk))
         .route("/bookmarks/fetch", post(edit::fetch_metadata))
+        .route("/bookmarks/suggest", post(edit::suggest))
         .route("/bookmarks/{id}", post(edit::update))
         .route("/bookmarks/{id}/delete", post(edit::delete))
         .route("/bookmarks/{id}/pin", post(edit::pin))
@@ -267,6 +268,8 @@ struct BookmarksPage {
     folders: Vec<Folder>,
     tags: Vec<Tag>,
     dialog: Dialog,
+    /// The create dialog offers "Suggest" (AI suggestions are on for this user).
+    ai_suggest: bool,
 }
 
 impl BookmarksPage {
@@ -419,6 +422,10 @@ pub(super) async fn page_with(
 ) -> Result<Response> {
     let r = results(&s, state).await?;
     let (folders, tags) = sidebar_data(&s).await?;
+    let ai_suggest = matches!(dialog, Dialog::Form { edit: None, .. })
+        && crate::ai::settings::availability(&s.state.db, &s.state.ai, &s.auth.user)
+            .await?
+            .enabled;
     render_status(
         status,
         &BookmarksPage {
@@ -427,6 +434,7 @@ pub(super) async fn page_with(
             folders,
             tags,
             dialog,
+            ai_suggest,
         },
     )
 }

@@ -30,6 +30,8 @@ struct AccountPage {
     pending_email: Option<String>,
     /// A `javascript:` link that opens quick capture for the page it is clicked on.
     bookmarklet: String,
+    /// The admin configured AI suggestions: the page offers the per-user switch.
+    ai_available: bool,
 }
 
 impl AccountPage {
@@ -62,13 +64,20 @@ async fn account_view(
 ) -> Result<Response> {
     let u = s.auth.user.clone();
     let form = form.unwrap_or_else(|| {
-        FormData(vec![
+        let mut v = vec![
             ("name".into(), u.name.clone()),
             ("email".into(), u.email.clone()),
             ("language".into(), u.language()),
             ("theme".into(), u.theme()),
-        ])
+        ];
+        if u.ai_suggestions_enabled.unwrap_or(true) {
+            v.push(("ai_suggestions_enabled".into(), "true".into()));
+        }
+        FormData(v)
     });
+    let ai_available = crate::ai::settings::view(&s.state.db, &s.state.ai)
+        .await?
+        .available;
     let head = head(&s.state, &s.auth).await?;
     render_status(
         status,
@@ -84,6 +93,7 @@ async fn account_view(
             oidc_provider: u.oidc_provider.clone().filter(|p| !p.is_empty()),
             pending_email: u.email_pending.clone().filter(|e| !e.is_empty()),
             bookmarklet: bookmarklet(&s.state.config.frontend_url),
+            ai_available,
         },
     )
 }
@@ -120,7 +130,10 @@ pub(super) async fn account_submit(s: Signed, form: FormData) -> Result<Response
                 name: form.opt("name"),
                 language,
                 theme: form.opt("theme").filter(|t| !t.is_empty()),
-                ai_suggestions_enabled: None,
+                // Only when the page offered the switch (AI configured).
+                ai_suggestions_enabled: form
+                    .opt("ai_switch")
+                    .map(|_| serde_json::Value::Bool(form.checked("ai_suggestions_enabled"))),
             },
         )
         .await
