@@ -108,6 +108,16 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let flusher = tokio::spawn(flush_access_counts(self.state.clone()));
+        // Several instances on one PostgreSQL: what one changes, the others stop caching at once.
+        let changes = match &self.state.db {
+            Db::Postgres(pool) => {
+                let state = self.state.clone();
+                Some(tokio::spawn(db::changes::follow(pool.clone(), move |_| {
+                    state.invalidate_caches()
+                })))
+            }
+            Db::Sqlite(_) => None,
+        };
         let (stop_mail, mail_stop) = tokio::sync::watch::channel(false);
         let sender = tokio::spawn(crate::mail::outbox::run(
             self.state.db.clone(),
@@ -118,6 +128,9 @@ impl Application {
         let result = crate::serve::serve(self.listener, self.front, limits, shutdown).await;
         housekeeping.abort();
         flusher.abort();
+        if let Some(changes) = changes {
+            changes.abort();
+        }
         // The mail sender finishes the message in flight (and records it as sent), so a restart
         // sends nothing twice.
         let _ = stop_mail.send(true);

@@ -101,7 +101,8 @@ impl Deref for AppState {
 /// Serialized answers of read-heavy list queries, per user and query string. After a write on
 /// this instance an answer is recomputed before it is served again; otherwise an answer older
 /// than [`RESPONSE_TTL`] is still served while one background task recomputes it, so readers
-/// never wait for a refresh. Writes through other instances show within about the TTL.
+/// never wait for a refresh. Writes through other instances on PostgreSQL clear it through the
+/// change notifications ([`crate::db::changes`]); the TTL bounds what anything else could miss.
 pub struct ResponseCache {
     generation: std::sync::atomic::AtomicU64,
     map: std::sync::Mutex<std::collections::HashMap<String, CachedResponse>>,

@@ -37,6 +37,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_mail"),
     migration!(6, "0006_oidc"),
     migration!(7, "0007_ai"),
+    migration!(8, "0008_change_notify"),
 ];
 
 /// Advisory-lock key for migrations ("SlugBase" in ASCII, as a number).

@@ -6,6 +6,7 @@
 //! small and named after what it does.
 
 pub mod backup;
+pub mod changes;
 pub mod inspect;
 mod migrate;
 pub mod params;

@@ -15,6 +15,7 @@ mod faults;
 mod foundation;
 mod golinks;
 mod import_export;
+mod instances;
 mod layers;
 mod mail;
 mod mail_delivery;
