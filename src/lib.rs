@@ -20,6 +20,7 @@ pub mod folders;
 pub mod golinks;
 pub mod http;
 pub mod input;
+pub mod linkcheck;
 pub mod mail;
 pub mod metadata;
 pub mod metrics;

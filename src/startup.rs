@@ -108,6 +108,15 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let flusher = tokio::spawn(flush_access_counts(self.state.clone()));
+        let links = tokio::spawn(crate::linkcheck::run(
+            self.state.db.clone(),
+            crate::metadata::Policy {
+                allow: self.state.config.metadata_allow.clone(),
+                ..Default::default()
+            },
+            self.state.config.link_check,
+            self.state.link_check_wake.clone(),
+        ));
         // Several instances on one PostgreSQL: what one changes, the others stop caching at once.
         let changes = match &self.state.db {
             Db::Postgres(pool) => {
@@ -128,6 +137,7 @@ impl Application {
         let result = crate::serve::serve(self.listener, self.front, limits, shutdown).await;
         housekeeping.abort();
         flusher.abort();
+        links.abort();
         if let Some(changes) = changes {
             changes.abort();
         }

@@ -42,6 +42,8 @@ pub struct Inner {
     /// The headers every go-link redirect carries ([`redirect_headers`]); only
     /// `web::go::redirect_to` copies it, always replacing the placeholder `Location`.
     pub redirect_headers: axum::http::HeaderMap,
+    /// Wakes the dead-link checker when a user asks for checks.
+    pub link_check_wake: Arc<tokio::sync::Notify>,
     /// Prometheus metrics, when `METRICS_ENABLED`.
     pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
@@ -74,6 +76,7 @@ impl AppState {
             ai: crate::ai::Ai::new(&config.ai, cipher.clone()),
             cipher,
             redirect_headers: redirect_headers(&config),
+            link_check_wake: Default::default(),
             metrics: config
                 .metrics_enabled
                 .then(|| Arc::new(crate::metrics::Metrics::new(config.commit_sha.as_deref()))),

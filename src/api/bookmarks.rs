@@ -226,6 +226,23 @@ pub async fn track_access(
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct LinkChecks {
+    /// Bookmarks queued for a check (those not checked in the last 10 minutes).
+    pub queued: u64,
+}
+
+/// Checks the caller's own bookmarks' URLs soon, in the background; the results show as
+/// `link_status`, `link_status_code` and `link_checked_at` on the bookmarks (filter with
+/// `link_status=broken`). A bookmark checked in the last 10 minutes is not checked again.
+#[utoipa::path(post, path = "/api/bookmarks/check-links", tag = "Bookmarks",
+    responses((status = 202, body = LinkChecks), (status = 401, body = ErrorBody)))]
+pub async fn check_links(State(state): State<AppState>, auth: AuthUser) -> Result<Response> {
+    let queued = crate::linkcheck::request_check(&state.db, auth.id()).await?;
+    state.link_check_wake.notify_one();
+    Ok((axum::http::StatusCode::ACCEPTED, Json(LinkChecks { queued })).into_response())
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct Ids {
     pub ids: Vec<String>,
 }

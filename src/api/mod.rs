@@ -109,6 +109,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(bookmarks::list, bookmarks::create))
         .routes(routes!(bookmarks::search))
         .routes(routes!(bookmarks::ids))
+        .routes(routes!(bookmarks::check_links))
         .routes(routes!(bookmarks::bulk))
         .routes(routes!(bookmarks::import))
         .routes(routes!(bookmarks::export))

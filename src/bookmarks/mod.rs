@@ -68,6 +68,9 @@ pub struct ListQuery {
     pub scope: Option<String>,
     /// `true`: only pinned bookmarks.
     pub pinned: Option<String>,
+    /// `ok`, `broken` or `unknown`: only bookmarks whose last dead-link check found that
+    /// (`unknown` includes those never checked); anything else: no filter.
+    pub link_status: Option<String>,
     /// Full-text search over title, URL, slug, notes and tags (prefix-matching, ranked).
     pub q: Option<String>,
     /// `recently_added` (default), `alphabetical`, `most_used`, `recently_accessed`, `relevance`
@@ -89,6 +92,8 @@ pub struct ListFilter {
     pub any_tag: bool,
     pub scope: Scope,
     pub pinned_only: bool,
+    /// Only bookmarks with this dead-link status (`ok`, `broken`, `unknown`).
+    pub link_status: Option<&'static str>,
     /// Full-text search (trimmed; empty: none).
     pub text: String,
     /// The order asked for; without one, by relevance when searching, else newest first.
@@ -105,6 +110,7 @@ impl Default for ListFilter {
             any_tag: false,
             scope: Scope::All,
             pinned_only: false,
+            link_status: None,
             text: String::new(),
             sort: None,
             limit: 50,
@@ -128,6 +134,12 @@ impl ListFilter {
             any_tag: q.tag_mode.as_deref() == Some("any"),
             scope: Scope::parse(q.scope.as_deref()),
             pinned_only: q.pinned.as_deref() == Some("true"),
+            link_status: match q.link_status.as_deref().map(str::trim) {
+                Some("ok") => Some("ok"),
+                Some("broken") => Some("broken"),
+                Some("unknown") => Some("unknown"),
+                _ => None,
+            },
             text: q.q.as_deref().map(str::trim).unwrap_or("").to_string(),
             sort: q.sort_by.as_deref().map(Sort::parse),
             limit: crate::input::parse_limit(q.limit.as_deref(), 50, 500) as u32,

@@ -31,11 +31,15 @@ pub struct BookmarkRow {
     pub updated_at: Option<Ts>,
     pub owner_name: Option<String>,
     pub owner_email: Option<String>,
+    pub link_status: Option<String>,
+    pub link_status_code: Option<i64>,
+    pub link_checked_at: Option<Ts>,
 }
 
 pub const BOOKMARK_COLUMNS: &str = "b.id, b.user_id, b.tenant_id, b.title, b.url, b.slug, b.description, \
      b.forwarding_enabled, b.pinned, CAST(COALESCE(b.access_count, 0) AS BIGINT) AS access_count, \
-     b.last_accessed_at, b.created_at, b.updated_at, u.name AS owner_name, u.email AS owner_email";
+     b.last_accessed_at, b.created_at, b.updated_at, u.name AS owner_name, u.email AS owner_email, \
+     b.link_status, CAST(b.link_status_code AS BIGINT) AS link_status_code, b.link_checked_at";
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TagRef {
@@ -80,6 +84,13 @@ pub struct Bookmark {
     pub folders: Vec<FolderRef>,
     pub shared_teams: Vec<TeamRef>,
     pub shared_users: Vec<UserRef>,
+    /// What the last dead-link check found: `ok`, `broken`, or `unknown` (never checked, or no
+    /// clear answer: a timeout, a refusal to robots, a private address).
+    #[schema(example = "ok")]
+    pub link_status: String,
+    /// The HTTP status of the last check, when one came.
+    pub link_status_code: Option<i64>,
+    pub link_checked_at: Option<Ts>,
 }
 
 impl Bookmark {
@@ -109,6 +120,9 @@ impl Bookmark {
             folders: Vec::new(),
             shared_teams: Vec::new(),
             shared_users: Vec::new(),
+            link_status: r.link_status.unwrap_or_else(|| "unknown".to_string()),
+            link_status_code: r.link_status_code,
+            link_checked_at: r.link_checked_at,
         }
     }
 }

@@ -98,6 +98,11 @@ impl Filter {
         if q.pinned_only {
             conds.push("b.pinned = TRUE".into());
         }
+        match q.link_status {
+            Some("unknown") => conds.push("(b.link_status IS NULL OR b.link_status = 'unknown')".into()),
+            Some(s) => conds.push(format!("b.link_status = '{s}'")),
+            None => {}
+        }
         let text = q.text.as_str();
         let terms = search_terms(text);
         let joins = String::new();

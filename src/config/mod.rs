@@ -13,10 +13,12 @@ use sha2::{Digest, Sha256};
 
 mod hosts;
 mod limits;
+mod links;
 mod smtp;
 
 pub use hosts::AllowHosts;
 pub use limits::HttpLimits;
+pub use links::LinkCheckConfig;
 pub use smtp::{SmtpEnv, SmtpTls};
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +72,8 @@ pub struct Config {
     pub log_json: bool,
     pub trust_proxy: TrustProxy,
     pub api_docs: bool,
+    /// The dead-link checker (`LINK_CHECK_*`).
+    pub link_check: LinkCheckConfig,
     /// `METRICS_ENABLED`: serve Prometheus metrics at `/metrics` (off by default).
     pub metrics_enabled: bool,
     /// `METRICS_TOKEN`: when set, `/metrics` asks for `Authorization: Bearer <token>`.
@@ -426,6 +430,7 @@ impl Config {
             api_docs,
             metrics_enabled,
             metrics_token,
+            link_check: links::link_check_from(env)?,
             cors_origins,
             commit_sha: get(env, "COMMIT_SHA").map(str::to_string),
             max_body_bytes: 10 * 1024 * 1024,

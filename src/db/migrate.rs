@@ -38,6 +38,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_oidc"),
     migration!(7, "0007_ai"),
     migration!(8, "0008_change_notify"),
+    migration!(9, "0009_link_checks"),
 ];
 
 /// Advisory-lock key for migrations ("SlugBase" in ASCII, as a number).

@@ -17,6 +17,9 @@
 
 mod html;
 pub mod policy;
+mod probe;
+
+pub use probe::Probe;
 
 use std::sync::Arc;
 use std::time::Duration;

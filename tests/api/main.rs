@@ -17,6 +17,7 @@ mod golinks;
 mod import_export;
 mod instances;
 mod layers;
+mod link_checks;
 mod mail;
 mod mail_delivery;
 mod metadata;

@@ -8,6 +8,7 @@ mod common;
 mod admin;
 mod ai;
 mod capture;
+mod link_checks;
 mod mail;
 mod oidc;
 mod pages;

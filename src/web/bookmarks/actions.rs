@@ -102,3 +102,15 @@ pub(super) async fn open(s: Signed, Path(id): Path<String>) -> Result<Response> 
     crate::bookmarks::track_access(&s.state.db, s.user_id(), &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// "Check links": the caller's bookmarks are checked in the background; the list of broken ones
+/// shows the results as they come.
+pub(super) async fn check_links(s: Signed) -> Result<Response> {
+    let queued = crate::linkcheck::request_check(&s.state.db, s.user_id()).await?;
+    s.state.link_check_wake.notify_one();
+    Ok(redirect_with(
+        "/bookmarks?link_status=broken",
+        "ok",
+        &s.ctx.tf("bookmarks.check_links_queued", queued),
+    ))
+}

@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/bookmarks/export", get(actions::export))
         .route("/bookmarks/import", post(actions::import))
         .route("/bookmarks/bulk", post(actions::bulk))
+        .route("/bookmarks/check-links", post(actions::check_links))
         .route("/bookmarks/fetch", post(edit::fetch_metadata))
         .route("/bookmarks/suggest", post(edit::suggest))
         .route("/bookmarks/{id}", post(edit::update))
@@ -47,6 +48,8 @@ pub struct ListState {
     pub tag_id: Vec<String>,
     pub scope: Option<String>,
     pub pinned: Option<String>,
+    /// `broken`: only bookmarks whose last dead-link check failed.
+    pub link_status: Option<String>,
     pub q: Option<String>,
     pub sort_by: Option<String>,
     pub view: Option<String>,
@@ -81,6 +84,7 @@ impl ListState {
         push("folder_id", &self.folder_id);
         push("scope", &self.scope);
         push("pinned", &self.pinned);
+        push("link_status", &self.link_status);
         push("sort_by", &self.sort_by);
         push("view", &self.view);
         push("limit", &self.limit);
@@ -116,6 +120,7 @@ impl ListState {
             "folder_id",
             "scope",
             "pinned",
+            "link_status",
             "sort_by",
             "view",
             "limit",
@@ -205,7 +210,13 @@ impl ListState {
             || some(&self.folder_id).is_some()
             || !self.tag_id.is_empty()
             || self.pinned()
+            || self.broken_only()
             || self.scope() != "all"
+    }
+
+    /// Only the bookmarks whose last dead-link check failed.
+    pub fn broken_only(&self) -> bool {
+        some(&self.link_status) == Some("broken")
     }
 
     fn to_filter(&self) -> ListFilter {
@@ -215,6 +226,7 @@ impl ListState {
             any_tag: false,
             scope: Scope::parse(some(&self.scope)),
             pinned_only: self.pinned(),
+            link_status: self.broken_only().then_some("broken"),
             text: self.q().trim().to_string(),
             sort: some(&self.sort_by).map(Sort::parse),
             limit: self.limit().clamp(1, 500) as u32,
