@@ -108,6 +108,17 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let flusher = tokio::spawn(flush_access_counts(self.state.clone()));
+        let backups =
+            match (&self.state.config.db, &self.state.config.backups) {
+                (crate::config::DbConfig::Sqlite { path }, Some(b)) => Some(tokio::spawn(
+                    db::backup::schedule(path.clone(), b.dir.clone(), b.interval, b.keep),
+                )),
+                (_, Some(_)) => {
+                    tracing::warn!("BACKUP_DIR is for SQLite; back up PostgreSQL with pg_dump");
+                    None
+                }
+                _ => None,
+            };
         let links = tokio::spawn(crate::linkcheck::run(
             self.state.db.clone(),
             crate::metadata::Policy {
@@ -138,6 +149,9 @@ impl Application {
         housekeeping.abort();
         flusher.abort();
         links.abort();
+        if let Some(backups) = backups {
+            backups.abort();
+        }
         if let Some(changes) = changes {
             changes.abort();
         }

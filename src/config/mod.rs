@@ -11,11 +11,13 @@ pub mod ai;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+mod backups;
 mod hosts;
 mod limits;
 mod links;
 mod smtp;
 
+pub use backups::BackupConfig;
 pub use hosts::AllowHosts;
 pub use limits::HttpLimits;
 pub use links::LinkCheckConfig;
@@ -72,6 +74,8 @@ pub struct Config {
     pub log_json: bool,
     pub trust_proxy: TrustProxy,
     pub api_docs: bool,
+    /// Scheduled SQLite backups (`BACKUP_DIR`, `BACKUP_INTERVAL`, `BACKUP_KEEP`).
+    pub backups: Option<BackupConfig>,
     /// The dead-link checker (`LINK_CHECK_*`).
     pub link_check: LinkCheckConfig,
     /// `METRICS_ENABLED`: serve Prometheus metrics at `/metrics` (off by default).
@@ -431,6 +435,7 @@ impl Config {
             metrics_enabled,
             metrics_token,
             link_check: links::link_check_from(env)?,
+            backups: backups::backups_from(env)?,
             cors_origins,
             commit_sha: get(env, "COMMIT_SHA").map(str::to_string),
             max_body_bytes: 10 * 1024 * 1024,

@@ -204,3 +204,49 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
     name.push(suffix);
     path.with_file_name(name)
 }
+
+/// Scheduled backups: every `interval`, a checked copy of the database at `db` into `dir` as
+/// `slugbase-<UTC time>.db`; only the newest `keep` copies are kept. Runs until dropped.
+pub async fn schedule(db: PathBuf, dir: PathBuf, interval: std::time::Duration, keep: usize) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            tracing::error!(dir = %dir.display(), error = %e, "cannot create the backup folder");
+            continue;
+        }
+        let name = format!("slugbase-{}.db", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"));
+        match backup(&db, &dir.join(&name)).await {
+            Ok(summary) => tracing::info!(file = %name, %summary, "scheduled backup written"),
+            Err(e) => {
+                tracing::error!(error = %e, "scheduled backup failed");
+                continue;
+            }
+        }
+        prune(&dir, keep);
+    }
+}
+
+/// Deletes all but the newest `keep` scheduled copies in `dir` (their names sort by time).
+fn prune(dir: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut copies: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("slugbase-") && n.ends_with(".db"))
+        })
+        .collect();
+    copies.sort();
+    let excess = copies.len().saturating_sub(keep);
+    for old in &copies[..excess] {
+        if let Err(e) = std::fs::remove_file(old) {
+            tracing::warn!(file = %old.display(), error = %e, "cannot delete an old backup");
+        }
+    }
+}

@@ -130,3 +130,43 @@ async fn backup_while_importing_then_restore_once_stopped() {
     assert!(!bad.status.success());
     assert_eq!(inspect(&db).await.1, in_copy);
 }
+
+/// `BACKUP_DIR` + `BACKUP_INTERVAL` + `BACKUP_KEEP`: checked copies on a schedule, the newest kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_backups_keep_the_newest() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("backups");
+    let folder_s = folder.display().to_string();
+    let app = crate::common::TestApp::spawn_with(
+        Backend::Sqlite,
+        &[
+            ("BACKUP_DIR", folder_s.as_str()),
+            ("BACKUP_INTERVAL", "1s"),
+            ("BACKUP_KEEP", "2"),
+        ],
+    )
+    .await
+    .unwrap();
+    crate::common::sign_in_admin(&app).await;
+    let copies = || -> Vec<std::path::PathBuf> {
+        let mut v: Vec<_> = std::fs::read_dir(&folder)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = std::collections::HashSet::new();
+    while seen.len() < 4 {
+        seen.extend(copies());
+        assert!(Instant::now() < deadline, "copies so far: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let kept = copies();
+    assert!(kept.len() <= 2, "only the newest two are kept: {kept:?}");
+    for copy in kept.iter().filter(|p| p.extension().is_some_and(|e| e == "db")) {
+        let (check, _) = inspect(copy).await;
+        assert_eq!(check, "ok", "{}", copy.display());
+    }
+    app.finish().await;
+}
