@@ -132,6 +132,25 @@ fn main() -> support::Result<()> {
             "search (3-letter prefixes, first page), concurrency 32: {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, non-2xx {}",
             search.rps, search.p50_ms, search.p99_ms, search.non2xx
         );
+        // The command palette: a different query string on every request (a word and a number,
+        // both prefix-matched), ten ranked results, no count.
+        let palette_script = format!(
+            "local q = {{{}}}\nlocal i = 0\nrequest = function()\n  i = i + 1\n  return wrk.format(\"GET\", \"/api/bookmarks/search?q=\" .. q[(i % #q) + 1] .. \"%20\" .. (i % 997))\nend\n",
+            queries.join(", ")
+        );
+        let palette = tokio::task::spawn_blocking({
+            let (base, auth) = (base.clone(), auth.clone());
+            move || -> support::Result<support::WrkResult> {
+                let url = format!("{base}/api/bookmarks/search");
+                support::wrk(&url, 32, 3, Some(&palette_script), Some(&auth))?;
+                support::wrk(&url, 32, 10, Some(&palette_script), Some(&auth))
+            }
+        })
+        .await??;
+        println!(
+            "palette search (distinct queries, top 10), concurrency 32: {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, non-2xx {}",
+            palette.rps, palette.p50_ms, palette.p99_ms, palette.non2xx
+        );
         // Issue 7's case: 10,000 more bookmarks shared with the bench user (through a shared folder
         // of another user), listed with scope=all.
         let admin = b.client.clone();

@@ -1,6 +1,6 @@
 //! The command palette's search: the best bookmarks, folders and tags for a few typed letters.
 
-use crate::bookmarks::{self, CountCache, ListFilter};
+use crate::bookmarks::{self, ListFilter};
 use crate::db::params::escape_like;
 use crate::db::Db;
 use crate::error::Result;
@@ -12,10 +12,9 @@ pub async fn search(db: &Db, user_id: &str, q: &str) -> Result<Vec<serde_json::V
         limit: 10,
         ..Default::default()
     };
-    let cache = CountCache::default();
-    let page = bookmarks::list(db, &cache, user_id, &filter).await?;
-    let mut out: Vec<serde_json::Value> = page
-        .items
+    // The ten best, neither counted nor hydrated: the palette shows none of that.
+    let mut out: Vec<serde_json::Value> = bookmarks::best(db, user_id, &filter)
+        .await?
         .into_iter()
         .map(|b| {
             serde_json::json!({"id": b.id, "type": "bookmark", "title": b.title, "url": b.url,

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 pub use model::*;
-pub use query::{get, hydrate, ids, list, track_access, CountCache, Page};
+pub use query::{best, get, hydrate, ids, list, track_access, CountCache, Page};
 pub use write::{BookmarkInput, BulkInput};
 
 use crate::sharing::Scope;

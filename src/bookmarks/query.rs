@@ -259,6 +259,31 @@ pub async fn list(db: &Db, cache: &CountCache, user_id: &str, q: &ListFilter) ->
     })
 }
 
+/// The best `q.limit` matches, without a count and without tags, folders or shares: what the
+/// command palette shows. Ranked SQLite search looks at the best few hundred full-text matches
+/// first and ranks them all only when the other conditions leave too few.
+pub async fn best(db: &Db, user_id: &str, q: &ListFilter) -> Result<Vec<Bookmark>> {
+    let limit = i64::from(q.limit);
+    let f = Filter::build(db, user_id, q).await?;
+    let mut rows = Vec::new();
+    for top in [Some((limit * 20).max(200)), None] {
+        let mut p = f.params.clone();
+        let k = top.map(|k| p.push(k));
+        let (from, rank, conds) = f.page_source(k.as_deref());
+        let lim = p.push(limit);
+        let sql = format!(
+            "SELECT {BOOKMARK_COLUMNS}{rank} FROM {from} JOIN users u ON u.id = b.user_id WHERE {conds} \
+             ORDER BY {} LIMIT {lim}",
+            f.sort.order_by()
+        );
+        rows = with_db!(db, pool => bind_params!(sqlx::query_as::<_, BookmarkRow>(&sql), p).fetch_all(pool).await?);
+        if rows.len() as i64 == limit || f.fts.is_none() || f.sort != Sort::Relevance {
+            break;
+        }
+    }
+    Ok(rows.into_iter().map(|r| Bookmark::from_row(r, user_id)).collect())
+}
+
 /// Ids of every bookmark matching the filter (for "select all"), at most 10,000.
 pub async fn ids(db: &Db, user_id: &str, q: &ListFilter) -> Result<Vec<String>> {
     let f = Filter::build(db, user_id, q).await?;
