@@ -109,6 +109,8 @@ impl Deref for AppState {
 pub struct ResponseCache {
     generation: std::sync::atomic::AtomicU64,
     map: std::sync::Mutex<std::collections::HashMap<String, CachedResponse>>,
+    /// The bytes of the bodies in `map` (changed under its lock).
+    bytes: std::sync::atomic::AtomicUsize,
     refreshing: std::sync::Mutex<std::collections::HashSet<String>>,
     /// One computation per key at a time: concurrent misses wait for it instead of repeating it.
     inflight: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -121,6 +123,7 @@ impl Default for ResponseCache {
         ResponseCache {
             generation: Default::default(),
             map: Default::default(),
+            bytes: Default::default(),
             refreshing: Default::default(),
             inflight: Default::default(),
             refresh_slot: tokio::sync::Semaphore::new(1),
@@ -136,6 +139,9 @@ struct CachedResponse {
 }
 
 pub const RESPONSE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+/// Answers kept at most, and their bytes at most (a page of 50 bookmarks is ~25 KB).
+const RESPONSE_CACHE_ENTRIES: usize = 2_000;
+const RESPONSE_CACHE_BYTES: usize = 8 << 20;
 
 impl ResponseCache {
     pub fn invalidate(&self) {
@@ -214,11 +220,17 @@ impl ResponseCache {
     }
 
     fn put(&self, key: String, generation: u64, body: axum::body::Bytes) {
+        use std::sync::atomic::Ordering;
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 2_000 {
+        // Bounded in entries and in bytes, whatever queries arrive: when full, start over.
+        if map.len() >= RESPONSE_CACHE_ENTRIES
+            || self.bytes.load(Ordering::Relaxed) + body.len() > RESPONSE_CACHE_BYTES
+        {
             map.clear();
+            self.bytes.store(0, Ordering::Relaxed);
         }
-        map.insert(
+        self.bytes.fetch_add(body.len(), Ordering::Relaxed);
+        let old = map.insert(
             key,
             CachedResponse {
                 at: std::time::Instant::now(),
@@ -226,6 +238,9 @@ impl ResponseCache {
                 body,
             },
         );
+        if let Some(old) = old {
+            self.bytes.fetch_sub(old.body.len(), Ordering::Relaxed);
+        }
     }
 }
 
