@@ -223,6 +223,14 @@ fn rows(ids: &Ids) -> Vec<Row> {
             None,
             ALL_USERS(200),
         ),
+        // Each caller queues checks of their own bookmarks only.
+        row(
+            Method::POST,
+            "/api/bookmarks/check-links",
+            "/api/bookmarks/check-links".into(),
+            None,
+            ALL_USERS(202),
+        ),
         row(
             Method::GET,
             "/api/bookmarks/export",
