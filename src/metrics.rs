@@ -41,7 +41,14 @@ pub struct Metrics {
     pool_connections: Gauge<i64, AtomicI64>,
     pool_idle: Gauge<i64, AtomicI64>,
     outbox_queued: Gauge<i64, AtomicI64>,
+    /// The series of a forwarded go link (`GET /go/{*rest}` → 302), looked up once: the hot
+    /// path counts without a lock, a hash or an allocation.
+    go_found: Counter,
+    go_found_latency: Histogram,
 }
+
+/// The route template of go links.
+pub const GO_ROUTE: &str = "/go/{*rest}";
 
 fn latency_histogram() -> Histogram {
     // 0.5 ms … ~8 s.
@@ -105,7 +112,22 @@ impl Metrics {
             labels.push(("commit".to_string(), c.to_string()));
         }
         registry.register("build", "The running build", Info::new(labels));
+        let go_found = requests
+            .get_or_create(&RequestLabels {
+                method: "GET".into(),
+                route: GO_ROUTE.into(),
+                status: 302,
+            })
+            .clone();
+        let go_found_latency = latency
+            .get_or_create(&RouteLabels {
+                method: "GET".into(),
+                route: GO_ROUTE.into(),
+            })
+            .clone();
         Metrics {
+            go_found,
+            go_found_latency,
             registry,
             requests,
             latency,
@@ -115,6 +137,16 @@ impl Metrics {
             pool_connections,
             pool_idle,
             outbox_queued,
+        }
+    }
+
+    /// One go-link request of the fast path.
+    pub fn observe_go(&self, method: &str, status: u16, seconds: f64) {
+        if status == 302 && method == "GET" {
+            self.go_found.inc();
+            self.go_found_latency.observe(seconds);
+        } else {
+            self.observe(method, GO_ROUTE, status, seconds);
         }
     }
 

@@ -225,12 +225,7 @@ impl tower::Service<Request> for FrontConn {
                     } else {
                         "GET"
                     };
-                    m.observe(
-                        method,
-                        "/go/{*rest}",
-                        res.status().as_u16(),
-                        started.elapsed().as_secs_f64(),
-                    );
+                    m.observe_go(method, res.status().as_u16(), started.elapsed().as_secs_f64());
                 }
                 Ok(res)
             }));
