@@ -60,7 +60,7 @@ sharing, accounts and administration.\n\n**Authentication:** the HttpOnly `token
         (name = "Config", description = "Features available to the caller"),
         (name = "AdminAuditLog", description = "The audit log (admins)"),
     ),
-    components(schemas(crate::error::ErrorBody, crate::error::FieldError))
+    components(schemas(crate::error::ErrorBody, crate::error::FieldError, bookmarks::DuplicatesParam))
 )]
 struct ApiDoc;
 
