@@ -85,15 +85,6 @@ fn median(runs: &[support::WrkResult]) -> support::WrkResult {
     }
 }
 
-fn rss_of(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_string))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
-}
-
 /// The kernel's timer frequency, when it tells (`/proc/config.gz`): with wrk's two threads and the
 /// server's two busy on two cores, a runnable thread can wait up to a tick for a core, so the
 /// tick bounds how low either server's p99 can go in the shared placement.
@@ -107,10 +98,6 @@ fn kernel_hz() -> Option<u32> {
         .strip_prefix("CONFIG_HZ=")?
         .parse()
         .ok()
-}
-
-fn free_port() -> support::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 fn script() -> String {
@@ -161,7 +148,7 @@ impl Drop for Proc {
 
 /// The release binary on the database in `dir`. Its worker threads follow the cores it may use.
 fn start_slugbase(dir: &std::path::Path, cpus: Option<&str>) -> support::Result<Proc> {
-    let port = free_port()?;
+    let port = support::free_port()?;
     let child = support::command_on(cpus, std::path::Path::new(env!("CARGO_BIN_EXE_slugbase")))
         .arg("serve")
         .current_dir(dir)
@@ -286,7 +273,7 @@ impl Sampler {
         let thread = std::thread::spawn(move || {
             let mut peak = 0f64;
             while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                peak = peak.max(rss_of(pid));
+                peak = peak.max(support::rss_of(pid));
                 std::thread::sleep(Duration::from_millis(100));
             }
             peak
@@ -371,7 +358,7 @@ async fn run(dir: &std::path::Path) -> support::Result<()> {
     let token = set_up(&server.base).await?;
     let auth = format!("Authorization: Bearer {token}");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let idle = rss_of(pid);
+    let idle = support::rss_of(pid);
     let sampler = Sampler::start(pid);
     let bare = start_bare(None)?;
     let (shared_ours, shared_bare) = compare(Placement::Shared, &server.base, &bare.base, &auth).await?;
@@ -380,7 +367,7 @@ async fn run(dir: &std::path::Path) -> support::Result<()> {
     // Idle again: slugbase's last round ended one bare round (10 s) ago; its link table goes
     // once unused for 30 s, at the next 30-s housekeeping pass, with the heap trimmed.
     tokio::time::sleep(Duration::from_secs(55)).await;
-    let idle_after = rss_of(pid);
+    let idle_after = support::rss_of(pid);
     drop(server);
 
     // One core each: the same database, served again from core 0.

@@ -74,38 +74,15 @@ impl Drop for Proc {
     }
 }
 
-fn rss_of(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_string))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
-}
-
-fn free_port() -> support::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 /// The database settings: a fresh PostgreSQL database, or a SQLite file in `dir`.
 async fn database(dir: &std::path::Path) -> support::Result<Vec<(String, String)>> {
     match std::env::var("BENCH_DATABASE_URL") {
         Ok(admin) if !admin.is_empty() => {
-            use sqlx::Connection;
-            let name = format!("sbsoak_{}", std::process::id());
-            let mut conn = sqlx::PgConnection::connect(&admin).await?;
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut conn)
-                .await;
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await?;
-            let mut url = url::Url::parse(&admin)?;
-            url.set_path(&name);
+            let (name, url) = support::fresh_pg(&admin, "sbsoak").await?;
             println!("database: PostgreSQL ({name})");
             Ok(vec![
                 ("DB_TYPE".into(), "postgresql".into()),
-                ("DATABASE_URL".into(), url.to_string()),
+                ("DATABASE_URL".into(), url),
             ])
         }
         _ => {
@@ -119,7 +96,7 @@ async fn database(dir: &std::path::Path) -> support::Result<Vec<(String, String)
 }
 
 fn start_server(dir: &std::path::Path, db: &[(String, String)]) -> support::Result<(Proc, String)> {
-    let port = free_port()?;
+    let port = support::free_port()?;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_slugbase"));
     cmd.arg("serve")
         .current_dir(dir)
@@ -284,7 +261,7 @@ fn main() -> support::Result<()> {
         }
         println!(
             "seeded {SEED_BOOKMARKS} bookmarks with go links; {CLIENTS} clients for {secs} s; RSS {:.1} MiB",
-            rss_of(pid)
+            support::rss_of(pid)
         );
 
         let tallies: Tallies = Arc::default();
@@ -297,7 +274,7 @@ fn main() -> support::Result<()> {
         while Instant::now() < end {
             tokio::time::sleep(Duration::from_secs(30).min(end - Instant::now())).await;
             let at = started.elapsed().as_secs();
-            let rss = rss_of(pid);
+            let rss = support::rss_of(pid);
             let done: usize = tallies.lock().expect("tallies").values().map(|t| t.micros.len()).sum();
             println!("t={at:>4} s  RSS {rss:6.1} MiB  requests so far {done}");
             samples.push((at, rss));

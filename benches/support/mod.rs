@@ -55,19 +55,9 @@ pub async fn start() -> Result<Bench> {
     }
     match std::env::var("BENCH_DATABASE_URL") {
         Ok(admin) if !admin.is_empty() => {
-            use sqlx::Connection;
-            let name = format!("sbbench_{}", std::process::id());
-            let mut conn = sqlx::PgConnection::connect(&admin).await?;
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut conn)
-                .await;
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await?;
-            let mut url = url::Url::parse(&admin)?;
-            url.set_path(&name);
+            let (name, url) = fresh_pg(&admin, "sbbench").await?;
             env.insert("DB_TYPE".into(), "postgresql".into());
-            env.insert("DATABASE_URL".into(), url.to_string());
+            env.insert("DATABASE_URL".into(), url);
             println!("database: PostgreSQL ({name})");
         }
         _ => {
@@ -251,9 +241,35 @@ pub fn wrk_on(
 
 /// Resident memory of this process in MiB (from /proc).
 pub fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+    rss_of(std::process::id())
+}
+
+/// A fresh, empty PostgreSQL database on the server `admin` names: (its name, its URL).
+pub async fn fresh_pg(admin: &str, prefix: &str) -> Result<(String, String)> {
+    use sqlx::Connection;
+    let name = format!("{prefix}_{}", std::process::id());
+    let mut conn = sqlx::PgConnection::connect(admin).await?;
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await?;
+    let mut url = url::Url::parse(admin)?;
+    url.set_path(&name);
+    Ok((name, url.to_string()))
+}
+
+/// A free port on the loopback interface.
+pub fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Resident memory of process `pid` in MiB (from /proc).
+pub fn rss_of(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l.to_string()))
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_string))
         .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
