@@ -208,7 +208,8 @@ impl tower::Service<Request> for FrontConn {
         if Front::is_go(&req) {
             let (state, headers) = (self.front.state.clone(), self.front.headers.clone());
             return futures_util::future::Either::Right(Box::pin(async move {
-                let started = std::time::Instant::now();
+                // Only metrics need the time: no clock read per redirect without them.
+                let started = state.metrics.is_some().then(std::time::Instant::now);
                 let answer =
                     std::panic::AssertUnwindSafe(crate::web::go::serve(&state, req.headers(), req.uri()))
                         .catch_unwind()
@@ -218,7 +219,7 @@ impl tower::Service<Request> for FrontConn {
                 if !res.status().is_redirection() {
                     headers.apply(res.headers_mut());
                 }
-                if let Some(m) = &state.metrics {
+                if let (Some(m), Some(started)) = (&state.metrics, started) {
                     // The route template this fast path stands for.
                     let method = if req.method() == Method::HEAD {
                         "HEAD"
