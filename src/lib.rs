@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod mfa;
 pub mod oidc;
 pub mod palette;
+pub mod passkeys;
 pub mod router;
 pub mod serve;
 pub mod settings;

@@ -221,6 +221,9 @@ async fn housekeeping(state: AppState) {
         if let Err(e) = crate::auth::sessions::purge_expired(&state.db).await {
             tracing::warn!(error = %e, "could not purge expired sessions");
         }
+        if let Err(e) = crate::passkeys::store::purge_expired(&state.db).await {
+            tracing::warn!(error = %e, "could not purge unfinished passkey ceremonies");
+        }
         if let Err(e) = crate::auth::ratelimit::purge(&state.db).await {
             tracing::warn!(error = %e, "could not purge rate-limit counters");
         }

@@ -33,6 +33,8 @@ pub struct Inner {
     /// Sign-in with OpenID Connect: its HTTP client (SSRF rules, `OIDC_ALLOW_HOSTS`) and the
     /// providers' discovered metadata.
     pub oidc: crate::oidc::Oidc,
+    /// The WebAuthn relying party (`BASE_URL`'s host), when there is one.
+    pub passkeys: crate::passkeys::Passkeys,
     /// At-rest encryption under `ENCRYPTION_KEY`.
     pub cipher: crate::crypto::Cipher,
     /// Outgoing mail: the SMTP settings' source, the outbox and its sender's wake-up call.
@@ -72,6 +74,7 @@ impl AppState {
         AppState(Arc::new(Inner {
             fetcher: std::sync::OnceLock::new(),
             oidc: crate::oidc::Oidc::new(&config.oidc_allow),
+            passkeys: crate::passkeys::Passkeys::new(&config),
             mailer: crate::mail::Mailer::new(&config, cipher.clone()),
             ai: crate::ai::Ai::new(&config.ai, cipher.clone()),
             cipher,

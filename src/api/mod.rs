@@ -13,6 +13,7 @@ pub mod folders;
 pub mod go;
 pub mod mfa;
 pub mod oidc;
+pub mod passkeys;
 pub mod recovery;
 pub mod system;
 pub mod tags;
@@ -50,6 +51,7 @@ sharing, accounts and administration.\n\n**Authentication:** the HttpOnly `token
         (name = "GoPreferences", description = "Remembered go-link choices"),
         (name = "Dashboard", description = "Dashboard figures"),
         (name = "MFA", description = "TOTP multi-factor authentication and backup codes"),
+        (name = "Passkeys", description = "WebAuthn passkeys: adding and managing them, signing in with one"),
         (name = "Users", description = "The caller's profile, password and account"),
         (name = "Teams", description = "Teams the caller belongs to"),
         (name = "Tokens", description = "Personal API tokens"),
@@ -99,6 +101,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(mfa::disable))
         .routes(routes!(mfa::regenerate))
         .routes(routes!(mfa::verify))
+        .routes(routes!(passkeys::mfa_begin))
+        .routes(routes!(passkeys::mfa_finish))
+        .routes(routes!(passkeys::list))
+        .routes(routes!(passkeys::register_begin))
+        .routes(routes!(passkeys::register_finish))
+        .routes(routes!(passkeys::rename, passkeys::delete))
+        .routes(routes!(passkeys::login_begin))
+        .routes(routes!(passkeys::login_finish))
         .routes(routes!(users::get_me, users::update_me, users::delete_me))
         .routes(routes!(users::change_password))
         .routes(routes!(users::for_sharing))

@@ -206,7 +206,8 @@ pub async fn sign_in(
         users::set_password_hash(db, &user.id, &new_hash).await?;
     }
 
-    if user.mfa_enabled() {
+    // A passkey is a second factor too: with one, the password alone does not sign in.
+    if user.mfa_enabled() || users::has_passkeys(db, &user.id).await? {
         let (token, _) = jwt::sign_pending(&config.jwt_secret, &user.id);
         audit::log(
             db,

@@ -39,6 +39,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(7, "0007_ai"),
     migration!(8, "0008_change_notify"),
     migration!(9, "0009_link_checks"),
+    migration!(10, "0010_passkeys"),
 ];
 
 /// Advisory-lock key for migrations ("SlugBase" in ASCII, as a number).

@@ -158,6 +158,10 @@ fn csrf_exempt(path: &str) -> bool {
         "/api/auth/login",
         "/api/auth/logout",
         "/api/auth/mfa/verify",
+        "/api/auth/mfa/passkey/begin",
+        "/api/auth/mfa/passkey/finish",
+        "/api/auth/passkeys/login/begin",
+        "/api/auth/passkeys/login/finish",
         "/api/health",
         "/api/csrf-token",
     ];

@@ -13,6 +13,8 @@ pub const CSRF: &str = "_csrf";
 pub const OIDC_STATE: &str = "slugbase.oidc_state";
 /// Sent only to the sign-in routes under it (start and callback).
 const OIDC_STATE_PATH: &str = "/api/auth/";
+/// The key of the passkey ceremony this browser began (five minutes; the passkey routes only).
+pub const WEBAUTHN: &str = "slugbase.webauthn";
 
 fn base(
     config: &Config,
@@ -59,6 +61,20 @@ pub fn oidc_state(config: &Config, sealed: String) -> Cookie<'static> {
 /// The login-state cookie, expired.
 pub fn oidc_state_removal(config: &Config) -> Cookie<'static> {
     let mut c = base(config, OIDC_STATE, String::new(), SameSite::Lax, 0);
+    c.set_path(OIDC_STATE_PATH);
+    c
+}
+
+/// The passkey-ceremony cookie: `Strict`, only the routes under `/api/auth/`.
+pub fn webauthn(config: &Config, key: String) -> Cookie<'static> {
+    let mut c = base(config, WEBAUTHN, key, SameSite::Strict, 300);
+    c.set_path(OIDC_STATE_PATH);
+    c
+}
+
+/// The passkey-ceremony cookie, expired.
+pub fn webauthn_removal(config: &Config) -> Cookie<'static> {
+    let mut c = base(config, WEBAUTHN, String::new(), SameSite::Strict, 0);
     c.set_path(OIDC_STATE_PATH);
     c
 }

@@ -299,7 +299,7 @@ pub async fn disable_in(tx: &mut Tx, user_id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Recovery by an admin: turns MFA off for the user and ends their sessions. `false` when there
+/// Recovery by an admin: turns MFA off for the user, removes their passkeys and ends their sessions. `false` when there
 /// is no such user.
 pub async fn reset(db: &Db, user_id: &str) -> Result<bool> {
     let mut tx = db.begin().await?;
@@ -309,6 +309,8 @@ pub async fn reset(db: &Db, user_id: &str) -> Result<bool> {
         return Ok(false);
     }
     disable_in(&mut tx, user_id).await?;
+    with_tx!(&mut tx, c => sqlx::query("DELETE FROM passkeys WHERE user_id = $1")
+        .bind(user_id).execute(c).await?.rows_affected());
     with_tx!(&mut tx, c => sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1")
         .bind(user_id).execute(c).await?.rows_affected());
     tx.commit().await?;

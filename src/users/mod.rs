@@ -172,6 +172,12 @@ pub async fn by_email(db: &Db, email: &str) -> Result<Option<User>> {
     Ok(with_db!(db, pool => sqlx::query_as::<_, User>(&sql).bind(&email).fetch_optional(pool).await?))
 }
 
+/// Whether the user has registered a passkey (then a password sign-in asks for a second factor).
+pub async fn has_passkeys(db: &Db, id: &str) -> Result<bool> {
+    let sql = "SELECT EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1)";
+    Ok(with_db!(db, pool => sqlx::query_scalar::<_, bool>(sql).bind(id).fetch_one(pool).await?))
+}
+
 pub async fn count(db: &Db) -> Result<i64> {
     Ok(
         with_db!(db, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users").fetch_one(pool).await?),

@@ -24,6 +24,7 @@ mod metadata;
 mod metrics;
 mod mfa;
 mod oidc;
+mod passkeys;
 mod properties;
 mod sharing_admin;
 mod upgrade;

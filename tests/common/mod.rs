@@ -7,6 +7,7 @@ pub mod ai;
 pub mod cluster;
 pub mod process;
 pub mod smtp;
+pub mod webauthn;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

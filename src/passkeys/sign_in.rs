@@ -1,0 +1,329 @@
+//! Signing in with a passkey: alone (a discoverable credential names its account), or as the
+//! second factor after a password. Either opens an ordinary server-side session.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+use webauthn_rs::prelude::{
+    AuthenticationResult, DiscoverableAuthentication, Passkey, PasskeyAuthentication, PublicKeyCredential,
+    WebauthnError,
+};
+
+use super::store::{self, Purpose, StoredPasskey};
+use super::{
+    b64, challenge_invalid, credential, event, parse_passkey, passkey_refused, state_of, take, to_json,
+    user_handle, Passkeys, CHALLENGE_TTL,
+};
+use crate::audit::{self, Origin};
+use crate::auth::{jwt, ratelimit, sessions, NewSession};
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::{Error, Kind, Result};
+use crate::mail::Mailer;
+use crate::users::{self, User};
+use crate::{mfa, settings};
+
+/// Begins a sign-in with a passkey alone: options without a user (the authenticator offers its
+/// discoverable credentials) and the ceremony's key.
+pub async fn begin_login(db: &Db, passkeys: &Passkeys, origin: &Origin) -> Result<(Value, String)> {
+    let rp = passkeys.rp()?;
+    ratelimit::hit(db, &ratelimit::PASSKEY_PER_IP, &origin.ip).await?;
+    ratelimit::check(db, &ratelimit::AUTH_PER_IP, &origin.ip).await?;
+    let (mut options, state) = rp.start_discoverable_authentication().map_err(|e| {
+        tracing::error!(error = %e, "passkey sign-in options");
+        Error::internal()
+    })?;
+    // A button press, not the autofill (conditional) prompt webauthn-rs asks for.
+    options.mediation = None;
+    let options = serde_json::to_value(&options).map_err(|_| Error::internal())?;
+    let key = store::put_challenge(db, Purpose::Login, None, None, &to_json(&state)?, CHALLENGE_TTL).await?;
+    Ok((options, key))
+}
+
+#[derive(Default, Deserialize, ToSchema)]
+pub struct AssertionBody {
+    /// What `navigator.credentials.get()` returned, as JSON (binary fields base64url).
+    #[schema(value_type = Object, required = true)]
+    pub credential: Option<Value>,
+}
+
+/// A verified use of a stored passkey: the credential with its new counter, written with the
+/// session the use opens. A counter that did not move forward is a cloned authenticator: refused
+/// and recorded.
+async fn verified_use(
+    db: &Db,
+    origin: &Origin,
+    stored: &StoredPasskey,
+    verdict: std::result::Result<AuthenticationResult, WebauthnError>,
+    mut passkey: Passkey,
+) -> Result<std::result::Result<String, String>> {
+    match verdict {
+        Ok(result) => {
+            passkey.update_credential(&result);
+            Ok(Ok(to_json(&passkey)?))
+        }
+        Err(WebauthnError::CredentialPossibleCompromise) => {
+            let meta = json!({"name": stored.name, "reason": "signature counter did not increase"});
+            event(
+                db,
+                origin,
+                Some(&stored.user_id),
+                "passkey.clone_suspected",
+                Some(&stored.id),
+                meta,
+            )
+            .await;
+            Ok(Err("counter".into()))
+        }
+        Err(e) => Ok(Err(e.to_string())),
+    }
+}
+
+/// Opens the session a passkey use earned, recording the use in the same transaction.
+async fn open_session(
+    db: &Db,
+    config: &Config,
+    origin: &Origin,
+    user: &User,
+    stored: &StoredPasskey,
+    credential: &str,
+) -> Result<String> {
+    let mut tx = db.begin().await?;
+    store::record_use_in(&mut tx, &stored.id, credential).await?;
+    let sid = sessions::create_in(
+        &mut tx,
+        &user.id,
+        config.jwt_expires_in,
+        &origin.ip,
+        origin.user_agent.as_deref(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(crate::auth::session_token(config, user, &sid))
+}
+
+/// Finishes a sign-in with a passkey alone: a session, as after a password and second factor.
+pub async fn finish_login(
+    db: &Db,
+    config: &Config,
+    mailer: &Mailer,
+    passkeys: &Passkeys,
+    origin: &Origin,
+    key: Option<&str>,
+    body: AssertionBody,
+) -> Result<NewSession> {
+    let rp = passkeys.rp()?;
+    ratelimit::check(db, &ratelimit::AUTH_PER_IP, &origin.ip).await?;
+    let answer: PublicKeyCredential = credential(body.credential)?;
+    let ch = take(db, key, Purpose::Login).await?;
+    let state: DiscoverableAuthentication = state_of(&ch)?;
+
+    let refuse = |user_id: Option<String>, reason: String, code: &'static str| async move {
+        ratelimit::record_failure(db, &ratelimit::AUTH_PER_IP, &origin.ip).await?;
+        event(
+            db,
+            origin,
+            user_id.as_deref(),
+            "passkey.login_failed",
+            None,
+            json!({"reason": reason}),
+        )
+        .await;
+        let e = passkey_refused(Kind::Unauthorized);
+        Err::<NewSession, Error>(if code == "PASSKEY_UNKNOWN" {
+            Error::new(Kind::Unauthorized, code, "This passkey is not registered here")
+        } else {
+            e
+        })
+    };
+    let Ok((handle, cred_id)) = rp.identify_discoverable_authentication(&answer) else {
+        return refuse(None, "no user handle".into(), "PASSKEY_INVALID").await;
+    };
+    let Some(stored) = store::by_credential_id(db, &b64(cred_id)).await? else {
+        return refuse(None, "unknown credential".into(), "PASSKEY_UNKNOWN").await;
+    };
+    if user_handle(&stored.user_id) != handle {
+        return refuse(
+            Some(stored.user_id.clone()),
+            "user handle does not match".into(),
+            "PASSKEY_INVALID",
+        )
+        .await;
+    }
+    let passkey = parse_passkey(&stored)?;
+    let verdict = rp.finish_discoverable_authentication_v2(&answer, state, &passkey);
+    let updated = match verified_use(db, origin, &stored, verdict, passkey).await? {
+        Ok(c) => c,
+        Err(reason) => return refuse(Some(stored.user_id.clone()), reason, "PASSKEY_INVALID").await,
+    };
+    let user = users::by_id(db, &stored.user_id)
+        .await?
+        .ok_or_else(|| passkey_refused(Kind::Unauthorized))?;
+    if user.disabled {
+        return Err(Error::new(
+            Kind::Forbidden,
+            "ACCOUNT_DISABLED",
+            "This account has been disabled",
+        ));
+    }
+    if !user.email_verified() && !settings::unverified_login_allowed(db, mailer.available(db).await?).await? {
+        return Err(Error::new(
+            Kind::Forbidden,
+            "EMAIL_NOT_VERIFIED",
+            "Please verify your email before logging in. Check your inbox for the verification link.",
+        ));
+    }
+    let token = open_session(db, config, origin, &user, &stored, &updated).await?;
+    event(
+        db,
+        origin,
+        Some(&user.id),
+        "passkey.used",
+        Some(&stored.id),
+        json!({"name": stored.name, "step": "sign_in"}),
+    )
+    .await;
+    audit::log(
+        db,
+        origin,
+        Some(&user.id),
+        "auth.login_succeeded",
+        "user",
+        Some(&user.id),
+        json!({"method": "passkey"}),
+    )
+    .await;
+    Ok(NewSession { user, token })
+}
+
+/// The account behind a pending sign-in (password right, second factor due).
+async fn pending_user(db: &Db, config: &Config, pending: Option<&str>) -> Result<(jwt::PendingClaims, User)> {
+    let claims = pending
+        .and_then(|p| jwt::verify_pending(&config.jwt_secret, p))
+        .ok_or_else(mfa::pending_invalid)?;
+    match users::by_id(db, &claims.sub).await? {
+        Some(u) if !u.disabled => Ok((claims, u)),
+        _ => Err(mfa::pending_invalid()),
+    }
+}
+
+/// Begins the second step of a password sign-in with one of the account's passkeys.
+pub async fn begin_mfa(
+    db: &Db,
+    config: &Config,
+    passkeys: &Passkeys,
+    origin: &Origin,
+    pending: Option<&str>,
+) -> Result<(Value, String)> {
+    let rp = passkeys.rp()?;
+    let (claims, user) = pending_user(db, config, pending).await?;
+    ratelimit::hit(db, &ratelimit::PASSKEY_PER_IP, &origin.ip).await?;
+    ratelimit::check(db, &ratelimit::MFA_FAIL_PER_PENDING, &claims.jti).await?;
+    let stored = store::for_user(db, &user.id).await?;
+    if stored.is_empty() {
+        return Err(Error::bad_request("This account has no passkey").with_code("NO_PASSKEYS"));
+    }
+    let keys = stored.iter().map(parse_passkey).collect::<Result<Vec<_>>>()?;
+    let (options, state) = rp.start_passkey_authentication(&keys).map_err(|e| {
+        tracing::error!(error = %e, "passkey MFA options");
+        Error::internal()
+    })?;
+    let options = serde_json::to_value(&options).map_err(|_| Error::internal())?;
+    let key = store::put_challenge(
+        db,
+        Purpose::Mfa,
+        Some(&user.id),
+        Some(&claims.jti),
+        &to_json(&state)?,
+        CHALLENGE_TTL,
+    )
+    .await?;
+    Ok((options, key))
+}
+
+/// Finishes a password sign-in with a passkey as its second factor. A pending sign-in opens at
+/// most one session.
+pub async fn finish_mfa(
+    db: &Db,
+    config: &Config,
+    passkeys: &Passkeys,
+    origin: &Origin,
+    pending: Option<&str>,
+    key: Option<&str>,
+    body: AssertionBody,
+) -> Result<NewSession> {
+    let rp = passkeys.rp()?;
+    let (claims, user) = pending_user(db, config, pending).await?;
+    ratelimit::hit(db, &ratelimit::MFA_VERIFY_PER_IP, &origin.ip).await?;
+    ratelimit::check(db, &ratelimit::MFA_FAIL_PER_PENDING, &claims.jti).await?;
+    ratelimit::check(db, &ratelimit::MFA_FAIL_PER_USER, &user.id).await?;
+    let answer: PublicKeyCredential = credential(body.credential)?;
+    let ch = take(db, key, Purpose::Mfa).await?;
+    if ch.user_id.as_deref() != Some(user.id.as_str()) || ch.binding.as_deref() != Some(claims.jti.as_str()) {
+        return Err(challenge_invalid());
+    }
+    let state: PasskeyAuthentication = state_of(&ch)?;
+
+    let (jti, uid) = (claims.jti.as_str(), user.id.as_str());
+    let refuse = |reason: String| async move {
+        ratelimit::record_failure(db, &ratelimit::MFA_FAIL_PER_PENDING, jti).await?;
+        ratelimit::record_failure(db, &ratelimit::MFA_FAIL_PER_USER, uid).await?;
+        let meta = json!({"method": "passkey", "reason": reason});
+        audit::log(
+            db,
+            origin,
+            Some(uid),
+            "mfa.verify_failed",
+            "user",
+            Some(uid),
+            meta,
+        )
+        .await;
+        Err::<NewSession, Error>(passkey_refused(Kind::Unauthorized))
+    };
+    let cred_id = b64(answer.get_credential_id());
+    let stored = match store::by_credential_id(db, &cred_id).await? {
+        Some(s) if s.user_id == user.id => s,
+        _ => return refuse("unknown credential".into()).await,
+    };
+    let passkey = parse_passkey(&stored)?;
+    let verdict = rp.finish_passkey_authentication(&answer, &state);
+    let updated = match verified_use(db, origin, &stored, verdict, passkey).await? {
+        Ok(c) => c,
+        Err(reason) => return refuse(reason).await,
+    };
+    let token = open_session(db, config, origin, &user, &stored, &updated).await?;
+    ratelimit::exhaust(db, &ratelimit::MFA_FAIL_PER_PENDING, &claims.jti).await?;
+    event(
+        db,
+        origin,
+        Some(&user.id),
+        "passkey.used",
+        Some(&stored.id),
+        json!({"name": stored.name, "step": "mfa"}),
+    )
+    .await;
+    let meta = json!({"method": "passkey"});
+    audit::log(
+        db,
+        origin,
+        Some(&user.id),
+        "mfa.verify_succeeded",
+        "user",
+        Some(&user.id),
+        meta,
+    )
+    .await;
+    let meta = json!({"method": "password+passkey"});
+    audit::log(
+        db,
+        origin,
+        Some(&user.id),
+        "auth.login_succeeded",
+        "user",
+        Some(&user.id),
+        meta,
+    )
+    .await;
+    Ok(NewSession { user, token })
+}

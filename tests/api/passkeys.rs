@@ -1,0 +1,500 @@
+//! Passkeys over HTTP, answered by a software authenticator (`common::webauthn`): adding one,
+//! signing in with it alone, using it as the second factor, managing it, and every refusal the
+//! ceremonies owe — replayed and expired challenges, a wrong origin, an unknown credential, a
+//! signature counter going backwards, adding one without a recent confirmation, and another
+//! user's passkey.
+
+use crate::common::webauthn::{SoftAuthenticator, Tweak};
+use crate::common::{body, expect_error, sign_in_admin, sign_in_user, TestApp, ADMIN_EMAIL, PASSWORD};
+use serde_json::{json, Value};
+use slugbase::db::Ts;
+use slugbase::with_db;
+
+fn authenticator(app: &TestApp) -> SoftAuthenticator {
+    SoftAuthenticator::new(&app.state.config.base_url)
+}
+
+/// The value of the cookie `name` that `res` sets.
+fn cookie_value(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.strip_prefix(&format!("{name}="))
+                .map(|v| v.split(';').next().unwrap().to_string())
+        })
+}
+
+/// Begins a ceremony at `path`; (options, the ceremony cookie's value).
+async fn begin(c: &TestApp, path: &str, body_json: Value) -> (Value, String) {
+    let res = c.post_json(path, body_json).await;
+    let key = cookie_value(&res, "slugbase.webauthn").expect("the ceremony cookie");
+    let (s, v) = body(res).await;
+    assert_eq!(s, 200, "{path}: {v}");
+    assert!(v["publicKey"]["challenge"].is_string(), "{v}");
+    (v, key)
+}
+
+/// Adds a passkey named `name` for `c`'s (freshly signed-in) user.
+async fn register(c: &TestApp, soft: &mut SoftAuthenticator, name: &str) -> Value {
+    let (options, _) = begin(c, "/api/auth/passkeys/register/begin", json!({})).await;
+    let credential = soft.register(&options);
+    let (s, v) = body(
+        c.post_json(
+            "/api/auth/passkeys/register/finish",
+            json!({"name": name, "credential": credential}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    v
+}
+
+async fn login_begin(c: &TestApp) -> (Value, String) {
+    begin(c, "/api/auth/passkeys/login/begin", json!({})).await
+}
+
+async fn login_finish(c: &TestApp, credential: Value) -> reqwest::Response {
+    c.post("/api/auth/passkeys/login/finish")
+        .json(&json!({"credential": credential}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn actions(app: &TestApp) -> Vec<String> {
+    let (_, page) = app.get_json("/api/admin/audit-log?limit=200").await;
+    page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn register_sign_in_rename_remove(app: TestApp) {
+    sign_in_admin(&app).await;
+    let mut soft = authenticator(&app);
+    let (options, _) = begin(&app, "/api/auth/passkeys/register/begin", json!({})).await;
+    let pk = &options["publicKey"];
+    assert_eq!(pk["rp"]["id"], "localhost", "{pk}");
+    assert_eq!(pk["authenticatorSelection"]["residentKey"], "preferred", "{pk}");
+    assert_eq!(
+        pk["authenticatorSelection"]["userVerification"], "required",
+        "{pk}"
+    );
+    let credential = soft.register(&options);
+    let (s, added) = body(
+        app.post_json(
+            "/api/auth/passkeys/register/finish",
+            json!({"name": "  Laptop  ", "credential": credential}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 201, "{added}");
+    assert_eq!(added["name"], "Laptop");
+
+    let (s, list) = app.get_json("/api/auth/passkeys").await;
+    assert_eq!(s, 200);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    let mut keys: Vec<&str> = list[0].as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["created_at", "id", "last_used_at", "name"],
+        "no key material"
+    );
+    assert!(list[0]["last_used_at"].is_null());
+
+    // A passkey alone signs in, on a browser that never saw the password.
+    let other = app.other_client();
+    let (options, _) = login_begin(&other).await;
+    assert!(options["publicKey"]
+        .get("allowCredentials")
+        .is_none_or(|a| a.as_array().unwrap().is_empty()));
+    let (s, me) = body(login_finish(&other, soft.assert(&options)).await).await;
+    assert_eq!(s, 200, "{me}");
+    assert_eq!(me["email"], ADMIN_EMAIL);
+    assert_eq!(other.get_json("/api/auth/me").await.0, 200, "the session works");
+    let (_, list) = app.get_json("/api/auth/passkeys").await;
+    assert!(list[0]["last_used_at"].is_string(), "{list}");
+
+    let id = added["id"].as_str().unwrap();
+    let res = app
+        .write(reqwest::Method::PATCH, &format!("/api/auth/passkeys/{id}"))
+        .await
+        .json(&json!({"name": "Phone"}))
+        .send()
+        .await
+        .unwrap();
+    let (s, renamed) = body(res).await;
+    assert_eq!((s, renamed["name"].clone()), (200, json!("Phone")));
+    let res = app
+        .write(reqwest::Method::PATCH, &format!("/api/auth/passkeys/{id}"))
+        .await
+        .json(&json!({"name": " "}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, 400, "VALIDATION_ERROR").await;
+
+    assert_eq!(
+        app.delete(&format!("/api/auth/passkeys/{id}")).await.status(),
+        200
+    );
+    let (_, list) = app.get_json("/api/auth/passkeys").await;
+    assert_eq!(list, json!([]));
+    // A removed passkey no longer signs in.
+    let third = app.other_client();
+    let (options, _) = login_begin(&third).await;
+    expect_error(
+        login_finish(&third, soft.assert(&options)).await,
+        401,
+        "PASSKEY_UNKNOWN",
+    )
+    .await;
+    assert_eq!(third.get_json("/api/auth/me").await.0, 401);
+
+    let seen = actions(&app).await;
+    for a in [
+        "passkey.registered",
+        "passkey.used",
+        "passkey.renamed",
+        "passkey.deleted",
+        "passkey.login_failed",
+    ] {
+        assert!(seen.iter().any(|s| s == a), "{a} in {seen:?}");
+    }
+}
+
+async fn passkey_is_the_second_factor_after_a_password(app: TestApp) {
+    sign_in_admin(&app).await;
+    let mut soft = authenticator(&app);
+    register(&app, &mut soft, "Key").await;
+
+    let c = app.other_client();
+    let res = c
+        .post("/api/auth/login")
+        .json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let c_pending = cookie_value(&res, "slugbase.mfa_pending").expect("pending sign-in cookie");
+    let (s, v) = body(res).await;
+    assert_eq!(
+        (s, v.clone()),
+        (200, json!({"mfa_required": true})),
+        "the password alone is not enough"
+    );
+    assert_eq!(c.get_json("/api/auth/me").await.0, 401);
+
+    // Without the pending sign-in there is no second step to take.
+    let stranger = app.other_client();
+    expect_error(
+        stranger.post("/api/auth/mfa/passkey/begin").send().await.unwrap(),
+        401,
+        "MFA_PENDING_INVALID",
+    )
+    .await;
+
+    let (options, _) = begin(&c, "/api/auth/mfa/passkey/begin", json!({})).await;
+    let allowed = options["publicKey"]["allowCredentials"].as_array().unwrap();
+    assert_eq!(allowed.len(), 1, "{options}");
+    // A ceremony begun by another browser's pending sign-in is of no use to this one.
+    let (_, other_key) = {
+        let d = app.other_client();
+        d.post("/api/auth/login")
+            .json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        begin(&d, "/api/auth/mfa/passkey/begin", json!({})).await
+    };
+    let res = reqwest::Client::new()
+        .post(app.url("/api/auth/mfa/passkey/finish"))
+        .header(
+            "cookie",
+            format!("slugbase.mfa_pending={c_pending}; slugbase.webauthn={other_key}"),
+        )
+        .json(&json!({"credential": soft.assert(&options)}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, 400, "PASSKEY_CHALLENGE_INVALID").await;
+    let (options, _) = begin(&c, "/api/auth/mfa/passkey/begin", json!({})).await;
+    let res = c
+        .post("/api/auth/mfa/passkey/finish")
+        .json(&json!({"credential": soft.assert(&options)}))
+        .send()
+        .await
+        .unwrap();
+    let (s, me) = body(res).await;
+    assert_eq!(s, 200, "{me}");
+    assert_eq!(me["email"], ADMIN_EMAIL);
+    assert_eq!(c.get_json("/api/auth/me").await.0, 200);
+    // The pending sign-in is spent.
+    let res = c.post("/api/auth/mfa/passkey/begin").send().await.unwrap();
+    assert!(res.status().is_client_error(), "{}", res.status());
+
+    let seen = actions(&app).await;
+    assert!(seen.iter().any(|a| a == "mfa.verify_succeeded"), "{seen:?}");
+    let events = app
+        .get_json("/api/admin/audit-log?action=auth.login_succeeded")
+        .await
+        .1;
+    assert!(
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["metadata"]["method"] == "password+passkey"),
+        "{events}"
+    );
+}
+
+/// Sends `credential` to the sign-in finish with the ceremony cookie `key` set by hand (a client
+/// without a cookie jar), as an attacker replaying a captured exchange would.
+async fn replay(app: &TestApp, key: &str, credential: &Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url("/api/auth/passkeys/login/finish"))
+        .header("cookie", format!("slugbase.webauthn={key}"))
+        .json(&json!({"credential": credential}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn challenges_are_single_use_and_short_lived(app: TestApp) {
+    sign_in_admin(&app).await;
+    let mut soft = authenticator(&app);
+    register(&app, &mut soft, "Key").await;
+    let c = app.other_client();
+
+    // Replayed: the same ceremony a second time.
+    let (options, key) = login_begin(&c).await;
+    let first = soft.assert(&options);
+    assert_eq!(replay(&app, &key, &first).await.status(), 200);
+    let again = soft.assert(&options);
+    expect_error(replay(&app, &key, &again).await, 400, "PASSKEY_CHALLENGE_INVALID").await;
+    // No cookie at all.
+    expect_error(
+        login_finish(&app.other_client(), again).await,
+        400,
+        "PASSKEY_CHALLENGE_INVALID",
+    )
+    .await;
+
+    // Expired: begun more than five minutes ago.
+    let (options, _) = login_begin(&c).await;
+    let past = Ts::from_unix(chrono::Utc::now().timestamp() - 1);
+    with_db!(&app.state.db, pool => sqlx::query("UPDATE webauthn_challenges SET expires_at = $1")
+        .bind(past).execute(pool).await.unwrap().rows_affected());
+    expect_error(
+        login_finish(&c, soft.assert(&options)).await,
+        400,
+        "PASSKEY_CHALLENGE_EXPIRED",
+    )
+    .await;
+}
+
+async fn forged_answers_are_refused(app: TestApp) {
+    sign_in_admin(&app).await;
+    let mut soft = authenticator(&app);
+
+    // Registration answered for another origin.
+    let (options, _) = begin(&app, "/api/auth/passkeys/register/begin", json!({})).await;
+    let evil = Tweak {
+        origin: Some("http://evil.example".into()),
+        ..Default::default()
+    };
+    let credential = soft.register_with(&options, &evil);
+    let res = app
+        .post_json(
+            "/api/auth/passkeys/register/finish",
+            json!({"name": "Evil", "credential": credential}),
+        )
+        .await;
+    expect_error(res, 400, "PASSKEY_INVALID").await;
+    assert_eq!(
+        app.get_json("/api/auth/passkeys").await.1,
+        json!([]),
+        "nothing stored"
+    );
+
+    let mut soft = authenticator(&app);
+    register(&app, &mut soft, "Key").await;
+    let c = app.other_client();
+
+    // Sign-in answered for another origin.
+    let (options, _) = login_begin(&c).await;
+    expect_error(
+        login_finish(&c, soft.assert_with(&options, &evil)).await,
+        401,
+        "PASSKEY_INVALID",
+    )
+    .await;
+
+    // A credential that was never registered.
+    let (options, _) = login_begin(&c).await;
+    let unknown = Tweak {
+        unknown_credential: true,
+        ..Default::default()
+    };
+    expect_error(
+        login_finish(&c, soft.assert_with(&options, &unknown)).await,
+        401,
+        "PASSKEY_UNKNOWN",
+    )
+    .await;
+
+    // Garbage instead of a credential.
+    let (_, _) = login_begin(&c).await;
+    expect_error(
+        login_finish(&c, json!({"id": "x"})).await,
+        400,
+        "VALIDATION_ERROR",
+    )
+    .await;
+
+    // The signature counter going backwards: a cloned authenticator, copied before the genuine
+    // one signed in with counter 5, answers with its own lower count.
+    let mut cloned = soft.clone();
+    let (options, _) = login_begin(&c).await;
+    let ahead = Tweak {
+        counter: Some(5),
+        ..Default::default()
+    };
+    assert_eq!(
+        login_finish(&c, soft.assert_with(&options, &ahead))
+            .await
+            .status(),
+        200
+    );
+    let (options, _) = login_begin(&c).await;
+    expect_error(
+        login_finish(&c, cloned.assert(&options)).await,
+        401,
+        "PASSKEY_INVALID",
+    )
+    .await;
+    assert!(actions(&app).await.iter().any(|a| a == "passkey.clone_suspected"));
+    // The genuine authenticator, counting on from 5, still works.
+    let (options, _) = login_begin(&c).await;
+    assert_eq!(login_finish(&c, soft.assert(&options)).await.status(), 200);
+    assert_eq!(soft.credentials()[0].counter, 6);
+}
+
+async fn adding_a_passkey_needs_a_recent_confirmation(app: TestApp) {
+    sign_in_admin(&app).await;
+    // The session's sign-in was eleven minutes ago.
+    let old = Ts::from_unix(chrono::Utc::now().timestamp() - 660);
+    with_db!(&app.state.db, pool => sqlx::query("UPDATE auth_sessions SET created_at = $1")
+        .bind(old).execute(pool).await.unwrap().rows_affected());
+    let res = app
+        .post_json("/api/auth/passkeys/register/begin", json!({}))
+        .await;
+    expect_error(res, 403, "REAUTH_REQUIRED").await;
+    let res = app
+        .post_json(
+            "/api/auth/passkeys/register/begin",
+            json!({"password": "Wrong-Passw0rd!"}),
+        )
+        .await;
+    expect_error(res, 401, "INVALID_PASSWORD").await;
+    let mut soft = authenticator(&app);
+    let (options, _) = begin(
+        &app,
+        "/api/auth/passkeys/register/begin",
+        json!({"password": PASSWORD}),
+    )
+    .await;
+    let credential = soft.register(&options);
+    let res = app
+        .post_json(
+            "/api/auth/passkeys/register/finish",
+            json!({"name": "Key", "credential": credential}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    // The password counts for the next minutes: a second passkey needs no second prompt.
+    begin(&app, "/api/auth/passkeys/register/begin", json!({})).await;
+
+    // An API token is no browser session: it cannot add passkeys.
+    let (_, token) = body(app.post_json("/api/tokens", json!({"name": "cli"})).await).await;
+    let res = reqwest::Client::new()
+        .post(app.url("/api/auth/passkeys/register/begin"))
+        .bearer_auth(token["token"].as_str().unwrap())
+        .json(&json!({"password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, 403, "SESSION_REQUIRED").await;
+}
+
+async fn another_users_passkey_is_not_found(app: TestApp) {
+    sign_in_admin(&app).await;
+    let mut soft = authenticator(&app);
+    let added = register(&app, &mut soft, "Admin key").await;
+    let id = added["id"].as_str().unwrap();
+    let bob = sign_in_user(&app, "bob@example.com", "Bob").await;
+    expect_error(
+        bob.delete(&format!("/api/auth/passkeys/{id}")).await,
+        404,
+        "PASSKEY_NOT_FOUND",
+    )
+    .await;
+    let res = bob
+        .write(reqwest::Method::PATCH, &format!("/api/auth/passkeys/{id}"))
+        .await
+        .json(&json!({"name": "Mine now"}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, 404, "PASSKEY_NOT_FOUND").await;
+    assert_eq!(bob.get_json("/api/auth/passkeys").await.1, json!([]));
+    let (_, list) = app.get_json("/api/auth/passkeys").await;
+    assert_eq!(list[0]["name"], "Admin key", "untouched");
+}
+
+async fn admin_reset_mfa_removes_passkeys(app: TestApp) {
+    sign_in_admin(&app).await;
+    let bob = sign_in_user(&app, "bob@example.com", "Bob").await;
+    let mut soft = authenticator(&app);
+    register(&bob, &mut soft, "Bob's key").await;
+    let (_, me) = bob.get_json("/api/auth/me").await;
+    let bob_id = me["id"].as_str().unwrap().to_string();
+    let res = app
+        .post_json(&format!("/api/admin/users/{bob_id}/reset-mfa"), json!({}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let c = app.other_client();
+    let (options, _) = login_begin(&c).await;
+    expect_error(
+        login_finish(&c, soft.assert(&options)).await,
+        401,
+        "PASSKEY_UNKNOWN",
+    )
+    .await;
+    // And the password alone signs Bob in again.
+    let res = c
+        .post("/api/auth/login")
+        .json(&json!({"email": "bob@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(body(res).await.1["email"], "bob@example.com");
+}
+
+on_both_backends!(
+    register_sign_in_rename_remove,
+    passkey_is_the_second_factor_after_a_password,
+    challenges_are_single_use_and_short_lived,
+    forged_answers_are_refused,
+    adding_a_passkey_needs_a_recent_confirmation,
+    another_users_passkey_is_not_found,
+    admin_reset_mfa_removes_passkeys,
+);
