@@ -172,7 +172,14 @@ async fn scenario_on(port: u16, name: &str, idp: Option<ScenarioIdp>, node_env: 
     let Some(tools) = tools() else { return };
     let _one = ONE_AT_A_TIME.lock().await;
 
-    let base = format!("http://127.0.0.1:{port}");
+    // Browsers refuse an IP address as a WebAuthn relying party: scenarios that use passkeys
+    // (or check their page) reach the server as `localhost`.
+    let host = if on_localhost(name) {
+        "localhost"
+    } else {
+        "127.0.0.1"
+    };
+    let base = format!("http://{host}:{port}");
     let port_s = port.to_string();
     let sink = if MAIL.contains(&name) {
         if !common::smtp::available() {
@@ -203,7 +210,11 @@ async fn scenario_on(port: u16, name: &str, idp: Option<ScenarioIdp>, node_env: 
     let app = TestApp::spawn_with(Backend::Sqlite, &extra)
         .await
         .expect("SQLite test server");
-    assert_eq!(app.base, base, "the server listens where it was told");
+    assert_eq!(
+        app.base,
+        format!("http://127.0.0.1:{port}"),
+        "the server listens where it was told"
+    );
 
     let shots = screenshot_dir();
     fs::create_dir_all(&shots).expect("screenshot directory");
@@ -249,6 +260,11 @@ macro_rules! scenarios {
 /// Scenarios that read the mail the server sends.
 const MAIL: &[&str] = &["forgot_password"];
 
+/// Scenarios whose server's `BASE_URL` is `http://localhost:<port>`, so that passkeys are on.
+fn on_localhost(name: &str) -> bool {
+    name == "passkeys" || (name.starts_with("a11y_") && name.ends_with("_account"))
+}
+
 scenarios!(
     smoke,
     golink,
@@ -259,7 +275,8 @@ scenarios!(
     phone,
     pages,
     keyboard,
-    forgot_password
+    forgot_password,
+    passkeys
 );
 
 // Accessibility (axe-core, WCAG 2.0/2.1 A and AA): every page and dialog in each theme and

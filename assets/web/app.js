@@ -1,7 +1,7 @@
 // SlugBase web UI, progressive enhancement only: every page works without this file.
 // Command palette, copy/download buttons, confirmations, password strength, search as you type,
 // bulk selection, open tracking, modal dialogs (focus moved in, kept there and given back, Escape
-// closes), the first error of a failed form focused, and Escape handling.
+// closes), the first error of a failed form focused, passkey ceremonies, and Escape handling.
 (() => {
   'use strict';
   const $ = (s, r = document) => r.querySelector(s);
@@ -480,6 +480,98 @@
       sessionStorage.setItem(OPENER, JSON.stringify({ href: a.getAttribute('href'), index: same.indexOf(a), path: location.pathname, at: Date.now() }));
     } catch (_) { /* storage off */ }
   }, true);
+
+  // --- Passkeys: the JSON API runs the ceremonies; this turns its base64url fields into the
+  // buffers navigator.credentials takes, and the authenticator's answer back into JSON.
+  const b64u = {
+    dec: (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4)), (c) => c.charCodeAt(0)).buffer,
+    enc: (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''),
+  };
+  const credentialJSON = (cred) => {
+    const r = cred.response;
+    const response = { clientDataJSON: b64u.enc(r.clientDataJSON) };
+    if (r.attestationObject) {
+      response.attestationObject = b64u.enc(r.attestationObject);
+      if (r.getTransports) response.transports = r.getTransports();
+    } else {
+      response.authenticatorData = b64u.enc(r.authenticatorData);
+      response.signature = b64u.enc(r.signature);
+      if (r.userHandle) response.userHandle = b64u.enc(r.userHandle);
+    }
+    return { id: cred.id, rawId: b64u.enc(cred.rawId), type: cred.type, response, extensions: {} };
+  };
+  let csrf;
+  const apiPost = async (url, body) => {
+    if (!csrf) csrf = (await (await fetch('/api/csrf-token', { credentials: 'same-origin' })).json()).csrfToken;
+    const res = await fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': csrf },
+      body: JSON.stringify(body || {}),
+    });
+    const v = await res.json().catch(() => ({}));
+    if (!res.ok) throw Object.assign(new Error(v.error || String(res.status)), { code: v.code });
+    return v;
+  };
+  const passkeyMessage = (host, e) => {
+    const d = host.dataset;
+    if (e && (e.name === 'NotAllowedError' || e.name === 'AbortError')) return d.msgCancelled;
+    const byCode = {
+      REAUTH_REQUIRED: d.msgReauth,
+      INVALID_PASSWORD: d.msgPassword,
+      PASSKEY_UNKNOWN: d.msgUnknown,
+      MFA_PENDING_INVALID: d.msgExpired,
+    };
+    return (e && byCode[e.code]) || d.msgGeneric;
+  };
+  const passkeyCeremony = async (host, run) => {
+    const box = $('#passkey-error');
+    if (box) box.hidden = true;
+    if (!window.PublicKeyCredential || !navigator.credentials) {
+      if (box) { box.textContent = host.dataset.msgUnsupported; box.hidden = false; }
+      return;
+    }
+    const busy = host.matches('form') ? $('button[type=submit]', host) : host;
+    busy.disabled = true;
+    try {
+      await run();
+    } catch (e) {
+      if (box) { box.textContent = passkeyMessage(host, e); box.hidden = false; box.setAttribute('tabindex', '-1'); box.focus(); }
+    } finally {
+      busy.disabled = false;
+    }
+  };
+  const requestOptions = (pk) => {
+    pk.challenge = b64u.dec(pk.challenge);
+    for (const c of pk.allowCredentials || []) c.id = b64u.dec(c.id);
+    return pk;
+  };
+  const passkeyForm = $('form[data-passkey=register]');
+  if (passkeyForm) {
+    on(passkeyForm, 'submit', (e) => {
+      e.preventDefault();
+      passkeyCeremony(passkeyForm, async () => {
+        const field = (n) => { const f = passkeyForm.elements[n]; return f && f.value ? f.value : undefined; };
+        const opts = await apiPost('/api/auth/passkeys/register/begin', { password: field('password'), code: field('code') });
+        const pk = opts.publicKey;
+        pk.challenge = b64u.dec(pk.challenge);
+        pk.user.id = b64u.dec(pk.user.id);
+        for (const c of pk.excludeCredentials || []) c.id = b64u.dec(c.id);
+        const cred = await navigator.credentials.create({ publicKey: pk });
+        await apiPost('/api/auth/passkeys/register/finish', { name: field('name') || '', credential: credentialJSON(cred) });
+        location.assign('/profile/security/passkeys/added');
+      });
+    });
+  }
+  for (const button of $$('button[data-passkey=login], button[data-passkey=mfa]')) {
+    const base = button.dataset.passkey === 'login' ? '/api/auth/passkeys/login/' : '/api/auth/mfa/passkey/';
+    on(button, 'click', () => passkeyCeremony(button, async () => {
+      const opts = await apiPost(base + 'begin');
+      const cred = await navigator.credentials.get({ publicKey: requestOptions(opts.publicKey) });
+      await apiPost(base + 'finish', { credential: credentialJSON(cred) });
+      location.assign(button.dataset.redirect || '/');
+    }));
+  }
 
   // --- Escape
   on(document, 'keydown', (e) => {

@@ -22,7 +22,9 @@ use utoipa::ToSchema;
 use webauthn_rs::prelude::{Passkey, Url, Uuid, Webauthn, WebauthnBuilder};
 
 pub use register::{begin_registration, finish_registration, ConfirmBody, RegisterFinish};
-pub use sign_in::{begin_login, begin_mfa, finish_login, finish_mfa, AssertionBody};
+pub use sign_in::{
+    begin_login, begin_mfa, finish_login, finish_mfa, second_factors, AssertionBody, SecondFactors,
+};
 pub use store::PasskeyInfo;
 use store::{Challenge, Purpose, StoredPasskey};
 

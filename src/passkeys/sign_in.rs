@@ -207,6 +207,29 @@ async fn pending_user(db: &Db, config: &Config, pending: Option<&str>) -> Result
     }
 }
 
+/// The second factors a pending sign-in may finish with (what the MFA page offers).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SecondFactors {
+    pub totp: bool,
+    pub passkey: bool,
+}
+
+/// Which second factors the pending sign-in's account has; TOTP alone when the pending sign-in
+/// is gone (the code form then says so).
+pub async fn second_factors(db: &Db, config: &Config, pending: Option<&str>) -> Result<SecondFactors> {
+    let Ok((_, user)) = pending_user(db, config, pending).await else {
+        return Ok(SecondFactors {
+            totp: true,
+            passkey: false,
+        });
+    };
+    let passkey = users::has_passkeys(db, &user.id).await?;
+    Ok(SecondFactors {
+        totp: user.mfa_enabled() || !passkey,
+        passkey,
+    })
+}
+
 /// Begins the second step of a password sign-in with one of the account's passkeys.
 pub async fn begin_mfa(
     db: &Db,

@@ -14,6 +14,7 @@ use crate::auth::{self, LoginRequest, NewSession, RegisterRequest, Registered, S
 use crate::error::{Error, Kind, Result};
 use crate::http::cookies;
 use crate::mfa::{self, CodeBody};
+use crate::passkeys;
 use crate::state::AppState;
 use crate::web::ctx::{
     client_error, redirect, redirect_with, render, render_status, safe_return, set_cookie, Ctx, FormData,
@@ -113,6 +114,8 @@ struct LoginPage {
     redirect: String,
     providers: Vec<String>,
     signup: bool,
+    /// Passkeys are on (`BASE_URL` names a host): offer "Sign in with a passkey".
+    passkeys: bool,
 }
 
 #[derive(Deserialize)]
@@ -159,6 +162,7 @@ async fn login_view(
             redirect: to,
             providers,
             signup,
+            passkeys: web.state.passkeys.available(),
         },
     )
 }
@@ -214,24 +218,40 @@ struct MfaPage {
     ctx: Ctx,
     errors: FormErrors,
     redirect: String,
+    /// The account has TOTP (the code form), a passkey (the passkey button), or both.
+    totp: bool,
+    passkey: bool,
 }
 
-async fn mfa_page(web: Web, Query(q): Query<RedirectQuery>) -> Result<Response> {
+fn pending_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    let jar = axum_extra::extract::cookie::CookieJar::from_headers(headers);
+    jar.get(cookies::MFA_PENDING).map(|c| c.value().to_string())
+}
+
+async fn mfa_page(
+    web: Web,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<RedirectQuery>,
+) -> Result<Response> {
     let to = safe_return(q.redirect.as_deref().unwrap_or("/"));
     if web.auth.is_some() {
         return Ok(redirect(&to));
     }
+    let pending = pending_cookie(&headers);
+    let factors = passkeys::second_factors(&web.state.db, &web.state.config, pending.as_deref()).await?;
     render(&MfaPage {
         ctx: web.ctx,
         errors: FormErrors::default(),
         redirect: to,
+        totp: factors.totp,
+        passkey: factors.passkey && web.state.passkeys.available(),
     })
 }
 
 async fn mfa_submit(web: Web, headers: axum::http::HeaderMap, form: FormData) -> Result<Response> {
     let to = safe_return(form.get("redirect"));
-    let jar = axum_extra::extract::cookie::CookieJar::from_headers(&headers);
-    let pending = jar.get(cookies::MFA_PENDING).map(|c| c.value());
+    let pending = pending_cookie(&headers);
+    let pending = pending.as_deref();
     let body = CodeBody {
         code: form.opt("code").map(serde_json::Value::String),
         ..Default::default()
@@ -264,12 +284,16 @@ async fn mfa_submit(web: Web, headers: axum::http::HeaderMap, form: FormData) ->
             let e = client_error(e)?;
             let errors = FormErrors::from_error(web.ctx.tr, &e);
             let status = status_of(&e);
+            let factors = passkeys::second_factors(&state.db, &state.config, pending).await?;
+            let passkey = factors.passkey && state.passkeys.available();
             render_status(
                 status,
                 &MfaPage {
                     ctx: web.ctx,
                     errors,
                     redirect: to,
+                    totp: factors.totp,
+                    passkey,
                 },
             )
         }

@@ -54,6 +54,7 @@ macro_rules! sources {
             include_str!(concat!("../../locales/profile.", $lang, ".json")),
             include_str!(concat!("../../locales/admin.", $lang, ".json")),
             include_str!(concat!("../../locales/oidc.", $lang, ".json")),
+            include_str!(concat!("../../locales/passkeys.", $lang, ".json")),
         ]
     };
 }

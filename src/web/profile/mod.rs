@@ -37,6 +37,19 @@ pub fn router() -> Router<AppState> {
         .route("/profile/security/mfa/disable", post(security::mfa_disable))
         .route("/profile/security/mfa/regenerate", post(security::mfa_regenerate))
         .route(
+            "/profile/security/passkeys/add",
+            post(security::passkey_add_without_script),
+        )
+        .route("/profile/security/passkeys/added", get(security::passkey_added))
+        .route(
+            "/profile/security/passkeys/{id}/rename",
+            post(security::passkey_rename),
+        )
+        .route(
+            "/profile/security/passkeys/{id}/delete",
+            post(security::passkey_delete),
+        )
+        .route(
             "/profile/tokens",
             get(tokens::tokens_page).post(tokens::token_create),
         )

@@ -1,7 +1,9 @@
-//! `/profile/security`: password, signing out everywhere, and MFA (enrolment, backup codes,
-//! turning it off).
+//! `/profile/security`: password, signing out everywhere, MFA (enrolment, backup codes, turning
+//! it off) and passkeys (listed, renamed and removed here; added by the page's script through the
+//! JSON API, since only a script can talk to the authenticator).
 
 use askama::Template;
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use base64::Engine;
@@ -9,9 +11,11 @@ use base64::Engine;
 use super::{field_error, form_errors, form_status, head, Head};
 use crate::account::{self, PasswordChange};
 use crate::auth;
+use crate::db::Ts;
 use crate::error::Result;
 use crate::http::cookies;
 use crate::mfa::{self, CodeBody, MfaStatus};
+use crate::passkeys::{self, RenameBody};
 use crate::state::AppState;
 use crate::web::ctx::{
     client_error, redirect, redirect_with, render, render_status, set_cookie, Ctx, FormData, FormErrors,
@@ -29,6 +33,15 @@ struct SecurityPage {
     password_errors: FormErrors,
     disable_errors: FormErrors,
     regen_errors: FormErrors,
+    passkeys: Vec<PasskeyRow>,
+    passkeys_available: bool,
+}
+
+struct PasskeyRow {
+    id: String,
+    name: String,
+    created: Option<Ts>,
+    last_used: Option<Ts>,
 }
 
 #[derive(Default)]
@@ -41,6 +54,16 @@ struct SecurityErrors {
 async fn security_view(s: Signed, errors: SecurityErrors, status: StatusCode) -> Result<Response> {
     let mfa = mfa::status(&s.state.db, s.user_id()).await?;
     let head = head(&s.state, &s.auth).await?;
+    let passkeys = passkeys::list(&s.state.db, s.user_id())
+        .await?
+        .into_iter()
+        .map(|p| PasskeyRow {
+            id: p.id,
+            name: p.name,
+            created: Some(p.created_at),
+            last_used: p.last_used_at,
+        })
+        .collect();
     render_status(
         status,
         &SecurityPage {
@@ -52,6 +75,8 @@ async fn security_view(s: Signed, errors: SecurityErrors, status: StatusCode) ->
             password_errors: errors.password,
             disable_errors: errors.disable,
             regen_errors: errors.regen,
+            passkeys,
+            passkeys_available: s.state.passkeys.available(),
         },
     )
 }
@@ -292,5 +317,59 @@ pub(super) async fn mfa_regenerate(s: Signed, form: FormData) -> Result<Response
             )
             .await
         }
+    }
+}
+
+/// Without the page's script a passkey cannot be made: say so.
+pub(super) async fn passkey_add_without_script(s: Signed) -> Result<Response> {
+    Ok(redirect_with(
+        "/profile/security#passkeys",
+        "error",
+        s.ctx.t("passkeys.needs_js"),
+    ))
+}
+
+/// Where the page's script goes once the API has added a passkey.
+pub(super) async fn passkey_added(s: Signed) -> Result<Response> {
+    Ok(redirect_with(
+        "/profile/security#passkeys",
+        "ok",
+        s.ctx.t("passkeys.added"),
+    ))
+}
+
+fn passkey_failure(s: &Signed, e: crate::error::Error) -> Result<Response> {
+    let e = client_error(e)?;
+    let key = match e.code.as_ref() {
+        "PASSKEY_NOT_FOUND" => "passkeys.err_not_found",
+        "VALIDATION_ERROR" => "passkeys.err_name",
+        _ => "passkeys.err_generic",
+    };
+    let msg = s.ctx.t(key).to_string();
+    Ok(redirect_with("/profile/security#passkeys", "error", &msg))
+}
+
+pub(super) async fn passkey_rename(s: Signed, Path(id): Path<String>, form: FormData) -> Result<Response> {
+    let body = RenameBody {
+        name: form.opt("name").map(serde_json::Value::String),
+    };
+    match passkeys::rename(&s.state.db, &s.origin, s.user_id(), &id, body).await {
+        Ok(_) => Ok(redirect_with(
+            "/profile/security#passkeys",
+            "ok",
+            s.ctx.t("passkeys.renamed"),
+        )),
+        Err(e) => passkey_failure(&s, e),
+    }
+}
+
+pub(super) async fn passkey_delete(s: Signed, Path(id): Path<String>) -> Result<Response> {
+    match passkeys::remove(&s.state.db, &s.origin, s.user_id(), &id).await {
+        Ok(_) => Ok(redirect_with(
+            "/profile/security#passkeys",
+            "ok",
+            s.ctx.t("passkeys.removed"),
+        )),
+        Err(e) => passkey_failure(&s, e),
     }
 }
