@@ -145,11 +145,53 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|_| Error::internal())
 }
 
-/// The browser's answer (`navigator.credentials.create()` / `.get()` as JSON).
+/// A `PublicKeyCredential` as JSON, what `navigator.credentials.create()` or `.get()` returned
+/// with its binary fields in base64url (the shape of WebAuthn's `toJSON()`).
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct CredentialJson {
+    /// The credential id, base64url.
+    #[schema(pattern = "^[A-Za-z0-9_-]+$")]
+    id: String,
+    #[serde(rename = "rawId")]
+    #[schema(pattern = "^[A-Za-z0-9_-]+$")]
+    raw_id: String,
+    /// `public-key`.
+    #[serde(rename = "type")]
+    type_: String,
+    response: CredentialResponseJson,
+}
+
+/// The authenticator's response: `clientDataJSON` and, when registering, `attestationObject`;
+/// when signing in, `authenticatorData`, `signature` and `userHandle` (all base64url).
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct CredentialResponseJson {
+    #[serde(rename = "clientDataJSON")]
+    #[schema(pattern = "^[A-Za-z0-9_-]+$")]
+    client_data_json: String,
+    #[serde(rename = "attestationObject")]
+    #[schema(pattern = "^[A-Za-z0-9_-]+$")]
+    attestation_object: Option<String>,
+    #[serde(rename = "authenticatorData")]
+    #[schema(pattern = "^[A-Za-z0-9_-]+$")]
+    authenticator_data: Option<String>,
+    #[schema(pattern = "^[A-Za-z0-9_-]+$")]
+    signature: Option<String>,
+    #[serde(rename = "userHandle")]
+    #[schema(pattern = "^[A-Za-z0-9_-]+$")]
+    user_handle: Option<String>,
+}
+
+/// The browser's answer (`navigator.credentials.create()` / `.get()` as JSON). Client extension
+/// results are not used (webauthn-rs reads what it needs from the signed data).
 fn credential<T: serde::de::DeserializeOwned>(v: Option<Value>) -> Result<T> {
-    let v = v
+    let mut v = v
         .filter(|v| v.is_object())
         .ok_or_else(|| Error::invalid("credential", "Credential is required"))?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("extensions".into(), json!({}));
+    }
     serde_json::from_value(v)
         .map_err(|_| Error::invalid("credential", "Credential is not a WebAuthn credential"))
 }

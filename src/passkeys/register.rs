@@ -137,7 +137,7 @@ pub struct RegisterFinish {
     #[schema(value_type = String, required = true, max_length = 100, pattern = "^[\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f][\\s\\S]*$")]
     pub name: Option<Value>,
     /// What `navigator.credentials.create()` returned, as JSON (binary fields base64url).
-    #[schema(value_type = Object, required = true)]
+    #[schema(value_type = super::CredentialJson, required = true)]
     pub credential: Option<Value>,
 }
 

@@ -43,7 +43,7 @@ pub async fn begin_login(db: &Db, passkeys: &Passkeys, origin: &Origin) -> Resul
 #[derive(Default, Deserialize, ToSchema)]
 pub struct AssertionBody {
     /// What `navigator.credentials.get()` returned, as JSON (binary fields base64url).
-    #[schema(value_type = Object, required = true)]
+    #[schema(value_type = super::CredentialJson, required = true)]
     pub credential: Option<Value>,
 }
 

@@ -74,7 +74,8 @@ def main():
         return 2
     tmp = tempfile.mkdtemp(prefix="slugbase-st-")
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    # localhost rather than 127.0.0.1: passkeys (WebAuthn) need a host name as relying party.
+    base = f"http://localhost:{port}"
     env = dict(os.environ)
     env.update(
         HOST="127.0.0.1",
