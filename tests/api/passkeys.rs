@@ -5,7 +5,9 @@
 //! user's passkey.
 
 use crate::common::webauthn::{SoftAuthenticator, Tweak};
-use crate::common::{body, expect_error, sign_in_admin, sign_in_user, TestApp, ADMIN_EMAIL, PASSWORD};
+use crate::common::{
+    body, expect_error, sign_in_admin, sign_in_user, Backend, TestApp, ADMIN_EMAIL, PASSWORD,
+};
 use serde_json::{json, Value};
 use slugbase::db::Ts;
 use slugbase::with_db;
@@ -487,6 +489,49 @@ async fn admin_reset_mfa_removes_passkeys(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(body(res).await.1["email"], "bob@example.com");
+}
+
+/// Two servers on one PostgreSQL database: a ceremony begun on one finishes on the other (its
+/// state is in the database, not in the memory of the instance that began it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ceremony_begun_on_one_instance_finishes_on_another() {
+    let Some(a) = TestApp::try_spawn(Backend::Postgres, &[]).await else {
+        return;
+    };
+    let b = TestApp::start(
+        Backend::Postgres,
+        a.db_url.clone(),
+        None,
+        tempfile::tempdir().unwrap(),
+        &[],
+    )
+    .await;
+    sign_in_admin(&a).await;
+    let mut soft = authenticator(&a);
+    assert_eq!(
+        a.state.config.base_url, b.state.config.base_url,
+        "one relying party"
+    );
+    // Registration begun on A, finished on B (the same browser: one cookie jar).
+    let (options, _) = begin(&a, "/api/auth/passkeys/register/begin", json!({})).await;
+    let mut a_via_b = b.other_client();
+    a_via_b.client = a.client.clone();
+    let res = a_via_b
+        .post_json(
+            "/api/auth/passkeys/register/finish",
+            json!({"name": "Key", "credential": soft.register(&options)}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    // Sign-in begun on B, finished on A.
+    let c = b.other_client();
+    let (options, _) = login_begin(&c).await;
+    let mut c_via_a = a.other_client();
+    c_via_a.client = c.client.clone();
+    let (s, me) = body(login_finish(&c_via_a, soft.assert(&options)).await).await;
+    assert_eq!((s, me["email"].clone()), (200, json!(ADMIN_EMAIL)));
+    b.stop().await;
+    a.finish().await;
 }
 
 on_both_backends!(
