@@ -32,6 +32,8 @@ pub struct AdminUser {
     pub disabled: bool,
     #[serde(serialize_with = "opt_bool")]
     pub mfa_enabled: Option<bool>,
+    /// The member has a passkey (a second factor too; an MFA reset removes them).
+    pub has_passkeys: bool,
     /// No password and no OIDC link yet (invited, has not set a password).
     pub invite_pending: bool,
     /// When the latest unused invite link expires (pending members only).
@@ -57,6 +59,7 @@ fn opt_bool<S: serde::Serializer>(v: &Option<bool>, s: S) -> Result<S::Ok, S::Er
 
 const COLUMNS: &str = "u.id, u.email, u.name, u.user_key, u.is_admin, u.oidc_provider, u.language, u.theme, \
      u.created_at, u.disabled, u.mfa_enabled, \
+     EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = u.id) AS has_passkeys, \
      CASE WHEN (u.password_hash IS NULL OR u.password_hash = '') AND u.oidc_provider IS NULL AND u.oidc_sub IS NULL \
           THEN TRUE ELSE FALSE END AS invite_pending, \
      (SELECT MAX(t.expires_at) FROM password_reset_tokens t WHERE t.user_id = u.id \
@@ -362,10 +365,12 @@ async fn remove(db: &Db, actor: &str, id: &str) -> Result<String> {
     Ok(user.email)
 }
 
-/// Recovery of a member who lost their authenticator and backup codes: MFA off, sessions ended.
+/// Recovery of a member who lost their authenticator and backup codes: MFA off, passkeys
+/// removed, sessions ended.
 /// `via` says where the admin did it (`api`, `cli`).
 pub async fn reset_mfa(db: &Db, origin: &Origin, actor: Option<&str>, id: &str, via: &str) -> Result<()> {
     let user = users::by_id(db, id).await?.ok_or_else(not_found)?;
+    let passkeys = crate::passkeys::store::count(db, id).await?;
     crate::mfa::reset(db, id).await?;
     audit::log(
         db,
@@ -374,7 +379,7 @@ pub async fn reset_mfa(db: &Db, origin: &Origin, actor: Option<&str>, id: &str, 
         "user.mfa_reset",
         "org_member",
         Some(id),
-        json!({"email": user.email, "via": via}),
+        json!({"email": user.email, "via": via, "passkeys_removed": passkeys}),
     )
     .await;
     Ok(())

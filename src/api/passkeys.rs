@@ -140,21 +140,33 @@ pub async fn rename(
     ))
 }
 
-/// Removes one of the caller's passkeys; it no longer signs in.
+/// Removes one of the caller's passkeys; it no longer signs in. Needs a browser session; the
+/// account's last second factor (no TOTP, no other passkey) also needs a sign-in at most 10
+/// minutes old, or the password (or a TOTP code) in the optional body.
 #[utoipa::path(delete, path = "/api/auth/passkeys/{id}", tag = "Passkeys",
     params(("id" = String, Path, description = "Passkey id")),
+    request_body(content = Option<ConfirmBody>, description = "Optional confirmation"),
     responses(
         (status = 200, body = MessageBody),
-        (status = 401, body = ErrorBody),
+        (status = 400, description = "Malformed body, or INVALID_CODE", body = ErrorBody),
+        (status = 401, description = "Not signed in, or INVALID_PASSWORD", body = ErrorBody),
+        (status = 403, description = "SESSION_REQUIRED, or REAUTH_REQUIRED for the last second factor", body = ErrorBody),
         (status = 404, description = "No such passkey of the caller's", body = ErrorBody),
+        (status = 429, body = ErrorBody),
     ))]
 pub async fn delete(
     State(state): State<AppState>,
     ClientOrigin(origin): ClientOrigin,
     auth: AuthUser,
     Path(id): Path<String>,
+    body: axum::body::Bytes,
 ) -> Result<Json<MessageBody>> {
-    passkeys::remove(&state.db, &origin, auth.id(), &id).await?;
+    let confirm = if body.iter().all(u8::is_ascii_whitespace) {
+        ConfirmBody::default()
+    } else {
+        crate::error::parse_json::<ConfirmBody>(&body)?
+    };
+    passkeys::remove(&state.db, &state.cipher, &origin, &auth, &id, confirm).await?;
     Ok(message("Passkey removed"))
 }
 

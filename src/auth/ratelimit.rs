@@ -73,7 +73,6 @@ pub const MFA_FAIL_PER_USER: Limit = Limit {
     window_secs: FIFTEEN_MIN,
     message: "Too many MFA attempts. Please try again later.",
 };
-/// Wrong MFA codes per pending login: after five, that login must start again.
 /// Passkey ceremonies begun (each stores a challenge for five minutes).
 pub const PASSKEY_PER_IP: Limit = Limit {
     name: "passkey-ip",
@@ -81,6 +80,7 @@ pub const PASSKEY_PER_IP: Limit = Limit {
     window_secs: FIFTEEN_MIN,
     message: "Too many passkey attempts. Please try again later.",
 };
+/// Wrong MFA codes per pending login: after five, that login must start again.
 pub const MFA_FAIL_PER_PENDING: Limit = Limit {
     name: "mfa-fail-pending",
     max: 5,

@@ -37,7 +37,7 @@ use crate::config::Config;
 use crate::crypto::Cipher;
 use crate::db::Db;
 use crate::error::{off_thread, Error, Result};
-use crate::{settings, teams};
+use crate::{settings, teams, users};
 
 /// Every claim beyond the standard ones (the group claim's name is a provider setting).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -312,7 +312,8 @@ async fn complete(
     }
     let created = matches!(resolved, Resolved::Created(_));
     let user = resolved.into_user();
-    if user.mfa_enabled() && settings::oidc_require_mfa(db).await? {
+    let second_factor = user.mfa_enabled() || users::has_passkeys(db, &user.id).await?;
+    if second_factor && settings::oidc_require_mfa(db).await? {
         let (token, _) = jwt::sign_pending(&config.jwt_secret, &user.id);
         audit::log(
             db,

@@ -29,7 +29,9 @@ pub use store::PasskeyInfo;
 use store::{Challenge, Purpose, StoredPasskey};
 
 use crate::audit::{self, Origin};
+use crate::auth::AuthUser;
 use crate::config::Config;
+use crate::crypto::Cipher;
 use crate::db::{Db, Ts};
 use crate::error::{Error, Kind, Result};
 use crate::users::sanitize_text;
@@ -260,8 +262,36 @@ pub async fn rename(
     Ok(info)
 }
 
-/// Removes one of the caller's passkeys; it no longer signs in.
-pub async fn remove(db: &Db, origin: &Origin, user_id: &str, id: &str) -> Result<()> {
+fn session_required() -> Error {
+    Error::new(
+        Kind::Forbidden,
+        "SESSION_REQUIRED",
+        "Passkeys are managed from a signed-in browser session, not with an API token",
+    )
+}
+
+/// Removes one of the caller's passkeys; it no longer signs in. Only from a browser session,
+/// and when it is the account's last second factor (no TOTP, no other passkey) only with a
+/// recent confirmation, as for adding one.
+pub async fn remove(
+    db: &Db,
+    cipher: &Cipher,
+    origin: &Origin,
+    auth: &AuthUser,
+    id: &str,
+    confirm: ConfirmBody,
+) -> Result<()> {
+    let user_id = auth.id();
+    let Some(sid) = auth.session_id.as_deref() else {
+        return Err(session_required());
+    };
+    let mine = store::list(db, user_id).await?;
+    if !mine.iter().any(|p| p.id == id) {
+        return Err(not_found());
+    }
+    if !auth.user.mfa_enabled() && mine.len() == 1 {
+        register::confirm_recent(db, cipher, auth, sid, &confirm).await?;
+    }
     let name = store::delete(db, user_id, id).await?.ok_or_else(not_found)?;
     event(
         db,

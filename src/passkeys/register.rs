@@ -29,7 +29,7 @@ pub struct ConfirmBody {
 /// A passkey is added only by someone who proved, within [`CONFIRM_WINDOW`], that they are the
 /// account's owner: the session's own sign-in, or a password or TOTP code given now (which then
 /// counts for the session's next minutes too).
-async fn confirm_recent(
+pub(super) async fn confirm_recent(
     db: &Db,
     cipher: &Cipher,
     auth: &AuthUser,
@@ -46,7 +46,7 @@ async fn confirm_recent(
         return Err(Error::new(
             Kind::Forbidden,
             "REAUTH_REQUIRED",
-            "Confirm with your password (or an authenticator code) to add a passkey",
+            "Confirm with your password (or an authenticator code) first",
         ));
     }
     ratelimit::check(db, &ratelimit::MFA_FAIL_PER_USER, auth.id()).await?;
@@ -55,14 +55,15 @@ async fn confirm_recent(
             && password::verify(pw, auth.user.password_hash.as_deref()).await;
         (!ok).then(|| Error::new(Kind::Unauthorized, "INVALID_PASSWORD", "Invalid password"))
     } else {
+        // A current TOTP code only: backup codes are for getting in, not for adding factors.
+        let code = code.and_then(mfa::parse_totp).unwrap_or_default();
         let mut tx = db.begin().await?;
-        let code = code.unwrap_or_default();
-        match mfa::check_code(&mut tx, cipher, auth.id(), code, false).await? {
-            Some(_) => {
+        match mfa::check_code(&mut tx, cipher, auth.id(), &code, false).await? {
+            Some(mfa::Accepted::Totp) => {
                 tx.commit().await?;
                 None
             }
-            None => Some(mfa::invalid_code()),
+            _ => Some(mfa::invalid_code()),
         }
     };
     if let Some(e) = refusal {
@@ -85,19 +86,12 @@ pub async fn begin_registration(
     let rp = passkeys.rp()?;
     ratelimit::hit(db, &ratelimit::PASSKEY_PER_IP, &origin.ip).await?;
     let Some(sid) = auth.session_id.as_deref() else {
-        return Err(Error::new(
-            Kind::Forbidden,
-            "SESSION_REQUIRED",
-            "Passkeys are added from a signed-in browser session, not with an API token",
-        ));
+        return Err(super::session_required());
     };
     confirm_recent(db, cipher, auth, sid, &body).await?;
     let existing = store::for_user(db, auth.id()).await?;
     if existing.len() as i64 >= MAX_PER_USER {
-        return Err(
-            Error::bad_request("Maximum of 20 passkeys per user. Remove one first.")
-                .with_code("PASSKEY_LIMIT"),
-        );
+        return Err(limit_reached());
     }
     let exclude = existing
         .iter()
@@ -166,6 +160,9 @@ pub async fn finish_registration(
             return Err(passkey_refused(Kind::BadRequest));
         }
     };
+    if store::count(db, auth.id()).await? >= MAX_PER_USER {
+        return Err(limit_reached());
+    }
     let info = store::insert(db, auth.id(), &name, &b64(passkey.cred_id()), &to_json(&passkey)?).await?;
     event(
         db,
@@ -177,4 +174,8 @@ pub async fn finish_registration(
     )
     .await;
     Ok(info)
+}
+
+fn limit_reached() -> Error {
+    Error::bad_request("Maximum of 20 passkeys per user. Remove one first.").with_code("PASSKEY_LIMIT")
 }

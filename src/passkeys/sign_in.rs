@@ -47,9 +47,18 @@ pub struct AssertionBody {
     pub credential: Option<Value>,
 }
 
+/// The signature counter of a stored credential (webauthn-rs's `Passkey` JSON).
+fn stored_counter(credential: &str) -> u64 {
+    serde_json::from_str::<Value>(credential)
+        .ok()
+        .and_then(|v| v.pointer("/cred/counter").and_then(Value::as_u64))
+        .unwrap_or(0)
+}
+
 /// A verified use of a stored passkey: the credential with its new counter, written with the
 /// session the use opens. A counter that did not move forward is a cloned authenticator: refused
-/// and recorded.
+/// and recorded. (webauthn-rs checks the counter against the credential as it was when the
+/// ceremony began; it is checked again here against the credential as stored now.)
 async fn verified_use(
     db: &Db,
     origin: &Origin,
@@ -57,6 +66,15 @@ async fn verified_use(
     verdict: std::result::Result<AuthenticationResult, WebauthnError>,
     mut passkey: Passkey,
 ) -> Result<std::result::Result<String, String>> {
+    let now = stored_counter(&stored.credential);
+    let verdict = verdict.and_then(|r| {
+        let counter = u64::from(r.counter());
+        if (counter > 0 || now > 0) && counter <= now {
+            Err(WebauthnError::CredentialPossibleCompromise)
+        } else {
+            Ok(r)
+        }
+    });
     match verdict {
         Ok(result) => {
             passkey.update_credential(&result);
@@ -79,7 +97,8 @@ async fn verified_use(
     }
 }
 
-/// Opens the session a passkey use earned, recording the use in the same transaction.
+/// Opens the session a passkey use earned, recording the use in the same transaction; `None`
+/// when the passkey changed since it was read (removed, or used concurrently).
 async fn open_session(
     db: &Db,
     config: &Config,
@@ -87,9 +106,11 @@ async fn open_session(
     user: &User,
     stored: &StoredPasskey,
     credential: &str,
-) -> Result<String> {
+) -> Result<Option<String>> {
     let mut tx = db.begin().await?;
-    store::record_use_in(&mut tx, &stored.id, credential).await?;
+    if !store::record_use_in(&mut tx, &stored.id, &stored.credential, credential).await? {
+        return Ok(None);
+    }
     let sid = sessions::create_in(
         &mut tx,
         &user.id,
@@ -99,7 +120,7 @@ async fn open_session(
     )
     .await?;
     tx.commit().await?;
-    Ok(crate::auth::session_token(config, user, &sid))
+    Ok(Some(crate::auth::session_token(config, user, &sid)))
 }
 
 /// Finishes a sign-in with a passkey alone: a session, as after a password and second factor.
@@ -173,7 +194,14 @@ pub async fn finish_login(
             "Please verify your email before logging in. Check your inbox for the verification link.",
         ));
     }
-    let token = open_session(db, config, origin, &user, &stored, &updated).await?;
+    let Some(token) = open_session(db, config, origin, &user, &stored, &updated).await? else {
+        return refuse(
+            Some(stored.user_id.clone()),
+            "changed meanwhile".into(),
+            "PASSKEY_INVALID",
+        )
+        .await;
+    };
     event(
         db,
         origin,
@@ -315,7 +343,9 @@ pub async fn finish_mfa(
         Ok(c) => c,
         Err(reason) => return refuse(reason).await,
     };
-    let token = open_session(db, config, origin, &user, &stored, &updated).await?;
+    let Some(token) = open_session(db, config, origin, &user, &stored, &updated).await? else {
+        return refuse("changed meanwhile".into()).await;
+    };
     ratelimit::exhaust(db, &ratelimit::MFA_FAIL_PER_PENDING, &claims.jti).await?;
     event(
         db,

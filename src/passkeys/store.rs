@@ -98,11 +98,14 @@ pub async fn delete(db: &Db, user_id: &str, id: &str) -> Result<Option<String>> 
         .bind(id).bind(user_id).fetch_optional(pool).await?))
 }
 
-/// Records a use: the updated credential (its counter) and the time.
-pub async fn record_use_in(tx: &mut Tx, id: &str, credential: &str) -> Result<()> {
-    with_tx!(tx, c => sqlx::query("UPDATE passkeys SET credential = $1, last_used_at = $2 WHERE id = $3")
-        .bind(credential).bind(Ts::now()).bind(id).execute(c).await?.rows_affected());
-    Ok(())
+/// Records a use: the updated credential (its counter) and the time, provided the stored
+/// credential is still the one the use was verified against (`false` when the passkey was removed
+/// or used by someone else meanwhile: a counter is never written backwards).
+pub async fn record_use_in(tx: &mut Tx, id: &str, verified_against: &str, credential: &str) -> Result<bool> {
+    let n = with_tx!(tx, c => sqlx::query(
+        "UPDATE passkeys SET credential = $1, last_used_at = $2 WHERE id = $3 AND credential = $4")
+        .bind(credential).bind(Ts::now()).bind(id).bind(verified_against).execute(c).await?.rows_affected());
+    Ok(n == 1)
 }
 
 /// What a ceremony is for.

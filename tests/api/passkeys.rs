@@ -238,9 +238,14 @@ async fn passkey_is_the_second_factor_after_a_password(app: TestApp) {
     assert_eq!(s, 200, "{me}");
     assert_eq!(me["email"], ADMIN_EMAIL);
     assert_eq!(c.get_json("/api/auth/me").await.0, 200);
-    // The pending sign-in is spent.
-    let res = c.post("/api/auth/mfa/passkey/begin").send().await.unwrap();
-    assert!(res.status().is_client_error(), "{}", res.status());
+    // The pending sign-in is spent: even sent again by hand, it begins no second ceremony.
+    let res = reqwest::Client::new()
+        .post(app.url("/api/auth/mfa/passkey/begin"))
+        .header("cookie", format!("slugbase.mfa_pending={c_pending}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429, "a spent pending sign-in");
 
     let seen = actions(&app).await;
     assert!(seen.iter().any(|a| a == "mfa.verify_succeeded"), "{seen:?}");
@@ -387,7 +392,29 @@ async fn forged_answers_are_refused(app: TestApp) {
     // The genuine authenticator, counting on from 5, still works.
     let (options, _) = login_begin(&c).await;
     assert_eq!(login_finish(&c, soft.assert(&options)).await.status(), 200);
-    assert_eq!(soft.credentials()[0].counter, 6);
+    let stored: String = with_db!(&app.state.db, pool => sqlx::query_scalar("SELECT credential FROM passkeys")
+        .fetch_one(pool).await.unwrap());
+    let stored: Value = serde_json::from_str(&stored).unwrap();
+    assert_eq!(
+        stored["cred"]["counter"], 6,
+        "the stored counter follows the genuine authenticator"
+    );
+
+    // A valid signature presented under another account's user handle.
+    let bob = sign_in_user(&app, "bob@example.com", "Bob").await;
+    let mut bobs = authenticator(&app);
+    register(&bob, &mut bobs, "Bob's key").await;
+    let (options, _) = login_begin(&c).await;
+    let as_bob = Tweak {
+        user_handle: Some(bobs.credentials()[0].user_handle.clone()),
+        ..Default::default()
+    };
+    expect_error(
+        login_finish(&c, soft.assert_with(&options, &as_bob)).await,
+        401,
+        "PASSKEY_INVALID",
+    )
+    .await;
 }
 
 async fn adding_a_passkey_needs_a_recent_confirmation(app: TestApp) {
@@ -435,6 +462,100 @@ async fn adding_a_passkey_needs_a_recent_confirmation(app: TestApp) {
         .await
         .unwrap();
     expect_error(res, 403, "SESSION_REQUIRED").await;
+}
+
+async fn a_registration_belongs_to_its_session(app: TestApp) {
+    sign_in_admin(&app).await;
+    let mut soft = authenticator(&app);
+    let (options, key) = begin(&app, "/api/auth/passkeys/register/begin", json!({})).await;
+    // The same user signed in on another browser (another session), holding the first
+    // browser's ceremony cookie: the ceremony is not theirs to finish.
+    let res = reqwest::Client::new()
+        .post(app.url("/api/auth/login"))
+        .json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let session = cookie_value(&res, "token").expect("a session");
+    let res = reqwest::Client::new()
+        .post(app.url("/api/auth/passkeys/register/finish"))
+        .bearer_auth(&session)
+        .header("cookie", format!("slugbase.webauthn={key}"))
+        .json(&json!({"name": "Key", "credential": soft.register(&options)}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, 400, "PASSKEY_CHALLENGE_INVALID").await;
+    assert_eq!(app.get_json("/api/auth/passkeys").await.1, json!([]));
+}
+
+async fn removing_the_last_second_factor_needs_a_confirmation(app: TestApp) {
+    sign_in_admin(&app).await;
+    let mut soft = authenticator(&app);
+    let first = register(&app, &mut soft, "One").await;
+    let second = register(&app, &mut soft, "Two").await;
+    // Not with an API token.
+    let (_, token) = body(app.post_json("/api/tokens", json!({"name": "cli"})).await).await;
+    let res = reqwest::Client::new()
+        .delete(app.url(&format!("/api/auth/passkeys/{}", first["id"].as_str().unwrap())))
+        .bearer_auth(token["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, 403, "SESSION_REQUIRED").await;
+    // The session's sign-in is old now.
+    let old = Ts::from_unix(chrono::Utc::now().timestamp() - 660);
+    with_db!(&app.state.db, pool => sqlx::query("UPDATE auth_sessions SET created_at = $1")
+        .bind(old).execute(pool).await.unwrap().rows_affected());
+    // One of two passkeys goes without a question.
+    let res = app
+        .delete(&format!("/api/auth/passkeys/{}", first["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(res.status(), 200);
+    // The last one needs the password.
+    let last = format!("/api/auth/passkeys/{}", second["id"].as_str().unwrap());
+    expect_error(app.delete(&last).await, 403, "REAUTH_REQUIRED").await;
+    let res = app
+        .write(reqwest::Method::DELETE, &last)
+        .await
+        .json(&json!({"password": "Wrong-Passw0rd!"}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, 401, "INVALID_PASSWORD").await;
+    let res = app
+        .write(reqwest::Method::DELETE, &last)
+        .await
+        .json(&json!({"password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.get_json("/api/auth/passkeys").await.1, json!([]));
+}
+
+async fn a_disabled_account_cannot_sign_in_with_its_passkey(app: TestApp) {
+    sign_in_admin(&app).await;
+    let bob = sign_in_user(&app, "bob@example.com", "Bob").await;
+    let mut soft = authenticator(&app);
+    register(&bob, &mut soft, "Bob's key").await;
+    let (_, me) = bob.get_json("/api/auth/me").await;
+    let res = app
+        .put_json(
+            &format!("/api/admin/users/{}", me["id"].as_str().unwrap()),
+            json!({"disabled": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let c = app.other_client();
+    let (options, _) = login_begin(&c).await;
+    expect_error(
+        login_finish(&c, soft.assert(&options)).await,
+        403,
+        "ACCOUNT_DISABLED",
+    )
+    .await;
+    assert_eq!(c.get_json("/api/auth/me").await.0, 401);
 }
 
 async fn another_users_passkey_is_not_found(app: TestApp) {
@@ -542,4 +663,7 @@ on_both_backends!(
     adding_a_passkey_needs_a_recent_confirmation,
     another_users_passkey_is_not_found,
     admin_reset_mfa_removes_passkeys,
+    a_registration_belongs_to_its_session,
+    removing_the_last_second_factor_needs_a_confirmation,
+    a_disabled_account_cannot_sign_in_with_its_passkey,
 );

@@ -67,6 +67,8 @@ pub struct Tweak {
     pub credential: Option<usize>,
     /// Assertion: sign with a fresh key and a random credential id that was never registered.
     pub unknown_credential: bool,
+    /// Assertion: claim this user handle instead of the credential's own (another account's).
+    pub user_handle: Option<Vec<u8>>,
 }
 
 impl SoftAuthenticator {
@@ -214,7 +216,7 @@ impl SoftAuthenticator {
                 "authenticatorData": b64(&auth_data),
                 "clientDataJSON": b64(&client_data),
                 "signature": b64(signature.as_bytes()),
-                "userHandle": b64(&user_handle),
+                "userHandle": b64(tweak.user_handle.as_deref().unwrap_or(&user_handle)),
             },
             "extensions": {},
         })

@@ -134,7 +134,7 @@ async fn members_view(s: Signed, q: &MembersQuery) -> Result<MembersPage> {
         rows.push(MemberRow {
             initials: initials(&user.name),
             is_admin: user.is_admin.unwrap_or(false),
-            mfa: user.mfa_enabled.unwrap_or(false),
+            mfa: user.mfa_enabled.unwrap_or(false) || user.has_passkeys,
             teams,
             user,
         });

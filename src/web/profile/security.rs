@@ -15,7 +15,7 @@ use crate::db::Ts;
 use crate::error::Result;
 use crate::http::cookies;
 use crate::mfa::{self, CodeBody, MfaStatus};
-use crate::passkeys::{self, RenameBody};
+use crate::passkeys::{self, ConfirmBody, RenameBody};
 use crate::state::AppState;
 use crate::web::ctx::{
     client_error, redirect, redirect_with, render, render_status, set_cookie, Ctx, FormData, FormErrors,
@@ -35,6 +35,8 @@ struct SecurityPage {
     regen_errors: FormErrors,
     passkeys: Vec<PasskeyRow>,
     passkeys_available: bool,
+    /// Removing the only passkey of an account without TOTP asks for the password.
+    last_factor: bool,
 }
 
 struct PasskeyRow {
@@ -54,7 +56,7 @@ struct SecurityErrors {
 async fn security_view(s: Signed, errors: SecurityErrors, status: StatusCode) -> Result<Response> {
     let mfa = mfa::status(&s.state.db, s.user_id()).await?;
     let head = head(&s.state, &s.auth).await?;
-    let passkeys = passkeys::list(&s.state.db, s.user_id())
+    let passkeys: Vec<PasskeyRow> = passkeys::list(&s.state.db, s.user_id())
         .await?
         .into_iter()
         .map(|p| PasskeyRow {
@@ -64,6 +66,7 @@ async fn security_view(s: Signed, errors: SecurityErrors, status: StatusCode) ->
             last_used: p.last_used_at,
         })
         .collect();
+    let last_factor = passkeys.len() == 1 && !mfa.enabled && s.auth.user.has_password();
     render_status(
         status,
         &SecurityPage {
@@ -76,6 +79,7 @@ async fn security_view(s: Signed, errors: SecurityErrors, status: StatusCode) ->
             disable_errors: errors.disable,
             regen_errors: errors.regen,
             passkeys,
+            last_factor,
             passkeys_available: s.state.passkeys.available(),
         },
     )
@@ -342,6 +346,9 @@ fn passkey_failure(s: &Signed, e: crate::error::Error) -> Result<Response> {
     let e = client_error(e)?;
     let key = match e.code.as_ref() {
         "PASSKEY_NOT_FOUND" => "passkeys.err_not_found",
+        "REAUTH_REQUIRED" => "passkeys.err_reauth_remove",
+        "INVALID_PASSWORD" => "passkeys.err_password",
+        "INVALID_CODE" => "security.err_code",
         "VALIDATION_ERROR" => "passkeys.err_name",
         _ => "passkeys.err_generic",
     };
@@ -363,8 +370,13 @@ pub(super) async fn passkey_rename(s: Signed, Path(id): Path<String>, form: Form
     }
 }
 
-pub(super) async fn passkey_delete(s: Signed, Path(id): Path<String>) -> Result<Response> {
-    match passkeys::remove(&s.state.db, &s.origin, s.user_id(), &id).await {
+pub(super) async fn passkey_delete(s: Signed, Path(id): Path<String>, form: FormData) -> Result<Response> {
+    let confirm = ConfirmBody {
+        password: form.opt("password"),
+        code: form.opt("code"),
+    };
+    let state = &s.state;
+    match passkeys::remove(&state.db, &state.cipher, &s.origin, &s.auth, &id, confirm).await {
         Ok(_) => Ok(redirect_with(
             "/profile/security#passkeys",
             "ok",
