@@ -3,7 +3,6 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum_extra::extract::cookie::CookieJar;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -141,8 +140,8 @@ pub async fn verify(
     headers: HeaderMap,
     Json(body): Json<CodeBody>,
 ) -> Result<Response> {
-    let jar = CookieJar::from_headers(&headers);
-    let pending = jar.get(cookies::MFA_PENDING).map(|c| c.value());
+    let pending = cookies::value(&headers, cookies::MFA_PENDING);
+    let pending = pending.as_deref();
     let clear_pending = cookies::removal(&state.config, cookies::MFA_PENDING);
     match mfa::verify_sign_in(&state.db, &state.config, &state.cipher, &origin, pending, body).await {
         Ok(session) => {

@@ -5,7 +5,6 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum_extra::extract::cookie::CookieJar;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -26,18 +25,6 @@ pub struct CeremonyOptions {
     #[serde(rename = "publicKey")]
     #[schema(value_type = Object)]
     pub public_key: Value,
-}
-
-fn ceremony_key(headers: &HeaderMap) -> Option<String> {
-    CookieJar::from_headers(headers)
-        .get(cookies::WEBAUTHN)
-        .map(|c| c.value().to_string())
-}
-
-fn pending(headers: &HeaderMap) -> Option<String> {
-    CookieJar::from_headers(headers)
-        .get(cookies::MFA_PENDING)
-        .map(|c| c.value().to_string())
 }
 
 /// The options, with the ceremony's key in its cookie.
@@ -110,7 +97,7 @@ pub async fn register_finish(
     headers: HeaderMap,
     Json(body): Json<RegisterFinish>,
 ) -> Response {
-    let key = ceremony_key(&headers);
+    let key = cookies::value(&headers, cookies::WEBAUTHN);
     let outcome =
         passkeys::finish_registration(&state.db, &state.passkeys, &origin, &auth, key.as_deref(), body).await;
     finished(
@@ -202,7 +189,7 @@ pub async fn login_finish(
     headers: HeaderMap,
     Json(body): Json<AssertionBody>,
 ) -> Response {
-    let key = ceremony_key(&headers);
+    let key = cookies::value(&headers, cookies::WEBAUTHN);
     let outcome = passkeys::finish_login(
         &state.db,
         &state.config,
@@ -231,7 +218,7 @@ pub async fn mfa_begin(
     ClientOrigin(origin): ClientOrigin,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let pending = pending(&headers);
+    let pending = cookies::value(&headers, cookies::MFA_PENDING);
     let begun_with = passkeys::begin_mfa(
         &state.db,
         &state.config,
@@ -258,8 +245,8 @@ pub async fn mfa_finish(
     headers: HeaderMap,
     Json(body): Json<AssertionBody>,
 ) -> Response {
-    let key = ceremony_key(&headers);
-    let pending = pending(&headers);
+    let key = cookies::value(&headers, cookies::WEBAUTHN);
+    let pending = cookies::value(&headers, cookies::MFA_PENDING);
     let outcome = passkeys::finish_mfa(
         &state.db,
         &state.config,

@@ -84,6 +84,13 @@ pub fn removal(config: &Config, name: &'static str) -> Cookie<'static> {
     base(config, name, String::new(), SameSite::Lax, 0)
 }
 
+/// The value of the request's cookie `name`.
+pub fn value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    axum_extra::extract::cookie::CookieJar::from_headers(headers)
+        .get(name)
+        .map(|c| c.value().to_string())
+}
+
 pub fn append(res: &mut Response, cookie: &Cookie<'_>) {
     if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
         res.headers_mut().append(header::SET_COOKIE, v);

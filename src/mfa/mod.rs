@@ -261,6 +261,21 @@ pub fn pending_invalid() -> Error {
     )
 }
 
+/// The account behind a pending sign-in (password right, second factor due), with its claims.
+pub async fn pending_user(
+    db: &Db,
+    config: &Config,
+    pending: Option<&str>,
+) -> Result<(jwt::PendingClaims, User)> {
+    let claims = pending
+        .and_then(|p| jwt::verify_pending(&config.jwt_secret, p))
+        .ok_or_else(pending_invalid)?;
+    match users::by_id(db, &claims.sub).await? {
+        Some(u) if !u.disabled => Ok((claims, u)),
+        _ => Err(pending_invalid()),
+    }
+}
+
 /// Completes a sign-in that stopped at the MFA step: with the pending token and a TOTP or backup
 /// code, opens the session. A backup code is used up by the sign-in it completes, and a pending
 /// token opens at most one session.
@@ -272,15 +287,9 @@ pub async fn verify_sign_in(
     pending: Option<&str>,
     body: CodeBody,
 ) -> Result<NewSession> {
-    let claims = pending
-        .and_then(|p| jwt::verify_pending(&config.jwt_secret, p))
-        .ok_or_else(pending_invalid)?;
+    let (claims, user) = pending_user(db, config, pending).await?;
     ratelimit::hit(db, &ratelimit::MFA_VERIFY_PER_IP, &origin.ip).await?;
     let code = required_code(&body.code)?;
-    let user = match users::by_id(db, &claims.sub).await? {
-        Some(u) if !u.disabled => u,
-        _ => return Err(pending_invalid()),
-    };
     ratelimit::check(db, &ratelimit::MFA_FAIL_PER_PENDING, &claims.jti).await?;
     ratelimit::check(db, &ratelimit::MFA_FAIL_PER_USER, &user.id).await?;
 

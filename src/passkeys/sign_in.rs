@@ -15,7 +15,7 @@ use super::{
     user_handle, Passkeys, CHALLENGE_TTL,
 };
 use crate::audit::{self, Origin};
-use crate::auth::{jwt, ratelimit, sessions, NewSession};
+use crate::auth::{ratelimit, sessions, NewSession};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{Error, Kind, Result};
@@ -224,17 +224,6 @@ pub async fn finish_login(
     Ok(NewSession { user, token })
 }
 
-/// The account behind a pending sign-in (password right, second factor due).
-async fn pending_user(db: &Db, config: &Config, pending: Option<&str>) -> Result<(jwt::PendingClaims, User)> {
-    let claims = pending
-        .and_then(|p| jwt::verify_pending(&config.jwt_secret, p))
-        .ok_or_else(mfa::pending_invalid)?;
-    match users::by_id(db, &claims.sub).await? {
-        Some(u) if !u.disabled => Ok((claims, u)),
-        _ => Err(mfa::pending_invalid()),
-    }
-}
-
 /// The second factors a pending sign-in may finish with (what the MFA page offers).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SecondFactors {
@@ -245,7 +234,7 @@ pub struct SecondFactors {
 /// Which second factors the pending sign-in's account has; TOTP alone when the pending sign-in
 /// is gone (the code form then says so).
 pub async fn second_factors(db: &Db, config: &Config, pending: Option<&str>) -> Result<SecondFactors> {
-    let Ok((_, user)) = pending_user(db, config, pending).await else {
+    let Ok((_, user)) = mfa::pending_user(db, config, pending).await else {
         return Ok(SecondFactors {
             totp: true,
             passkey: false,
@@ -267,7 +256,7 @@ pub async fn begin_mfa(
     pending: Option<&str>,
 ) -> Result<(Value, String)> {
     let rp = passkeys.rp()?;
-    let (claims, user) = pending_user(db, config, pending).await?;
+    let (claims, user) = mfa::pending_user(db, config, pending).await?;
     ratelimit::hit(db, &ratelimit::PASSKEY_PER_IP, &origin.ip).await?;
     ratelimit::check(db, &ratelimit::MFA_FAIL_PER_PENDING, &claims.jti).await?;
     let stored = store::for_user(db, &user.id).await?;
@@ -304,7 +293,7 @@ pub async fn finish_mfa(
     body: AssertionBody,
 ) -> Result<NewSession> {
     let rp = passkeys.rp()?;
-    let (claims, user) = pending_user(db, config, pending).await?;
+    let (claims, user) = mfa::pending_user(db, config, pending).await?;
     ratelimit::hit(db, &ratelimit::MFA_VERIFY_PER_IP, &origin.ip).await?;
     ratelimit::check(db, &ratelimit::MFA_FAIL_PER_PENDING, &claims.jti).await?;
     ratelimit::check(db, &ratelimit::MFA_FAIL_PER_USER, &user.id).await?;

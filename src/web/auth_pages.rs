@@ -223,11 +223,6 @@ struct MfaPage {
     passkey: bool,
 }
 
-fn pending_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
-    let jar = axum_extra::extract::cookie::CookieJar::from_headers(headers);
-    jar.get(cookies::MFA_PENDING).map(|c| c.value().to_string())
-}
-
 async fn mfa_page(
     web: Web,
     headers: axum::http::HeaderMap,
@@ -237,7 +232,7 @@ async fn mfa_page(
     if web.auth.is_some() {
         return Ok(redirect(&to));
     }
-    let pending = pending_cookie(&headers);
+    let pending = cookies::value(&headers, cookies::MFA_PENDING);
     let factors = passkeys::second_factors(&web.state.db, &web.state.config, pending.as_deref()).await?;
     render(&MfaPage {
         ctx: web.ctx,
@@ -250,7 +245,7 @@ async fn mfa_page(
 
 async fn mfa_submit(web: Web, headers: axum::http::HeaderMap, form: FormData) -> Result<Response> {
     let to = safe_return(form.get("redirect"));
-    let pending = pending_cookie(&headers);
+    let pending = cookies::value(&headers, cookies::MFA_PENDING);
     let pending = pending.as_deref();
     let body = CodeBody {
         code: form.opt("code").map(serde_json::Value::String),
