@@ -1,13 +1,14 @@
-//! Dashboard figures: totals, recent, most used, pinned, top tags — each one indexed query.
+//! Dashboard figures: totals, recent, most used, pinned, top tags — one statement, each figure
+//! an indexed subquery.
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::bookmarks::{hydrate, BookmarkRow, BOOKMARK_COLUMNS};
 use crate::db::{Db, Ts};
 use crate::error::Result;
 use crate::sharing::{has_incoming_shares, readable_sql};
 use crate::with_db;
+use serde_json::Value;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RecentBookmark {
@@ -57,10 +58,73 @@ async fn scalar(db: &Db, sql: &str, user: &str) -> Result<i64> {
     Ok(with_db!(db, pool => sqlx::query_scalar::<_, i64>(sql).bind(user).fetch_one(pool).await?))
 }
 
+/// Everything but the shared counts in one statement: the database assembles the lists as JSON
+/// (a round trip per figure cost more than the figures themselves).
+#[derive(sqlx::FromRow)]
+struct Figures {
+    total_bookmarks: i64,
+    total_folders: i64,
+    total_tags: i64,
+    recent: String,
+    top_tags: String,
+    quick: String,
+    pinned: String,
+}
+
+const SQLITE_FIGURES: &str = "SELECT \
+  (SELECT COUNT(*) FROM bookmarks WHERE user_id = $1) AS total_bookmarks, \
+  (SELECT COUNT(*) FROM folders WHERE user_id = $1) AS total_folders, \
+  (SELECT COUNT(*) FROM tags WHERE user_id = $1) AS total_tags, \
+  (SELECT json_group_array(json_object('id', r.id, 'title', r.title, 'url', r.url, \
+      'created_at', CAST(r.created_at AS TEXT), 'last_accessed_at', CAST(r.last_accessed_at AS TEXT), \
+      'folder_names', json((SELECT json_group_array(x.name) FROM (SELECT f.name FROM bookmark_folders bf \
+          JOIN folders f ON f.id = bf.folder_id WHERE bf.bookmark_id = r.id ORDER BY f.name) x)), \
+      'tag_names', json((SELECT json_group_array(x.name) FROM (SELECT t.name FROM bookmark_tags bt \
+          JOIN tags t ON t.id = bt.tag_id WHERE bt.bookmark_id = r.id ORDER BY t.name LIMIT 3) x)))) \
+    FROM (SELECT id, title, url, created_at, last_accessed_at FROM bookmarks WHERE user_id = $1 \
+          ORDER BY created_at DESC, id DESC LIMIT 5) r) AS recent, \
+  (SELECT json_group_array(json_object('id', x.id, 'name', x.name, 'bookmark_count', x.n)) \
+    FROM (SELECT t.id, t.name, COUNT(*) AS n FROM tags t JOIN bookmark_tags bt ON bt.tag_id = t.id \
+          WHERE t.user_id = $1 GROUP BY t.id, t.name ORDER BY n DESC, t.name LIMIT 10) x) AS top_tags, \
+  (SELECT json_group_array(json_object('id', x.id, 'title', x.title, 'url', x.url, 'slug', x.slug, 'access_count', x.n)) \
+    FROM (SELECT id, title, url, slug, CAST(COALESCE(access_count, 0) AS BIGINT) AS n FROM bookmarks \
+          WHERE user_id = $1 AND slug IS NOT NULL AND slug <> '' AND forwarding_enabled = TRUE \
+          ORDER BY n DESC, CASE WHEN last_accessed_at IS NULL THEN 1 ELSE 0 END, last_accessed_at DESC, \
+          created_at DESC LIMIT 16) x) AS quick, \
+  (SELECT json_group_array(json_object('id', x.id, 'title', x.title, 'url', x.url, 'slug', x.slug)) \
+    FROM (SELECT id, title, url, slug FROM bookmarks WHERE user_id = $1 AND pinned = TRUE \
+          ORDER BY COALESCE(updated_at, created_at) DESC LIMIT 16) x) AS pinned";
+
+const POSTGRES_FIGURES: &str = "SELECT \
+  (SELECT COUNT(*) FROM bookmarks WHERE user_id = $1) AS total_bookmarks, \
+  (SELECT COUNT(*) FROM folders WHERE user_id = $1) AS total_folders, \
+  (SELECT COUNT(*) FROM tags WHERE user_id = $1) AS total_tags, \
+  (SELECT COALESCE(json_agg(json_build_object('id', r.id, 'title', r.title, 'url', r.url, \
+      'created_at', r.created_at, 'last_accessed_at', r.last_accessed_at, \
+      'folder_names', (SELECT COALESCE(json_agg(f.name ORDER BY f.name), '[]'::json) FROM bookmark_folders bf \
+          JOIN folders f ON f.id = bf.folder_id WHERE bf.bookmark_id = r.id), \
+      'tag_names', (SELECT COALESCE(json_agg(x.name ORDER BY x.name), '[]'::json) FROM (SELECT t.name FROM bookmark_tags bt \
+          JOIN tags t ON t.id = bt.tag_id WHERE bt.bookmark_id = r.id ORDER BY t.name LIMIT 3) x)) \
+      ORDER BY r.created_at DESC, r.id DESC), '[]'::json)::text \
+    FROM (SELECT id, title, url, created_at, last_accessed_at FROM bookmarks WHERE user_id = $1 \
+          ORDER BY created_at DESC, id DESC LIMIT 5) r) AS recent, \
+  (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'name', x.name, 'bookmark_count', x.n) \
+      ORDER BY x.n DESC, x.name), '[]'::json)::text \
+    FROM (SELECT t.id, t.name, COUNT(*) AS n FROM tags t JOIN bookmark_tags bt ON bt.tag_id = t.id \
+          WHERE t.user_id = $1 GROUP BY t.id, t.name ORDER BY n DESC, t.name LIMIT 10) x) AS top_tags, \
+  (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'title', x.title, 'url', x.url, 'slug', x.slug, \
+      'access_count', x.n) ORDER BY x.k), '[]'::json)::text \
+    FROM (SELECT id, title, url, slug, CAST(COALESCE(access_count, 0) AS BIGINT) AS n, \
+          ROW_NUMBER() OVER (ORDER BY COALESCE(access_count, 0) DESC, CASE WHEN last_accessed_at IS NULL THEN 1 ELSE 0 END, \
+          last_accessed_at DESC, created_at DESC) AS k FROM bookmarks \
+          WHERE user_id = $1 AND slug IS NOT NULL AND slug <> '' AND forwarding_enabled = TRUE \
+          ORDER BY k LIMIT 16) x) AS quick, \
+  (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'title', x.title, 'url', x.url, 'slug', x.slug) \
+      ORDER BY x.k), '[]'::json)::text \
+    FROM (SELECT id, title, url, slug, ROW_NUMBER() OVER (ORDER BY COALESCE(updated_at, created_at) DESC) AS k \
+          FROM bookmarks WHERE user_id = $1 AND pinned = TRUE ORDER BY k LIMIT 16) x) AS pinned";
+
 pub async fn stats(db: &Db, user: &str) -> Result<Stats> {
-    let total_bookmarks = scalar(db, "SELECT COUNT(*) FROM bookmarks WHERE user_id = $1", user).await?;
-    let total_folders = scalar(db, "SELECT COUNT(*) FROM folders WHERE user_id = $1", user).await?;
-    let total_tags = scalar(db, "SELECT COUNT(*) FROM tags WHERE user_id = $1", user).await?;
     let (shared_bookmarks, shared_folders) = if has_incoming_shares(db, user).await? {
         let b = format!(
             "SELECT COUNT(*) FROM bookmarks b WHERE b.user_id <> $1 AND {}",
@@ -75,40 +139,59 @@ pub async fn stats(db: &Db, user: &str) -> Result<Stats> {
         (0, 0)
     };
 
-    let recent_sql = format!(
-        "SELECT {BOOKMARK_COLUMNS} FROM bookmarks b JOIN users u ON u.id = b.user_id WHERE b.user_id = $1 \
-         ORDER BY b.created_at DESC, b.id DESC LIMIT 5"
-    );
-    let rows: Vec<BookmarkRow> =
-        with_db!(db, pool => sqlx::query_as(&recent_sql).bind(user).fetch_all(pool).await?);
-    let recent_bookmarks = hydrate(db, user, rows)
-        .await?
-        .into_iter()
-        .map(|b| RecentBookmark {
-            id: b.id,
-            title: b.title,
-            url: b.url,
-            created_at: b.created_at,
-            last_accessed_at: b.last_accessed_at,
-            folder_names: b.folders.into_iter().map(|f| f.name).collect(),
-            tag_names: b.tags.into_iter().take(3).map(|t| t.name).collect(),
+    let sql = match db {
+        Db::Sqlite(_) => SQLITE_FIGURES,
+        Db::Postgres(_) => POSTGRES_FIGURES,
+    };
+    let f: Figures = with_db!(db, pool => sqlx::query_as(sql).bind(user).fetch_one(pool).await?);
+    let parse = |what: &str, json: &str| -> Result<Vec<Value>> {
+        serde_json::from_str(json).map_err(|e| {
+            tracing::error!(error = %e, what, "dashboard figures do not parse");
+            crate::error::Error::internal()
+        })
+    };
+    let text = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+    let texts = |v: &Value, k: &str| -> Vec<String> {
+        v[k].as_array()
+            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    };
+    let ts = |v: &Value, k: &str| v[k].as_str().map(Ts::parse_lenient);
+    let recent_bookmarks = parse("recent", &f.recent)?
+        .iter()
+        .map(|v| RecentBookmark {
+            id: text(v, "id"),
+            title: text(v, "title"),
+            url: text(v, "url"),
+            created_at: ts(v, "created_at"),
+            last_accessed_at: ts(v, "last_accessed_at"),
+            folder_names: texts(v, "folder_names"),
+            tag_names: texts(v, "tag_names"),
         })
         .collect();
-
-    let top_tags: Vec<TopTag> = with_db!(db, pool => sqlx::query_as(
-        "SELECT t.id, t.name, COUNT(*) AS bookmark_count FROM tags t JOIN bookmark_tags bt ON bt.tag_id = t.id \
-         WHERE t.user_id = $1 GROUP BY t.id, t.name ORDER BY bookmark_count DESC, t.name LIMIT 10")
-        .bind(user).fetch_all(pool).await?);
-    let quick_access_bookmarks: Vec<LinkItem> = with_db!(db, pool => sqlx::query_as(
-        "SELECT id, title, url, slug, CAST(COALESCE(access_count, 0) AS BIGINT) AS access_count FROM bookmarks \
-         WHERE user_id = $1 AND slug IS NOT NULL AND slug <> '' AND forwarding_enabled = TRUE \
-         ORDER BY access_count DESC, CASE WHEN last_accessed_at IS NULL THEN 1 ELSE 0 END, last_accessed_at DESC, \
-         created_at DESC LIMIT 16")
-        .bind(user).fetch_all(pool).await?);
-    let pinned_bookmarks: Vec<LinkItem> = with_db!(db, pool => sqlx::query_as(
-        "SELECT id, title, url, slug, NULL AS access_count FROM bookmarks WHERE user_id = $1 AND pinned = TRUE \
-         ORDER BY COALESCE(updated_at, created_at) DESC LIMIT 16")
-        .bind(user).fetch_all(pool).await?);
+    let top_tags = parse("top_tags", &f.top_tags)?
+        .iter()
+        .map(|v| TopTag {
+            id: text(v, "id"),
+            name: text(v, "name"),
+            bookmark_count: v["bookmark_count"].as_i64().unwrap_or(0),
+        })
+        .collect();
+    let link = |v: &Value| LinkItem {
+        id: text(v, "id"),
+        title: text(v, "title"),
+        url: text(v, "url"),
+        slug: v["slug"].as_str().map(str::to_string),
+        access_count: v["access_count"].as_i64(),
+    };
+    let quick_access_bookmarks = parse("quick", &f.quick)?.iter().map(link).collect();
+    let pinned_bookmarks = parse("pinned", &f.pinned)?.iter().map(link).collect();
+    let Figures {
+        total_bookmarks,
+        total_folders,
+        total_tags,
+        ..
+    } = f;
     Ok(Stats {
         total_bookmarks,
         total_folders,

@@ -326,52 +326,53 @@ pub async fn hydrate(db: &Db, viewer: &str, rows: Vec<BookmarkRow>) -> Result<Ve
     let mut p = Params::new();
     let list = p.list(&ids);
 
-    let tag_sql = format!(
-        "SELECT bt.bookmark_id, t.id, t.name, t.created_at FROM bookmark_tags bt JOIN tags t ON t.id = bt.tag_id \
-         WHERE bt.bookmark_id IN ({list}) ORDER BY t.name"
+    // One round trip for all four: the rows are told apart by their first column. Timestamps
+    // come as text (the columns of a UNION share one type on PostgreSQL).
+    let sql = format!(
+        "SELECT 't' AS kind, bt.bookmark_id AS item, t.id, t.name, CAST(t.created_at AS TEXT) AS a, \
+                CAST(NULL AS TEXT) AS b \
+           FROM bookmark_tags bt JOIN tags t ON t.id = bt.tag_id WHERE bt.bookmark_id IN ({list}) \
+         UNION ALL SELECT 'f', bf.bookmark_id, f.id, f.name, f.icon, NULL \
+           FROM bookmark_folders bf JOIN folders f ON f.id = bf.folder_id WHERE bf.bookmark_id IN ({list}) \
+         UNION ALL SELECT 's', s.bookmark_id, t.id, t.name, t.description, CAST(t.created_at AS TEXT) \
+           FROM bookmark_team_shares s JOIN teams t ON t.id = s.team_id WHERE s.bookmark_id IN ({list}) \
+         UNION ALL SELECT 'u', s.bookmark_id, u.id, u.name, u.email, NULL \
+           FROM bookmark_user_shares s JOIN users u ON u.id = s.user_id WHERE s.bookmark_id IN ({list}) \
+         ORDER BY 1, 4"
     );
-    let tags: Vec<(String, String, String, Option<crate::db::Ts>)> =
-        with_db!(db, pool => bind_params!(sqlx::query_as(&tag_sql), p).fetch_all(pool).await?);
-    let folder_sql = format!(
-        "SELECT bf.bookmark_id, f.id, f.name, f.icon FROM bookmark_folders bf JOIN folders f ON f.id = bf.folder_id \
-         WHERE bf.bookmark_id IN ({list}) ORDER BY f.name"
-    );
-    let folders: Vec<(String, String, String, Option<String>)> =
-        with_db!(db, pool => bind_params!(sqlx::query_as(&folder_sql), p).fetch_all(pool).await?);
-    let team_sql = format!(
-        "SELECT s.bookmark_id AS item_id, t.id, t.name, t.description, t.created_at FROM bookmark_team_shares s \
-         JOIN teams t ON t.id = s.team_id WHERE s.bookmark_id IN ({list}) ORDER BY t.name"
-    );
-    let teams: Vec<TeamShareRow> =
-        with_db!(db, pool => bind_params!(sqlx::query_as::<_, _>(&team_sql), p).fetch_all(pool).await?);
-    let user_sql = format!(
-        "SELECT s.bookmark_id, u.id, u.name, u.email FROM bookmark_user_shares s \
-         JOIN users u ON u.id = s.user_id WHERE s.bookmark_id IN ({list}) ORDER BY u.name"
-    );
-    let users: Vec<(String, String, String, String)> =
-        with_db!(db, pool => bind_params!(sqlx::query_as(&user_sql), p).fetch_all(pool).await?);
+    type Related = (String, String, String, String, Option<String>, Option<String>);
+    let related: Vec<Related> =
+        with_db!(db, pool => bind_params!(sqlx::query_as(&sql), p).fetch_all(pool).await?);
 
     let mut out: Vec<Bookmark> = rows.into_iter().map(|r| Bookmark::from_row(r, viewer)).collect();
     let index: HashMap<String, usize> = out.iter().enumerate().map(|(i, b)| (b.id.clone(), i)).collect();
-    for (bid, id, name, created_at) in tags {
-        if let Some(&i) = index.get(&bid) {
-            out[i].tags.push(TagRef { id, name, created_at });
-        }
-    }
-    for (bid, id, name, icon) in folders {
-        if let Some(&i) = index.get(&bid) {
-            out[i].folders.push(FolderRef { id, name, icon });
-        }
-    }
-    for row in teams {
-        let (bid, team) = row.team();
-        if let Some(&i) = index.get(&bid) {
-            out[i].shared_teams.push(team);
-        }
-    }
-    for (bid, id, name, email) in users {
-        if let Some(&i) = index.get(&bid) {
-            out[i].shared_users.push(UserRef { id, name, email });
+    let ts = |t: Option<String>| t.as_deref().map(crate::db::Ts::parse_lenient);
+    for (kind, bid, id, name, a, b) in related {
+        let Some(&i) = index.get(&bid) else { continue };
+        let b_ = &mut out[i];
+        match kind.as_str() {
+            "t" => b_.tags.push(TagRef {
+                id,
+                name,
+                created_at: ts(a),
+            }),
+            "f" => b_.folders.push(FolderRef { id, name, icon: a }),
+            "s" => b_.shared_teams.push(
+                TeamShareRow {
+                    item_id: bid,
+                    id,
+                    name,
+                    description: a,
+                    created_at: ts(b),
+                }
+                .team()
+                .1,
+            ),
+            _ => b_.shared_users.push(UserRef {
+                id,
+                name,
+                email: a.unwrap_or_default(),
+            }),
         }
     }
     Ok(out)

@@ -40,6 +40,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(8, "0008_change_notify"),
     migration!(9, "0009_link_checks"),
     migration!(10, "0010_passkeys"),
+    migration!(11, "0011_pinned_index"),
 ];
 
 /// Advisory-lock key for migrations ("SlugBase" in ASCII, as a number).

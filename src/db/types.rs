@@ -64,6 +64,10 @@ impl Ts {
         if let Ok(d) = DateTime::parse_from_rfc3339(s) {
             return Some(Ts(d.with_timezone(&Utc)));
         }
+        // PostgreSQL's text of a timestamptz: `2026-01-02 03:04:05.678+00`.
+        if let Ok(d) = DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%#z") {
+            return Some(Ts(d.with_timezone(&Utc)));
+        }
         for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
             if let Ok(n) = NaiveDateTime::parse_from_str(s, fmt) {
                 return Some(Ts(n.and_utc()));
@@ -181,5 +185,8 @@ mod tests {
         assert_eq!(b.to_rfc3339(), "2026-01-02T03:04:05.000Z");
         assert_eq!(Ts::parse_lenient("CURRENT_DATETIME").unix(), 0);
         assert_eq!(Ts::parse("1700000000").unwrap().unix(), 1_700_000_000);
+        // PostgreSQL's text of a timestamptz (in a UNION of text columns).
+        assert_eq!(Ts::parse("2026-01-02 05:04:05.000+02").unwrap(), b);
+        assert_eq!(Ts::parse("2026-01-02 03:04:05+00").unwrap(), a);
     }
 }

@@ -344,12 +344,13 @@ async fn change_from_another_writer_shows_up(app: TestApp) {
 async fn dashboard_stats(app: TestApp) {
     sign_in_admin(&app).await;
     let (_, t) = create(&app, "/api/tags", json!({"name": "dev"})).await;
-    create(&app, "/api/folders", json!({"name": "F"})).await;
+    let (_, f) = create(&app, "/api/folders", json!({"name": "F"})).await;
     let b = bookmark(&app, "Used", "https://used.example", "used", true).await;
-    create(
+    let (_, pinned) = create(
         &app,
         "/api/bookmarks",
-        json!({"title": "Pinned", "url": "https://pin.example", "pinned": true, "tag_ids": [t["id"]]}),
+        json!({"title": "Pinned", "url": "https://pin.example", "pinned": true, "tag_ids": [t["id"]],
+               "folder_ids": [f["id"]]}),
     )
     .await;
     for _ in 0..3 {
@@ -373,6 +374,10 @@ async fn dashboard_stats(app: TestApp) {
     assert_eq!(v["sharedBookmarks"], 0);
     assert_eq!(v["recentBookmarks"][0]["title"], "Pinned");
     assert_eq!(v["recentBookmarks"][0]["tag_names"], json!(["dev"]));
+    assert_eq!(v["recentBookmarks"][0]["folder_names"], json!(["F"]));
+    assert_eq!(v["recentBookmarks"][0]["created_at"], pinned["created_at"], "{v}");
+    assert_eq!(v["recentBookmarks"][1]["folder_names"], json!([]));
+    assert!(v["pinnedBookmarks"][0].get("access_count").is_none(), "{v}");
     assert_eq!(
         v["topTags"][0],
         json!({"id": t["id"], "name": "dev", "bookmark_count": 1})
