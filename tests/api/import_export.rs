@@ -348,6 +348,40 @@ async fn unsupported_bodies(app: TestApp) {
     expect_error(res, 400, "VALIDATION_ERROR").await;
 }
 
+/// After a large import PostgreSQL plans with fresh statistics: the import has the tables
+/// analysed (in the background) rather than leaving it to autovacuum.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_import_refreshes_the_planners_statistics() {
+    let Some(app) = TestApp::try_spawn(Backend::Postgres, &[]).await else {
+        return;
+    };
+    sign_in_admin(&app).await;
+    let analysed = || async {
+        with_db!(&app.state.db, pool => sqlx::query_scalar::<_, i64>(
+            "SELECT COALESCE(analyze_count + autoanalyze_count, 0) FROM pg_stat_user_tables WHERE relname = 'bookmarks'")
+            .fetch_one(pool).await.unwrap())
+    };
+    let before = analysed().await;
+    let rows: Vec<Value> = (0..1_000)
+        .map(|i| json!({"title": format!("b{i}"), "url": format!("https://b{i}.example/")}))
+        .collect();
+    let (s, v) = body(
+        app.post_json("/api/bookmarks/import", json!({"bookmarks": rows}))
+            .await,
+    )
+    .await;
+    assert_eq!((s, v["success"].as_i64()), (200, Some(1_000)), "{v}");
+    let started = std::time::Instant::now();
+    while analysed().await == before {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "bookmarks not analysed after the import"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    app.finish().await;
+}
+
 on_both_backends!(
     original_json_import,
     browser_file_with_nested_folders,
