@@ -44,7 +44,7 @@ pub struct AuditPage {
 fn time(field: &str, v: &Option<String>) -> Result<Option<Ts>> {
     match v.as_deref().filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => Ts::parse(s)
+        Some(s) => Ts::parse_input(s)
             .map(Some)
             .ok_or_else(|| Error::invalid(field, format!("{field} must be an ISO 8601 date and time"))),
     }

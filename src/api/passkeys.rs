@@ -148,10 +148,11 @@ pub async fn delete(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<MessageBody>> {
+    // No body, or `null`: no confirmation given.
     let confirm = if body.iter().all(u8::is_ascii_whitespace) {
         ConfirmBody::default()
     } else {
-        crate::error::parse_json::<ConfirmBody>(&body)?
+        crate::error::parse_json::<Option<ConfirmBody>>(&body)?.unwrap_or_default()
     };
     passkeys::remove(&state.db, &state.cipher, &origin, &auth, &id, confirm).await?;
     Ok(message("Passkey removed"))

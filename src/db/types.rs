@@ -59,6 +59,18 @@ impl Ts {
         Self::parse(s).unwrap_or(Ts(DateTime::<Utc>::UNIX_EPOCH))
     }
 
+    /// A date and time a client typed: RFC 3339, or ISO 8601 without an offset (read as UTC).
+    /// Unlike [`Ts::parse`], no bare numbers and no space-separated forms.
+    pub fn parse_input(s: &str) -> Option<Ts> {
+        let s = s.trim();
+        if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+            return Some(Ts(d.with_timezone(&Utc)));
+        }
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+            .ok()
+            .map(|n| Ts(n.and_utc()))
+    }
+
     pub fn parse(s: &str) -> Option<Ts> {
         let s = s.trim();
         if let Ok(d) = DateTime::parse_from_rfc3339(s) {
@@ -188,5 +200,10 @@ mod tests {
         // PostgreSQL's text of a timestamptz (in a UNION of text columns).
         assert_eq!(Ts::parse("2026-01-02 05:04:05.000+02").unwrap(), b);
         assert_eq!(Ts::parse("2026-01-02 03:04:05+00").unwrap(), a);
+        // What a client may type in a date-time field.
+        assert_eq!(Ts::parse_input("2026-01-02T03:04:05Z").unwrap(), a);
+        assert_eq!(Ts::parse_input("2026-01-02T03:04:05").unwrap(), a);
+        assert!(Ts::parse_input("0").is_none());
+        assert!(Ts::parse_input("1700000000").is_none());
     }
 }
