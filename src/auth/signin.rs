@@ -186,20 +186,7 @@ pub async fn sign_in(
             "Invalid email or password",
         ));
     };
-    if user.disabled {
-        return Err(Error::new(
-            Kind::Forbidden,
-            "ACCOUNT_DISABLED",
-            "This account has been disabled",
-        ));
-    }
-    if !user.email_verified() && !settings::unverified_login_allowed(db, mailer.available(db).await?).await? {
-        return Err(Error::new(
-            Kind::Forbidden,
-            "EMAIL_NOT_VERIFIED",
-            "Please verify your email before logging in. Check your inbox for the verification link.",
-        ));
-    }
+    may_sign_in(db, mailer, &user).await?;
     if user.password_hash.as_deref().is_some_and(password::needs_rehash) {
         // The original's bcrypt hashes become Argon2id at the first login.
         let new_hash = password::hash(&pw).await?;
@@ -234,6 +221,26 @@ pub async fn sign_in(
     )
     .await;
     Ok(SignIn::Session(Box::new(session)))
+}
+
+/// Whether an account that proved who it is may have a session: not disabled, and its address
+/// verified unless unverified sign-ins are allowed (password and passkey sign-in alike).
+pub async fn may_sign_in(db: &Db, mailer: &Mailer, user: &User) -> Result<()> {
+    if user.disabled {
+        return Err(Error::new(
+            Kind::Forbidden,
+            "ACCOUNT_DISABLED",
+            "This account has been disabled",
+        ));
+    }
+    if !user.email_verified() && !settings::unverified_login_allowed(db, mailer.available(db).await?).await? {
+        return Err(Error::new(
+            Kind::Forbidden,
+            "EMAIL_NOT_VERIFIED",
+            "Please verify your email before logging in. Check your inbox for the verification link.",
+        ));
+    }
+    Ok(())
 }
 
 /// Ends the caller's session, if they are signed in with one (it stops working at once, also

@@ -308,29 +308,19 @@ pub async fn verify_sign_in(
     ratelimit::exhaust(db, &ratelimit::MFA_FAIL_PER_PENDING, &claims.jti).await?;
 
     let token = crate::auth::session_token(config, &user, &sid);
-    let method = if accepted == Accepted::Backup {
-        "backup_code"
-    } else {
-        "totp"
-    };
-    event(
-        db,
-        origin,
-        Some(&user.id),
-        "mfa.verify_succeeded",
-        json!({"method": method}),
-    )
-    .await;
     if accepted == Accepted::Backup {
         event(db, origin, Some(&user.id), "mfa.backup_code_used", json!({})).await;
+        record_second_step(db, origin, &user.id, "backup_code", "password+mfa").await;
+    } else {
+        record_second_step(db, origin, &user.id, "totp", "password+mfa").await;
     }
-    event(
-        db,
-        origin,
-        Some(&user.id),
-        "auth.login_succeeded",
-        json!({"method": "password+mfa"}),
-    )
-    .await;
     Ok(NewSession { user, token })
+}
+
+/// Records a sign-in completed at the second step: `method` is the factor (`totp`,
+/// `backup_code`, `passkey`), `login` how the sign-in went as a whole.
+pub async fn record_second_step(db: &Db, origin: &Origin, user_id: &str, method: &str, login: &str) {
+    let id = Some(user_id);
+    event(db, origin, id, "mfa.verify_succeeded", json!({"method": method})).await;
+    event(db, origin, id, "auth.login_succeeded", json!({"method": login})).await;
 }

@@ -20,8 +20,8 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::{Error, Kind, Result};
 use crate::mail::Mailer;
+use crate::mfa;
 use crate::users::{self, User};
-use crate::{mfa, settings};
 
 /// Begins a sign-in with a passkey alone: options without a user (the authenticator offers its
 /// discoverable credentials) and the ceremony's key.
@@ -180,20 +180,7 @@ pub async fn finish_login(
     let user = users::by_id(db, &stored.user_id)
         .await?
         .ok_or_else(|| passkey_refused(Kind::Unauthorized))?;
-    if user.disabled {
-        return Err(Error::new(
-            Kind::Forbidden,
-            "ACCOUNT_DISABLED",
-            "This account has been disabled",
-        ));
-    }
-    if !user.email_verified() && !settings::unverified_login_allowed(db, mailer.available(db).await?).await? {
-        return Err(Error::new(
-            Kind::Forbidden,
-            "EMAIL_NOT_VERIFIED",
-            "Please verify your email before logging in. Check your inbox for the verification link.",
-        ));
-    }
+    crate::auth::may_sign_in(db, mailer, &user).await?;
     let Some(token) = open_session(db, config, origin, &user, &stored, &updated).await? else {
         return refuse(
             Some(stored.user_id.clone()),
@@ -345,27 +332,6 @@ pub async fn finish_mfa(
         json!({"name": stored.name, "step": "mfa"}),
     )
     .await;
-    let meta = json!({"method": "passkey"});
-    audit::log(
-        db,
-        origin,
-        Some(&user.id),
-        "mfa.verify_succeeded",
-        "user",
-        Some(&user.id),
-        meta,
-    )
-    .await;
-    let meta = json!({"method": "password+passkey"});
-    audit::log(
-        db,
-        origin,
-        Some(&user.id),
-        "auth.login_succeeded",
-        "user",
-        Some(&user.id),
-        meta,
-    )
-    .await;
+    mfa::record_second_step(db, origin, &user.id, "passkey", "password+passkey").await;
     Ok(NewSession { user, token })
 }
