@@ -17,18 +17,13 @@
 
 mod support;
 
-use std::convert::Infallible;
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
 const SLUGS: usize = 10_000;
 const ROUNDS: usize = 3;
-/// The argument that makes this program the bare 302 server instead of the benchmark.
-const BARE_ARG: &str = "--bare-302-server";
-const JWT_SECRET: &str = "bench-jwt-secret-0123456789abcdef0123456789abcdef";
 
 /// Where the servers and the load generator run.
 #[derive(Clone, Copy, PartialEq)]
@@ -69,22 +64,6 @@ impl Placement {
     }
 }
 
-/// Each figure's median over the rounds (taken separately: the middle rate, the middle p99 …).
-fn median(runs: &[support::WrkResult]) -> support::WrkResult {
-    let mid = |f: fn(&support::WrkResult) -> f64| {
-        let mut v: Vec<f64> = runs.iter().map(f).collect();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    support::WrkResult {
-        rps: mid(|r| r.rps),
-        p50_ms: mid(|r| r.p50_ms),
-        p90_ms: mid(|r| r.p90_ms),
-        p99_ms: mid(|r| r.p99_ms),
-        non2xx: runs.iter().map(|r| r.non2xx).sum(),
-    }
-}
-
 /// The kernel's timer frequency, when it tells (`/proc/config.gz`): with wrk's two threads and the
 /// server's two busy on two cores, a runnable thread can wait up to a tick for a core, so the
 /// tick bounds how low either server's p99 can go in the shared placement.
@@ -107,117 +86,9 @@ fn script() -> String {
     )
 }
 
-async fn bare_302(listener: tokio::net::TcpListener) {
-    use hyper::server::conn::http1;
-    use hyper::service::service_fn;
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        tokio::spawn(async move {
-            let svc = service_fn(|_req: hyper::Request<hyper::body::Incoming>| async {
-                let mut res = hyper::Response::new(String::new());
-                *res.status_mut() = hyper::StatusCode::FOUND;
-                res.headers_mut().insert(
-                    hyper::header::LOCATION,
-                    hyper::header::HeaderValue::from_static("https://example.com/"),
-                );
-                Ok::<_, Infallible>(res)
-            });
-            let _ = http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                .await;
-        });
-    }
-}
-
-/// A child process stopped (gracefully, SIGTERM) when dropped, whatever happened to the run.
-struct Proc {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-/// The release binary on the database in `dir`. Its worker threads follow the cores it may use.
-fn start_slugbase(dir: &std::path::Path, cpus: Option<&str>) -> support::Result<Proc> {
-    let port = support::free_port()?;
-    let child = support::command_on(cpus, std::path::Path::new(env!("CARGO_BIN_EXE_slugbase")))
-        .arg("serve")
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOST", "127.0.0.1")
-        .env("PORT", port.to_string())
-        .env("DB_PATH", dir.join("bench.db"))
-        .env("JWT_SECRET", JWT_SECRET)
-        .env(
-            "SESSION_SECRET",
-            "bench-session-secret-0123456789abcdef0123456789",
-        )
-        .env(
-            "ENCRYPTION_KEY",
-            "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-        )
-        // The per-user limit would stop a one-user benchmark at once; it is measured elsewhere.
-        .env("GO_RATE_LIMIT", "0")
-        // BENCH_METRICS=true: the same run with Prometheus metrics counting every request.
-        .env(
-            "METRICS_ENABLED",
-            std::env::var("BENCH_METRICS").unwrap_or_else(|_| "false".into()),
-        )
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("cannot start the release binary: {e}"))?;
-    Ok(Proc {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    })
-}
-
-/// This program again, as the bare 302 server; it says its port on its first line.
-fn start_bare(cpus: Option<&str>) -> support::Result<Proc> {
-    let mut child = support::command_on(cpus, &std::env::current_exe()?)
-        .arg(BARE_ARG)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()?;
-    let mut line = String::new();
-    if let Some(out) = child.stdout.take() {
-        std::io::BufReader::new(out).read_line(&mut line)?;
-    }
-    let base = format!("http://127.0.0.1:{}", line.trim());
-    let proc = Proc { child, base };
-    if line.trim().parse::<u16>().is_err() {
-        return Err(format!("the bare server did not say its port (said {line:?})").into());
-    }
-    Ok(proc)
-}
-
-/// The bare server: hyper answering 302 to everything, on as many worker threads as it has
-/// cores (like slugbase).
-fn bare_main() -> support::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        println!("{}", listener.local_addr()?.port());
-        bare_302(listener).await;
-        Ok(())
-    })
-}
-
 fn main() -> support::Result<()> {
-    if std::env::args().any(|a| a == BARE_ARG) {
-        return bare_main();
+    if std::env::args().any(|a| a == support::BARE_ARG) {
+        return support::bare_main();
     }
     let dir = tempfile::tempdir()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -225,17 +96,6 @@ fn main() -> support::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(run(dir.path()))
-}
-
-async fn wait_ready(base: &str) -> support::Result<()> {
-    let client = reqwest::Client::new();
-    for _ in 0..100 {
-        if client.get(format!("{base}/api/health")).send().await.is_ok() {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err(format!("{base} did not come up").into())
 }
 
 /// Sets up the instance and imports the links; returns the API token.
@@ -258,35 +118,6 @@ async fn set_up(base: &str) -> support::Result<String> {
         return Err(format!("import of {SLUGS} answered {v}").into());
     }
     Ok(token)
-}
-
-/// Samples a process's resident memory every 100 ms until stopped; gives the peak.
-struct Sampler {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: std::thread::JoinHandle<f64>,
-}
-
-impl Sampler {
-    fn start(pid: u32) -> Sampler {
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let mut peak = 0f64;
-            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                peak = peak.max(support::rss_of(pid));
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            peak
-        });
-        Sampler { stop, thread }
-    }
-
-    fn peak(self) -> support::Result<f64> {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        self.thread
-            .join()
-            .map_err(|_| "the memory sampler panicked".into())
-    }
 }
 
 /// Both servers under the same load in `place`: 2 s of warm-up each (slugbase's first requests
@@ -335,7 +166,7 @@ fn report(place: Placement, ours: &[support::WrkResult], bare: &[support::WrkRes
         line("slugbase /go", o);
         line("bare hyper 302", b);
     }
-    let (o, b) = (median(ours), median(bare));
+    let (o, b) = (support::median(ours), support::median(bare));
     println!("  median of the rounds:");
     line("slugbase /go", &o);
     line("bare hyper 302", &b);
@@ -352,15 +183,15 @@ async fn run(dir: &std::path::Path) -> support::Result<()> {
     let pinning = cores >= 2 && Command::new("taskset").arg("-V").output().is_ok();
 
     // Shared cores, with the instance that took the import: its memory is the one reported.
-    let server = start_slugbase(dir, None)?;
+    let server = support::start_slugbase(dir, None, &[("GO_RATE_LIMIT", "0".into())])?;
     let pid = server.child.id();
-    wait_ready(&server.base).await?;
+    support::wait_ready(&server.base).await?;
     let token = set_up(&server.base).await?;
     let auth = format!("Authorization: Bearer {token}");
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle = support::rss_of(pid);
-    let sampler = Sampler::start(pid);
-    let bare = start_bare(None)?;
+    let sampler = support::Sampler::start(pid);
+    let bare = support::start_bare(None)?;
     let (shared_ours, shared_bare) = compare(Placement::Shared, &server.base, &bare.base, &auth).await?;
     drop(bare);
     let peak_shared = sampler.peak()?;
@@ -372,10 +203,14 @@ async fn run(dir: &std::path::Path) -> support::Result<()> {
 
     // One core each: the same database, served again from core 0.
     let separate = if pinning {
-        let server = start_slugbase(dir, Placement::OneCoreEach.server_cpus())?;
-        wait_ready(&server.base).await?;
-        let sampler = Sampler::start(server.child.id());
-        let bare = start_bare(Placement::OneCoreEach.server_cpus())?;
+        let server = support::start_slugbase(
+            dir,
+            Placement::OneCoreEach.server_cpus(),
+            &[("GO_RATE_LIMIT", "0".into())],
+        )?;
+        support::wait_ready(&server.base).await?;
+        let sampler = support::Sampler::start(server.child.id());
+        let bare = support::start_bare(Placement::OneCoreEach.server_cpus())?;
         let runs = compare(Placement::OneCoreEach, &server.base, &bare.base, &auth).await?;
         Some((runs, sampler.peak()?))
     } else {

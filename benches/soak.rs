@@ -14,7 +14,6 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -61,67 +60,6 @@ struct Tally {
 }
 
 type Tallies = Arc<Mutex<BTreeMap<Route, Tally>>>;
-
-/// The child server, stopped (SIGTERM) when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.wait();
-    }
-}
-
-/// The database settings: a fresh PostgreSQL database, or a SQLite file in `dir`.
-async fn database(dir: &std::path::Path) -> support::Result<Vec<(String, String)>> {
-    match std::env::var("BENCH_DATABASE_URL") {
-        Ok(admin) if !admin.is_empty() => {
-            let (name, url) = support::fresh_pg(&admin, "sbsoak").await?;
-            println!("database: PostgreSQL ({name})");
-            Ok(vec![
-                ("DB_TYPE".into(), "postgresql".into()),
-                ("DATABASE_URL".into(), url),
-            ])
-        }
-        _ => {
-            println!("database: SQLite");
-            Ok(vec![(
-                "DB_PATH".into(),
-                dir.join("soak.db").display().to_string(),
-            )])
-        }
-    }
-}
-
-fn start_server(dir: &std::path::Path, db: &[(String, String)]) -> support::Result<(Proc, String)> {
-    let port = support::free_port()?;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_slugbase"));
-    cmd.arg("serve")
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOST", "127.0.0.1")
-        .env("PORT", port.to_string())
-        .env("JWT_SECRET", "soak-jwt-secret-0123456789abcdef0123456789abcdef")
-        .env("SESSION_SECRET", "soak-session-secret-0123456789abcdef0123456789")
-        .env(
-            "ENCRYPTION_KEY",
-            "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-        )
-        .env("GO_RATE_LIMIT", "0")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    for (k, v) in db {
-        cmd.env(k, v);
-    }
-    let child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start the release binary: {e}"))?;
-    Ok((Proc(child), format!("http://127.0.0.1:{port}")))
-}
 
 fn bookmark(i: usize, r: u64) -> Value {
     let w = |k: u64| WORDS[((r >> (k * 5)) % WORDS.len() as u64) as usize];
@@ -233,16 +171,11 @@ fn main() -> support::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let db = database(dir.path()).await?;
-        let (proc, base) = start_server(dir.path(), &db)?;
-        let pid = proc.0.id();
-        let ready = Instant::now() + Duration::from_secs(60);
-        while reqwest::get(format!("{base}/api/health")).await.is_err() {
-            if Instant::now() > ready {
-                return Err("the server did not start".into());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let mut env = support::database(dir.path(), "sbsoak").await?;
+        env.push(("GO_RATE_LIMIT", "0".into()));
+        let proc = support::start_slugbase(dir.path(), None, &env)?;
+        let (pid, base) = (proc.child.id(), proc.base.clone());
+        support::wait_ready(&base).await?;
         let (_, token) = support::sign_up(&base).await?;
         let mut seed = 42u64;
         let items: Vec<Value> = (0..SEED_BOOKMARKS)

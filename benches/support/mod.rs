@@ -1,11 +1,9 @@
-//! Shared by the benchmarks: start the real server, sign in, run `wrk` and read its figures.
+//! Shared by the benchmarks: start the release binary, sign in, run `wrk` and read its figures.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
 use std::process::Command;
 
 use serde_json::{json, Value};
-use slugbase::{Application, Config};
 
 /// A benchmark step that failed: the run stops with its message (no panic, no partial figures).
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -16,80 +14,6 @@ pub fn text<'a>(v: &'a Value, key: &str) -> Result<&'a str> {
     v[key]
         .as_str()
         .ok_or_else(|| format!("no string \"{key}\" in {v}").into())
-}
-
-pub struct Bench {
-    pub base: String,
-    pub token: String,
-    pub client: reqwest::Client,
-    pub state: slugbase::AppState,
-    _dir: tempfile::TempDir,
-    pub shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    pub handle: Option<tokio::task::JoinHandle<()>>,
-}
-
-/// Starts the server on SQLite, or on a fresh PostgreSQL database when `BENCH_DATABASE_URL`
-/// names a server; runs setup and creates an API token.
-pub async fn start() -> Result<Bench> {
-    // RUST_LOG=slugbase=debug prints the server's phase timings (e.g. of the import).
-    if std::env::var_os("RUST_LOG").is_some() {
-        slugbase::telemetry::init(false);
-    }
-    let dir = tempfile::tempdir()?;
-    let mut env: HashMap<String, String> = HashMap::new();
-    for (k, v) in [
-        ("HOST", "127.0.0.1"),
-        ("PORT", "0"),
-        ("JWT_SECRET", "bench-jwt-secret-0123456789abcdef0123456789abcdef"),
-        (
-            "SESSION_SECRET",
-            "bench-session-secret-0123456789abcdef0123456789",
-        ),
-        (
-            "ENCRYPTION_KEY",
-            "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-        ),
-        ("IMPORT_MAX_BYTES", "268435456"),
-    ] {
-        env.insert(k.into(), v.into());
-    }
-    match std::env::var("BENCH_DATABASE_URL") {
-        Ok(admin) if !admin.is_empty() => {
-            let (name, url) = fresh_pg(&admin, "sbbench").await?;
-            env.insert("DB_TYPE".into(), "postgresql".into());
-            env.insert("DATABASE_URL".into(), url);
-            println!("database: PostgreSQL ({name})");
-        }
-        _ => {
-            env.insert(
-                "DB_PATH".into(),
-                dir.path().join("bench.db").display().to_string(),
-            );
-            println!("database: SQLite");
-        }
-    }
-    let app =
-        Application::build(Config::from_env(&env).map_err(|e| format!("configuration: {e:?}"))?).await?;
-    let base = format!("http://{}", app.local_addr());
-    let state = app.state().clone();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::spawn(async move {
-        let _ = app
-            .run_until(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
-    let (client, token) = sign_up(&base).await?;
-    Ok(Bench {
-        base,
-        token,
-        client,
-        state,
-        _dir: dir,
-        shutdown: Some(tx),
-        handle: Some(handle),
-    })
 }
 
 /// Sets up a fresh instance at `base` (the first admin) and creates an API token: the signed-in
@@ -131,17 +55,6 @@ pub fn command_on(cpus: Option<&str>, program: &std::path::Path) -> Command {
             cmd
         }
         None => Command::new(program),
-    }
-}
-
-impl Bench {
-    pub async fn stop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(h) = self.handle.take() {
-            let _ = h.await;
-        }
     }
 }
 
@@ -273,4 +186,198 @@ pub fn rss_of(pid: u32) -> f64 {
         .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
+}
+
+/// Each figure's median over the rounds (taken separately: the middle rate, the middle p99 …).
+pub fn median(runs: &[WrkResult]) -> WrkResult {
+    let mid = |f: fn(&WrkResult) -> f64| {
+        let mut v: Vec<f64> = runs.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    WrkResult {
+        rps: mid(|r| r.rps),
+        p50_ms: mid(|r| r.p50_ms),
+        p90_ms: mid(|r| r.p90_ms),
+        p99_ms: mid(|r| r.p99_ms),
+        non2xx: runs.iter().map(|r| r.non2xx).sum(),
+    }
+}
+
+/// A child process stopped (gracefully, SIGTERM) when dropped, whatever happened to the run.
+pub struct Proc {
+    pub child: std::process::Child,
+    pub base: String,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// The release binary, on SQLite in `dir` unless `env` names another database, with `env` added
+/// to the fixed bench configuration. Its worker threads follow the cores it may use.
+pub fn start_slugbase(dir: &std::path::Path, cpus: Option<&str>, env: &[(&str, String)]) -> Result<Proc> {
+    let port = free_port()?;
+    // BENCH_SERVER_BIN: another build of the server (e.g. main's, to compare with).
+    let program =
+        std::env::var_os("BENCH_SERVER_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_slugbase").into());
+    let mut cmd = command_on(cpus, std::path::Path::new(&program));
+    cmd.arg("serve")
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOST", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .env("DB_PATH", dir.join("bench.db"))
+        .env("JWT_SECRET", "bench-jwt-secret-0123456789abcdef0123456789abcdef")
+        .env(
+            "SESSION_SECRET",
+            "bench-session-secret-0123456789abcdef0123456789",
+        )
+        .env(
+            "ENCRYPTION_KEY",
+            "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+        )
+        // BENCH_METRICS=true: the same run with Prometheus metrics counting every request.
+        .env(
+            "METRICS_ENABLED",
+            std::env::var("BENCH_METRICS").unwrap_or_else(|_| "false".into()),
+        )
+        .env(
+            "RUST_LOG",
+            std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+        );
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start the release binary: {e}"))?;
+    Ok(Proc {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    })
+}
+
+/// Waits until the server at `base` answers its health check.
+pub async fn wait_ready(base: &str) -> Result<()> {
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        if client.get(format!("{base}/api/health")).send().await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Err(format!("{base} did not come up").into())
+}
+
+/// The argument that makes a benchmark program the bare 302 server instead of the benchmark.
+pub const BARE_ARG: &str = "--bare-302-server";
+
+/// This program again, as the bare 302 server; it says its port on its first line.
+pub fn start_bare(cpus: Option<&str>) -> Result<Proc> {
+    use std::io::BufRead;
+    let mut child = command_on(cpus, &std::env::current_exe()?)
+        .arg(BARE_ARG)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()?;
+    let mut line = String::new();
+    if let Some(out) = child.stdout.take() {
+        std::io::BufReader::new(out).read_line(&mut line)?;
+    }
+    let base = format!("http://127.0.0.1:{}", line.trim());
+    let proc = Proc { child, base };
+    if line.trim().parse::<u16>().is_err() {
+        return Err(format!("the bare server did not say its port (said {line:?})").into());
+    }
+    Ok(proc)
+}
+
+/// The bare server: hyper answering 302 to everything, on as many worker threads as it has
+/// cores (like slugbase).
+pub fn bare_main() -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        println!("{}", listener.local_addr()?.port());
+        bare_302(listener).await;
+        Ok(())
+    })
+}
+
+async fn bare_302(listener: tokio::net::TcpListener) {
+    use hyper::server::conn::http1;
+    use hyper::service::service_fn;
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        tokio::spawn(async move {
+            let svc = service_fn(|_req: hyper::Request<hyper::body::Incoming>| async {
+                let mut res = hyper::Response::new(String::new());
+                *res.status_mut() = hyper::StatusCode::FOUND;
+                res.headers_mut().insert(
+                    hyper::header::LOCATION,
+                    hyper::header::HeaderValue::from_static("https://example.com/"),
+                );
+                Ok::<_, std::convert::Infallible>(res)
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+/// Samples a process's resident memory every 100 ms until stopped; gives the peak.
+pub struct Sampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<f64>,
+}
+
+impl Sampler {
+    pub fn start(pid: u32) -> Sampler {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut peak = 0f64;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(rss_of(pid));
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            peak
+        });
+        Sampler { stop, thread }
+    }
+
+    pub fn peak(self) -> Result<f64> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread
+            .join()
+            .map_err(|_| "the memory sampler panicked".into())
+    }
+}
+
+/// The database settings for [`start_slugbase`]: a fresh PostgreSQL database (named after
+/// `prefix`) when `BENCH_DATABASE_URL` names a server, else a SQLite file in `dir`.
+pub async fn database(dir: &std::path::Path, prefix: &str) -> Result<Vec<(&'static str, String)>> {
+    match std::env::var("BENCH_DATABASE_URL") {
+        Ok(admin) if !admin.is_empty() => {
+            let (name, url) = fresh_pg(&admin, prefix).await?;
+            println!("database: PostgreSQL ({name})");
+            Ok(vec![("DB_TYPE", "postgresql".into()), ("DATABASE_URL", url)])
+        }
+        _ => {
+            println!("database: SQLite");
+            Ok(vec![("DB_PATH", dir.join("bench.db").display().to_string())])
+        }
+    }
 }
