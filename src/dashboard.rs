@@ -4,9 +4,10 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::bookmarks::CountCache;
 use crate::db::{Db, Ts};
 use crate::error::Result;
-use crate::sharing::{has_incoming_shares, readable_sql};
+use crate::sharing::readable_sql;
 use crate::with_db;
 use serde_json::Value;
 
@@ -89,7 +90,7 @@ const SQLITE_FIGURES: &str = "SELECT \
   (SELECT json_group_array(json_object('id', x.id, 'title', x.title, 'url', x.url, 'slug', x.slug, 'access_count', x.n)) \
     FROM (SELECT id, title, url, slug, CAST(COALESCE(access_count, 0) AS BIGINT) AS n FROM bookmarks \
           WHERE user_id = $1 AND slug IS NOT NULL AND slug <> '' AND forwarding_enabled = TRUE \
-          ORDER BY n DESC, CASE WHEN last_accessed_at IS NULL THEN 1 ELSE 0 END, last_accessed_at DESC, \
+          ORDER BY COALESCE(access_count, 0) DESC, (last_accessed_at IS NULL), last_accessed_at DESC, \
           created_at DESC LIMIT 16) x) AS quick, \
   (SELECT json_group_array(json_object('id', x.id, 'title', x.title, 'url', x.url, 'slug', x.slug)) \
     FROM (SELECT id, title, url, slug FROM bookmarks WHERE user_id = $1 AND pinned = TRUE \
@@ -113,19 +114,19 @@ const POSTGRES_FIGURES: &str = "SELECT \
     FROM (SELECT t.id, t.name, COUNT(*) AS n FROM tags t JOIN bookmark_tags bt ON bt.tag_id = t.id \
           WHERE t.user_id = $1 GROUP BY t.id, t.name ORDER BY n DESC, t.name LIMIT 10) x) AS top_tags, \
   (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'title', x.title, 'url', x.url, 'slug', x.slug, \
-      'access_count', x.n) ORDER BY x.k), '[]'::json)::text \
+      'access_count', x.n) ORDER BY x.n DESC, x.unused, x.last_accessed_at DESC, x.created_at DESC), '[]'::json)::text \
     FROM (SELECT id, title, url, slug, CAST(COALESCE(access_count, 0) AS BIGINT) AS n, \
-          ROW_NUMBER() OVER (ORDER BY COALESCE(access_count, 0) DESC, CASE WHEN last_accessed_at IS NULL THEN 1 ELSE 0 END, \
-          last_accessed_at DESC, created_at DESC) AS k FROM bookmarks \
+          (last_accessed_at IS NULL) AS unused, last_accessed_at, created_at FROM bookmarks \
           WHERE user_id = $1 AND slug IS NOT NULL AND slug <> '' AND forwarding_enabled = TRUE \
-          ORDER BY k LIMIT 16) x) AS quick, \
+          ORDER BY COALESCE(access_count, 0) DESC, (last_accessed_at IS NULL), last_accessed_at DESC, \
+          created_at DESC LIMIT 16) x) AS quick, \
   (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'title', x.title, 'url', x.url, 'slug', x.slug) \
       ORDER BY x.k), '[]'::json)::text \
     FROM (SELECT id, title, url, slug, ROW_NUMBER() OVER (ORDER BY COALESCE(updated_at, created_at) DESC) AS k \
           FROM bookmarks WHERE user_id = $1 AND pinned = TRUE ORDER BY k LIMIT 16) x) AS pinned";
 
-pub async fn stats(db: &Db, user: &str) -> Result<Stats> {
-    let (shared_bookmarks, shared_folders) = if has_incoming_shares(db, user).await? {
+pub async fn stats(db: &Db, counts: &CountCache, user: &str) -> Result<Stats> {
+    let (shared_bookmarks, shared_folders) = if counts.incoming_shares(db, user).await? {
         let b = format!(
             "SELECT COUNT(*) FROM bookmarks b WHERE b.user_id <> $1 AND {}",
             readable_sql("$1")

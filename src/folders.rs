@@ -370,18 +370,3 @@ pub async fn delete(db: &Db, origin: &Origin, user_id: &str, id: &str) -> Result
     record(db, origin, user_id, "folder.deleted", id, &name).await;
     Ok(())
 }
-
-/// Readable folders whose name matches a LIKE pattern (lower-case): (id, name, icon).
-pub async fn search(
-    db: &Db,
-    user_id: &str,
-    like: &str,
-    limit: i64,
-) -> Result<Vec<(String, String, Option<String>)>> {
-    let sql = format!(
-        "SELECT f.id, f.name, f.icon FROM folders f WHERE LOWER(f.name) LIKE $2 ESCAPE '\\' AND {} \
-         ORDER BY LOWER(f.name) LIMIT $3",
-        sharing::folder_readable_sql("$1")
-    );
-    Ok(with_db!(db, pool => sqlx::query_as(&sql).bind(user_id).bind(like).bind(limit).fetch_all(pool).await?))
-}

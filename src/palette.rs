@@ -1,19 +1,20 @@
 //! The command palette's search: the best bookmarks, folders and tags for a few typed letters.
 
-use crate::bookmarks::{self, ListFilter};
+use crate::bookmarks::{self, CountCache, ListFilter};
 use crate::db::params::escape_like;
 use crate::db::Db;
 use crate::error::Result;
+use crate::with_db;
 
 /// Command-palette search: up to 10 bookmarks, 5 folders and 5 tags.
-pub async fn search(db: &Db, user_id: &str, q: &str) -> Result<Vec<serde_json::Value>> {
+pub async fn search(db: &Db, counts: &CountCache, user_id: &str, q: &str) -> Result<Vec<serde_json::Value>> {
     let filter = ListFilter {
         text: q.trim().to_string(),
         limit: 10,
         ..Default::default()
     };
     // The ten best, neither counted nor hydrated: the palette shows none of that.
-    let mut out: Vec<serde_json::Value> = bookmarks::best(db, user_id, &filter)
+    let mut out: Vec<serde_json::Value> = bookmarks::best(db, counts, user_id, &filter)
         .await?
         .into_iter()
         .map(|b| {
@@ -22,11 +23,30 @@ pub async fn search(db: &Db, user_id: &str, q: &str) -> Result<Vec<serde_json::V
         })
         .collect();
     let like = format!("%{}%", escape_like(&q.to_lowercase()));
-    for f in crate::folders::search(db, user_id, &like, 5).await? {
-        out.push(serde_json::json!({"id": f.0, "type": "folder", "title": f.1, "icon": f.2}));
+    // The folders and tags in one statement.
+    let sql = format!(
+        "SELECT (SELECT {} FROM (SELECT f.id, f.name, f.icon FROM folders f \
+                 WHERE LOWER(f.name) LIKE $2 ESCAPE '\\' AND {} ORDER BY LOWER(f.name) LIMIT 5) p), \
+                (SELECT {} FROM (SELECT t.id, t.name FROM tags t \
+                 WHERE t.user_id = $1 AND LOWER(t.name) LIKE $2 ESCAPE '\\' ORDER BY LOWER(t.name) LIMIT 5) p)",
+        db.json_rows("p.id, p.name, p.icon", "LOWER(p.name)"),
+        crate::sharing::folder_readable_sql("$1"),
+        db.json_rows("p.id, p.name", "LOWER(p.name)"),
+    );
+    let (folders, tags): (String, String) =
+        with_db!(db, pool => sqlx::query_as(&sql).bind(user_id).bind(&like).fetch_one(pool).await?);
+    let unreadable = |e: serde_json::Error| {
+        tracing::error!(error = %e, "unreadable rows from the database");
+        crate::error::Error::internal()
+    };
+    let folders: Vec<(String, String, Option<String>)> =
+        serde_json::from_str(&folders).map_err(unreadable)?;
+    for (id, title, icon) in folders {
+        out.push(serde_json::json!({"id": id, "type": "folder", "title": title, "icon": icon}));
     }
-    for t in crate::tags::search(db, user_id, &like, 5).await? {
-        out.push(serde_json::json!({"id": t.0, "type": "tag", "title": t.1}));
+    let tags: Vec<(String, String)> = serde_json::from_str(&tags).map_err(unreadable)?;
+    for (id, title) in tags {
+        out.push(serde_json::json!({"id": id, "type": "tag", "title": title}));
     }
     Ok(out)
 }

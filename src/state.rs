@@ -15,8 +15,6 @@ pub struct Inner {
     pub started: std::time::Instant,
     /// Short-lived cache of list totals.
     pub counts: crate::bookmarks::CountCache,
-    /// Serialized list answers, cached for a moment (see [`ResponseCache`]).
-    pub responses: Arc<ResponseCache>,
     /// Go-link resolutions, cached for a moment.
     pub go_cache: Arc<crate::golinks::LinkCache>,
     /// Go-link visits waiting to be written.
@@ -64,7 +62,6 @@ impl AppState {
     /// dropped so the next read sees the change.
     pub fn invalidate_caches(&self) {
         self.counts.invalidate();
-        self.responses.invalidate();
         self.go_cache.invalidate();
         self.auth.invalidate();
     }
@@ -87,7 +84,6 @@ impl AppState {
             db,
             started: std::time::Instant::now(),
             counts: Default::default(),
-            responses: Default::default(),
             go_cache: Default::default(),
             access: Default::default(),
             background: Default::default(),
@@ -101,149 +97,6 @@ impl Deref for AppState {
     type Target = Inner;
     fn deref(&self) -> &Inner {
         &self.0
-    }
-}
-
-/// Serialized answers of read-heavy list queries, per user and query string. After a write on
-/// this instance an answer is recomputed before it is served again; otherwise an answer older
-/// than [`RESPONSE_TTL`] is still served while one background task recomputes it, so readers
-/// never wait for a refresh. Writes through other instances on PostgreSQL clear it through the
-/// change notifications ([`crate::db::changes`]); the TTL bounds what anything else could miss.
-pub struct ResponseCache {
-    generation: std::sync::atomic::AtomicU64,
-    map: std::sync::Mutex<std::collections::HashMap<String, CachedResponse>>,
-    /// The bytes of the bodies in `map` (changed under its lock).
-    bytes: std::sync::atomic::AtomicUsize,
-    refreshing: std::sync::Mutex<std::collections::HashSet<String>>,
-    /// One computation per key at a time: concurrent misses wait for it instead of repeating it.
-    inflight: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    /// Background refreshes run one at a time, so they never crowd out requests.
-    refresh_slot: tokio::sync::Semaphore,
-}
-
-impl Default for ResponseCache {
-    fn default() -> Self {
-        ResponseCache {
-            generation: Default::default(),
-            map: Default::default(),
-            bytes: Default::default(),
-            refreshing: Default::default(),
-            inflight: Default::default(),
-            refresh_slot: tokio::sync::Semaphore::new(1),
-        }
-    }
-}
-
-#[derive(Clone)]
-struct CachedResponse {
-    at: std::time::Instant,
-    generation: u64,
-    body: axum::body::Bytes,
-}
-
-pub const RESPONSE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
-/// Answers kept at most, and their bytes at most (a page of 50 bookmarks is ~25 KB).
-const RESPONSE_CACHE_ENTRIES: usize = 2_000;
-const RESPONSE_CACHE_BYTES: usize = 8 << 20;
-
-impl ResponseCache {
-    pub fn invalidate(&self) {
-        self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-    }
-
-    /// The cached body for `key`, or `compute()`'s. `compute` must be cheap to clone (it is
-    /// called again in the background to refresh).
-    pub async fn get_or_compute<F, Fut>(
-        self: &Arc<Self>,
-        key: String,
-        compute: F,
-    ) -> crate::error::Result<axum::body::Bytes>
-    where
-        F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = crate::error::Result<axum::body::Bytes>> + Send + 'static,
-    {
-        use std::sync::atomic::Ordering;
-        let g = self.generation.load(Ordering::Acquire);
-        let cached = {
-            let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-            map.get(&key).filter(|c| c.generation == g).cloned()
-        };
-        if let Some(c) = cached {
-            if c.at.elapsed() >= RESPONSE_TTL
-                && self
-                    .refreshing
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(key.clone())
-            {
-                let me = self.clone();
-                tokio::spawn(async move {
-                    if let Ok(_permit) = me.refresh_slot.acquire().await {
-                        let g = me.generation.load(Ordering::Acquire);
-                        if let Ok(body) = compute().await {
-                            me.put(key.clone(), g, body);
-                        }
-                    }
-                    me.refreshing
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .remove(&key);
-                });
-            }
-            return Ok(c.body);
-        }
-        // A miss: one computation per key; concurrent requests for it wait and share the result.
-        let lock = {
-            let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-            inflight.entry(key.clone()).or_default().clone()
-        };
-        let _turn = lock.lock().await;
-        let g = self.generation.load(Ordering::Acquire);
-        let done = {
-            let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-            map.get(&key)
-                .filter(|c| c.generation == g)
-                .map(|c| c.body.clone())
-        };
-        let result = match done {
-            Some(body) => Ok(body),
-            None => match compute().await {
-                Ok(body) => {
-                    self.put(key.clone(), g, body.clone());
-                    Ok(body)
-                }
-                Err(e) => Err(e),
-            },
-        };
-        self.inflight
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&key);
-        result
-    }
-
-    fn put(&self, key: String, generation: u64, body: axum::body::Bytes) {
-        use std::sync::atomic::Ordering;
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        // Bounded in entries and in bytes, whatever queries arrive: when full, start over.
-        if map.len() >= RESPONSE_CACHE_ENTRIES
-            || self.bytes.load(Ordering::Relaxed) + body.len() > RESPONSE_CACHE_BYTES
-        {
-            map.clear();
-            self.bytes.store(0, Ordering::Relaxed);
-        }
-        self.bytes.fetch_add(body.len(), Ordering::Relaxed);
-        let old = map.insert(
-            key,
-            CachedResponse {
-                at: std::time::Instant::now(),
-                generation,
-                body,
-            },
-        );
-        if let Some(old) = old {
-            self.bytes.fetch_sub(old.body.len(), Ordering::Relaxed);
-        }
     }
 }
 

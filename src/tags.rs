@@ -156,10 +156,3 @@ pub async fn delete(db: &Db, origin: &Origin, user_id: &str, id: &str) -> Result
     record(db, origin, user_id, "tag.deleted", id, &name).await;
     Ok(())
 }
-
-/// Own tags whose name matches a LIKE pattern (lower-case): (id, name).
-pub async fn search(db: &Db, user_id: &str, like: &str, limit: i64) -> Result<Vec<(String, String)>> {
-    Ok(with_db!(db, pool => sqlx::query_as(
-        "SELECT id, name FROM tags WHERE user_id = $1 AND LOWER(name) LIKE $2 ESCAPE '\\' ORDER BY LOWER(name) LIMIT $3")
-        .bind(user_id).bind(like).bind(limit).fetch_all(pool).await?))
-}

@@ -2,7 +2,7 @@
 //! metadata and access tracking.
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -102,37 +102,15 @@ pub struct BookmarkPage {
 pub async fn list(
     State(state): State<AppState>,
     auth: AuthUser,
-    uri: axum::http::Uri,
     Query(q): Query<ListQuery>,
 ) -> Result<Response> {
-    // The same user asking the same question gets the cached answer (see ResponseCache).
-    let key = format!("list\u{1}{}\u{1}{}", auth.id(), uri.query().unwrap_or(""));
-    let (st, user, filter) = (
-        state.clone(),
-        auth.id().to_string(),
-        std::sync::Arc::new(ListFilter::parse(&q)),
-    );
-    let body = state
-        .responses
-        .get_or_compute(key, move || {
-            let (st, user, filter) = (st.clone(), user.clone(), filter.clone());
-            async move {
-                let page = bookmarks::list(&st.db, &st.counts, &user, &filter).await?;
-                let json = serde_json::to_vec(&BookmarkPage {
-                    items: page.items,
-                    total: page.total,
-                    has_more: page.has_more,
-                })
-                .map_err(|_| Error::internal())?;
-                Ok(axum::body::Bytes::from(json))
-            }
-        })
-        .await?;
-    Ok((
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        body,
-    )
-        .into_response())
+    let page = bookmarks::list(&state.db, &state.counts, auth.id(), &ListFilter::parse(&q)).await?;
+    Ok(Json(BookmarkPage {
+        items: page.items,
+        total: page.total,
+        has_more: page.has_more,
+    })
+    .into_response())
 }
 
 /// Creates a bookmark (with its folders, tags and shares, all or nothing).
@@ -256,7 +234,7 @@ pub async fn ids(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Ids>> {
     Ok(Json(Ids {
-        ids: bookmarks::ids(&state.db, auth.id(), &ListFilter::parse(&q)).await?,
+        ids: bookmarks::ids(&state.db, &state.counts, auth.id(), &ListFilter::parse(&q)).await?,
     }))
 }
 
@@ -283,7 +261,9 @@ pub async fn search(
     let q =
         q.q.filter(|s| !s.trim().is_empty())
             .ok_or_else(|| Error::invalid("q", "Search query is required"))?;
-    Ok(Json(crate::palette::search(&state.db, auth.id(), &q).await?))
+    Ok(Json(
+        crate::palette::search(&state.db, &state.counts, auth.id(), &q).await?,
+    ))
 }
 
 #[derive(Serialize, ToSchema)]

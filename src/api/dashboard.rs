@@ -12,5 +12,5 @@ use crate::state::AppState;
 #[utoipa::path(get, path = "/api/dashboard/stats", tag = "Dashboard",
     responses((status = 200, body = Stats), (status = 401, body = ErrorBody)))]
 pub async fn stats(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Stats>> {
-    Ok(Json(dashboard::stats(&state.db, auth.id()).await?))
+    Ok(Json(dashboard::stats(&state.db, &state.counts, auth.id()).await?))
 }

@@ -13,8 +13,15 @@ pub const URL_MAX: usize = 2048;
 pub const SLUG_MAX: usize = 255;
 pub const DESCRIPTION_MAX: usize = 10_000;
 
-/// A bookmark row with its owner's name and e-mail.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// [`BOOKMARK_COLUMNS`]' names in [`BookmarkRow`]'s order, from a subquery `p` (for
+/// [`crate::db::Db::json_rows`]).
+pub const BOOKMARK_FIELDS: &str = "p.id, p.user_id, p.tenant_id, p.title, p.url, p.slug, p.description, \
+     p.forwarding_enabled, p.pinned, p.access_count, p.last_accessed_at, p.created_at, p.updated_at, \
+     p.owner_name, p.owner_email, p.link_status, p.link_status_code, p.link_checked_at";
+
+/// A bookmark row with its owner's name and e-mail: from [`BOOKMARK_COLUMNS`] as a row, or from
+/// [`BOOKMARK_FIELDS`] as a JSON array.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct BookmarkRow {
     pub id: String,
     pub user_id: String,
@@ -23,7 +30,9 @@ pub struct BookmarkRow {
     pub url: String,
     pub slug: Option<String>,
     pub description: Option<String>,
+    #[serde(deserialize_with = "crate::db::json_flag")]
     pub forwarding_enabled: Option<bool>,
+    #[serde(deserialize_with = "crate::db::json_flag")]
     pub pinned: Option<bool>,
     pub access_count: i64,
     pub last_accessed_at: Option<Ts>,

@@ -50,7 +50,7 @@ pub struct Filter {
 
 impl Filter {
     /// Validates the referenced folder and tags and builds the condition.
-    pub async fn build(db: &Db, user_id: &str, q: &ListFilter) -> Result<Filter> {
+    pub async fn build(db: &Db, counts: &CountCache, user_id: &str, q: &ListFilter) -> Result<Filter> {
         let mut p = Params::new();
         let u = p.push(user_id);
         let mut conds = Vec::new();
@@ -59,7 +59,7 @@ impl Filter {
         match scope {
             Scope::Mine => conds.push(format!("b.user_id = {u}")),
             Scope::All => {
-                if has_incoming_shares(db, user_id).await? {
+                if counts.incoming_shares(db, user_id).await? {
                     conds.push(readable);
                 } else {
                     conds.push(format!("b.user_id = {u}"));
@@ -213,7 +213,7 @@ pub struct Page {
 pub async fn list(db: &Db, cache: &CountCache, user_id: &str, q: &ListFilter) -> Result<Page> {
     let limit = i64::from(q.limit);
     let offset = i64::from(q.offset);
-    let f = Filter::build(db, user_id, q).await?;
+    let f = Filter::build(db, cache, user_id, q).await?;
     let where_sql = f.where_sql();
 
     let count_sql = format!("SELECT COUNT(*) FROM bookmarks b{} WHERE {where_sql}", f.joins);
@@ -229,9 +229,11 @@ pub async fn list(db: &Db, cache: &CountCache, user_id: &str, q: &ListFilter) ->
     };
 
     // Ranked SQLite search first looks at the best few hundred matches only; when the other
-    // conditions leave too few of them, it ranks them all.
+    // conditions leave too few of them, it ranks them all. The page and its tags, folders and
+    // shares come in one statement, as two JSON values.
     let wanted = offset + limit + 1;
     let mut rows = Vec::new();
+    let mut related = Vec::new();
     for top in [Some((wanted * 4).max(200)), None] {
         let mut p = f.params.clone();
         let k = top.map(|k| p.push(k));
@@ -239,11 +241,17 @@ pub async fn list(db: &Db, cache: &CountCache, user_id: &str, q: &ListFilter) ->
         let lim = p.push(limit + 1);
         let off = p.push(offset);
         let sql = format!(
-            "SELECT {BOOKMARK_COLUMNS}{rank} FROM {from} JOIN users u ON u.id = b.user_id WHERE {conds} \
-             ORDER BY {} LIMIT {lim} OFFSET {off}",
-            f.sort.order_by()
+            "WITH p AS MATERIALIZED (SELECT {BOOKMARK_COLUMNS}{rank} FROM {from} JOIN users u ON u.id = b.user_id \
+             WHERE {conds} ORDER BY {} LIMIT {lim} OFFSET {off}) \
+             SELECT (SELECT {} FROM p), ({})",
+            f.sort.order_by(),
+            db.json_rows(BOOKMARK_FIELDS, ""),
+            related_sql(db, "SELECT id FROM p"),
         );
-        rows = with_db!(db, pool => bind_params!(sqlx::query_as::<_, BookmarkRow>(&sql), p).fetch_all(pool).await?);
+        let (page, rel): (String, String) =
+            with_db!(db, pool => bind_params!(sqlx::query_as(&sql), p).fetch_one(pool).await?);
+        rows = from_json(&page)?;
+        related = from_json(&rel)?;
         let complete = top.is_none() || rows.len() as i64 == limit + 1 || total <= offset + rows.len() as i64;
         if complete || f.fts.is_none() || f.sort != Sort::Relevance {
             break;
@@ -251,20 +259,27 @@ pub async fn list(db: &Db, cache: &CountCache, user_id: &str, q: &ListFilter) ->
     }
     let has_more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let items = hydrate(db, user_id, rows).await?;
     Ok(Page {
-        items,
+        items: attach(user_id, rows, related),
         total,
         has_more,
+    })
+}
+
+/// A JSON value the database assembled ([`Db::json_rows`]), read.
+fn from_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
+    serde_json::from_str(json).map_err(|e| {
+        tracing::error!(error = %e, "unreadable rows from the database");
+        Error::internal()
     })
 }
 
 /// The best `q.limit` matches, without a count and without tags, folders or shares: what the
 /// command palette shows. Ranked SQLite search looks at the best few hundred full-text matches
 /// first and ranks them all only when the other conditions leave too few.
-pub async fn best(db: &Db, user_id: &str, q: &ListFilter) -> Result<Vec<Bookmark>> {
+pub async fn best(db: &Db, counts: &CountCache, user_id: &str, q: &ListFilter) -> Result<Vec<Bookmark>> {
     let limit = i64::from(q.limit);
-    let f = Filter::build(db, user_id, q).await?;
+    let f = Filter::build(db, counts, user_id, q).await?;
     let mut rows = Vec::new();
     for top in [Some((limit * 20).max(200)), None] {
         let mut p = f.params.clone();
@@ -272,11 +287,14 @@ pub async fn best(db: &Db, user_id: &str, q: &ListFilter) -> Result<Vec<Bookmark
         let (from, rank, conds) = f.page_source(k.as_deref());
         let lim = p.push(limit);
         let sql = format!(
-            "SELECT {BOOKMARK_COLUMNS}{rank} FROM {from} JOIN users u ON u.id = b.user_id WHERE {conds} \
-             ORDER BY {} LIMIT {lim}",
+            "SELECT {} FROM (SELECT {BOOKMARK_COLUMNS}{rank} FROM {from} JOIN users u ON u.id = b.user_id \
+             WHERE {conds} ORDER BY {} LIMIT {lim}) p",
+            db.json_rows(BOOKMARK_FIELDS, ""),
             f.sort.order_by()
         );
-        rows = with_db!(db, pool => bind_params!(sqlx::query_as::<_, BookmarkRow>(&sql), p).fetch_all(pool).await?);
+        let page: String =
+            with_db!(db, pool => bind_params!(sqlx::query_scalar(&sql), p).fetch_one(pool).await?);
+        rows = from_json::<Vec<BookmarkRow>>(&page)?;
         if rows.len() as i64 == limit || f.fts.is_none() || f.sort != Sort::Relevance {
             break;
         }
@@ -285,8 +303,8 @@ pub async fn best(db: &Db, user_id: &str, q: &ListFilter) -> Result<Vec<Bookmark
 }
 
 /// Ids of every bookmark matching the filter (for "select all"), at most 10,000.
-pub async fn ids(db: &Db, user_id: &str, q: &ListFilter) -> Result<Vec<String>> {
-    let f = Filter::build(db, user_id, q).await?;
+pub async fn ids(db: &Db, counts: &CountCache, user_id: &str, q: &ListFilter) -> Result<Vec<String>> {
+    let f = Filter::build(db, counts, user_id, q).await?;
     let (from, rank, conds) = f.page_source(None);
     let sql = format!(
         "SELECT b.id{rank} FROM {from} WHERE {conds} ORDER BY {} LIMIT 10000",
@@ -317,7 +335,7 @@ pub async fn get(db: &Db, user_id: &str, id: &str) -> Result<Option<Bookmark>> {
     }
 }
 
-/// Adds tags, folders and shares to a page of rows, with one query each (no N+1).
+/// Adds tags, folders and shares to a page of rows, in one round trip (no N+1).
 pub async fn hydrate(db: &Db, viewer: &str, rows: Vec<BookmarkRow>) -> Result<Vec<Bookmark>> {
     if rows.is_empty() {
         return Ok(Vec::new());
@@ -325,25 +343,35 @@ pub async fn hydrate(db: &Db, viewer: &str, rows: Vec<BookmarkRow>) -> Result<Ve
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut p = Params::new();
     let list = p.list(&ids);
+    let sql = related_sql(db, &list);
+    let json: String = with_db!(db, pool => bind_params!(sqlx::query_scalar(&sql), p).fetch_one(pool).await?);
+    Ok(attach(viewer, rows, from_json(&json)?))
+}
 
-    // One round trip for all four: the rows are told apart by their first column. Timestamps
-    // come as text (the columns of a UNION share one type on PostgreSQL).
-    let sql = format!(
-        "SELECT 't' AS kind, bt.bookmark_id AS item, t.id, t.name, CAST(t.created_at AS TEXT) AS a, \
+/// A tag, folder, team share or user share of a bookmark: (kind, bookmark id, id, name, a, b).
+type Related = (String, String, String, String, Option<String>, Option<String>);
+
+/// The tags, folders and shares of the bookmarks whose ids `ids` gives (a list or a subquery), as
+/// one JSON array of [`Related`], by kind and name. Timestamps come as text (the columns of a
+/// UNION share one type on PostgreSQL).
+fn related_sql(db: &Db, ids: &str) -> String {
+    format!(
+        "SELECT {} FROM (\
+         SELECT 't' AS kind, bt.bookmark_id AS item, t.id, t.name, CAST(t.created_at AS TEXT) AS a, \
                 CAST(NULL AS TEXT) AS b \
-           FROM bookmark_tags bt JOIN tags t ON t.id = bt.tag_id WHERE bt.bookmark_id IN ({list}) \
+           FROM bookmark_tags bt JOIN tags t ON t.id = bt.tag_id WHERE bt.bookmark_id IN ({ids}) \
          UNION ALL SELECT 'f', bf.bookmark_id, f.id, f.name, f.icon, NULL \
-           FROM bookmark_folders bf JOIN folders f ON f.id = bf.folder_id WHERE bf.bookmark_id IN ({list}) \
+           FROM bookmark_folders bf JOIN folders f ON f.id = bf.folder_id WHERE bf.bookmark_id IN ({ids}) \
          UNION ALL SELECT 's', s.bookmark_id, t.id, t.name, t.description, CAST(t.created_at AS TEXT) \
-           FROM bookmark_team_shares s JOIN teams t ON t.id = s.team_id WHERE s.bookmark_id IN ({list}) \
+           FROM bookmark_team_shares s JOIN teams t ON t.id = s.team_id WHERE s.bookmark_id IN ({ids}) \
          UNION ALL SELECT 'u', s.bookmark_id, u.id, u.name, u.email, NULL \
-           FROM bookmark_user_shares s JOIN users u ON u.id = s.user_id WHERE s.bookmark_id IN ({list}) \
-         ORDER BY 1, 4"
-    );
-    type Related = (String, String, String, String, Option<String>, Option<String>);
-    let related: Vec<Related> =
-        with_db!(db, pool => bind_params!(sqlx::query_as(&sql), p).fetch_all(pool).await?);
+           FROM bookmark_user_shares s JOIN users u ON u.id = s.user_id WHERE s.bookmark_id IN ({ids})) r",
+        db.json_rows("r.kind, r.item, r.id, r.name, r.a, r.b", "r.kind, r.name")
+    )
+}
 
+/// `rows` as bookmarks seen by `viewer`, with their `related` tags, folders and shares.
+fn attach(viewer: &str, rows: Vec<BookmarkRow>, related: Vec<Related>) -> Vec<Bookmark> {
     let mut out: Vec<Bookmark> = rows.into_iter().map(|r| Bookmark::from_row(r, viewer)).collect();
     let index: HashMap<String, usize> = out.iter().enumerate().map(|(i, b)| (b.id.clone(), i)).collect();
     let ts = |t: Option<String>| t.as_deref().map(crate::db::Ts::parse_lenient);
@@ -375,7 +403,7 @@ pub async fn hydrate(db: &Db, viewer: &str, rows: Vec<BookmarkRow>) -> Result<Ve
             }),
         }
     }
-    Ok(out)
+    out
 }
 
 /// Counts one visit: access count and last-accessed time. Readers may call it (the counter is
@@ -390,8 +418,10 @@ pub async fn track_access(db: &Db, user_id: &str, id: &str) -> Result<bool> {
     Ok(true)
 }
 
-/// Caches `COUNT(*)` answers of list queries for a moment. Any state-changing request handled by
-/// this instance clears it at once; writes through other instances show up within [`COUNT_TTL`].
+/// Caches `COUNT(*)` answers of list queries (and whether a user has incoming shares) for a
+/// moment, bounded in entries. Any state-changing request handled by this instance clears it at
+/// once, as does every change notification from another instance on PostgreSQL
+/// ([`crate::db::changes`]); [`COUNT_TTL`] bounds what another process on a SQLite file changes.
 #[derive(Default)]
 pub struct CountCache {
     generation: std::sync::atomic::AtomicU64,
@@ -420,5 +450,17 @@ impl CountCache {
 
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// Whether anything is shared with `user` ([`has_incoming_shares`]), remembered like a
+    /// count: a list or search of someone with no incoming shares reads their own rows only.
+    pub async fn incoming_shares(&self, db: &Db, user: &str) -> Result<bool> {
+        let key = format!("\u{2}incoming\u{1}{user}");
+        if let Some(n) = self.get(&key) {
+            return Ok(n != 0);
+        }
+        let yes = has_incoming_shares(db, user).await?;
+        self.put(key, i64::from(yes));
+        Ok(yes)
     }
 }

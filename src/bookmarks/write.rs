@@ -439,7 +439,8 @@ async fn bulk_in_tx(db: &Db, user_id: &str, input: &BulkInput) -> Result<usize> 
                 scope: Scope::Mine,
                 ..ListFilter::parse(f)
             };
-            super::ids(db, user_id, &f).await?
+            // Own bookmarks only: nothing to remember about incoming shares.
+            super::ids(db, &super::CountCache::default(), user_id, &f).await?
         }
         _ => return Err(Error::invalid("ids", "Give either ids or filter")),
     };

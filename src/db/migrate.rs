@@ -41,6 +41,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(9, "0009_link_checks"),
     migration!(10, "0010_passkeys"),
     migration!(11, "0011_pinned_index"),
+    migration!(12, "0012_go_link_usage_index"),
 ];
 
 /// Advisory-lock key for migrations ("SlugBase" in ASCII, as a number).

@@ -27,7 +27,7 @@ pub use migrate::{migrate, MigrationReport, MIGRATIONS};
 pub mod migrate_error {
     pub use super::migrate::MigrateError;
 }
-pub use types::Ts;
+pub use types::{json_flag, Ts};
 
 /// The database, whichever kind it is.
 #[derive(Clone, Debug)]
@@ -61,6 +61,24 @@ pub enum ConnectError {
 }
 
 impl Db {
+    /// An aggregate that turns each row into a JSON array of `cols` and gives all of them as one
+    /// JSON text (`[]` for none), in `order` if given: a page of rows in one value, which costs
+    /// one hand-off to the driver instead of one per row. Read it with serde (a struct reads an
+    /// array field by field, in order; see [`Ts`]'s and [`json_flag`]'s readers).
+    pub fn json_rows(&self, cols: &str, order: &str) -> String {
+        let order = if order.is_empty() {
+            String::new()
+        } else {
+            format!(" ORDER BY {order}")
+        };
+        match self {
+            Db::Sqlite(_) => format!("json_group_array(json_array({cols}){order})"),
+            Db::Postgres(_) => {
+                format!("COALESCE(json_agg(json_build_array({cols}){order}), '[]')::text")
+            }
+        }
+    }
+
     pub async fn connect(cfg: &DbConfig) -> Result<Db, ConnectError> {
         match cfg {
             DbConfig::Sqlite { path } => {
@@ -262,6 +280,28 @@ impl Db {
 }
 
 impl Tx {
+    /// SQLite: sets the connection's page cache to `kib` KiB and gives the size it had (in
+    /// KiB) to set back; PostgreSQL: nothing (`None`).
+    pub async fn set_cache_size(&mut self, kib: i64) -> Result<Option<i64>, sqlx::Error> {
+        let Tx::Sqlite(t) = self else {
+            return Ok(None);
+        };
+        // A negative size is in KiB, a positive one in pages.
+        let pages: i64 = sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(&mut **t)
+            .await?;
+        let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&mut **t).await?;
+        let old = if pages < 0 {
+            -pages
+        } else {
+            pages * page_size / 1024
+        };
+        sqlx::query(&format!("PRAGMA cache_size = -{}", kib.max(1)))
+            .execute(&mut **t)
+            .await?;
+        Ok(Some(old))
+    }
+
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(t) => t.commit().await,

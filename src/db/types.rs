@@ -8,7 +8,7 @@
 use std::fmt;
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeZone, Utc};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgTypeInfo, PgValueRef, Postgres};
@@ -107,6 +107,38 @@ impl Serialize for Ts {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.to_rfc3339())
     }
+}
+
+/// From JSON the database assembled ([`crate::db::Db::json_rows`]): text in any spelling [`Ts::parse`]
+/// reads, or a number (Unix seconds or milliseconds, as SQLite may hold them).
+impl<'de> serde::Deserialize<'de> for Ts {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Ts, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Raw<'a> {
+            Text(std::borrow::Cow<'a, str>),
+            Number(i64),
+        }
+        Ok(match Raw::deserialize(d)? {
+            Raw::Text(s) => Ts::parse_lenient(&s),
+            Raw::Number(n) => Ts::parse_lenient(&n.to_string()),
+        })
+    }
+}
+
+/// A flag from JSON the database assembled: `true`/`false` (PostgreSQL), `1`/`0` (SQLite), or null.
+pub fn json_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bool(bool),
+        Number(i64),
+    }
+    Ok(match Option::<Raw>::deserialize(d)? {
+        Some(Raw::Bool(b)) => Some(b),
+        Some(Raw::Number(n)) => Some(n != 0),
+        None => None,
+    })
 }
 
 impl utoipa::PartialSchema for Ts {

@@ -31,7 +31,7 @@ pub fn host(url: &str) -> String {
 }
 
 async fn dashboard(s: Signed) -> Result<Response> {
-    let stats = crate::dashboard::stats(&s.state.db, s.user_id()).await?;
+    let stats = crate::dashboard::stats(&s.state.db, &s.state.counts, s.user_id()).await?;
     let max_tag = stats
         .top_tags
         .iter()
