@@ -50,7 +50,23 @@ pub fn readable_sql(u: &str) -> String {
 /// collection is loaded at once).
 pub fn readable_ids_sql(u: &str) -> String {
     format!(
-        "SELECT id FROM bookmarks WHERE user_id = {u}          UNION SELECT bookmark_id FROM bookmark_user_shares WHERE user_id = {u}          UNION SELECT s.bookmark_id FROM bookmark_team_shares s JOIN team_members m ON m.team_id = s.team_id WHERE m.user_id = {u}          UNION SELECT bf.bookmark_id FROM bookmark_folders bf JOIN folder_user_shares fs ON fs.folder_id = bf.folder_id                WHERE fs.user_id = {u}          UNION SELECT bf.bookmark_id FROM bookmark_folders bf JOIN folder_team_shares fs ON fs.folder_id = bf.folder_id                JOIN team_members m ON m.team_id = fs.team_id WHERE m.user_id = {u}"
+        "SELECT id FROM bookmarks WHERE user_id = {u} UNION {}",
+        shared_ids_sql(u)
+    )
+}
+
+/// The ids of bookmarks shared with the user behind placeholder `u` (directly, through a team,
+/// or through a shared folder), as a union with one indexed branch per way of sharing. It may
+/// include the user's own bookmarks (in a folder someone shared back).
+pub fn shared_ids_sql(u: &str) -> String {
+    format!(
+        "SELECT bookmark_id FROM bookmark_user_shares WHERE user_id = {u} \
+         UNION SELECT s.bookmark_id FROM bookmark_team_shares s JOIN team_members m ON m.team_id = s.team_id \
+               WHERE m.user_id = {u} \
+         UNION SELECT bf.bookmark_id FROM bookmark_folders bf JOIN folder_user_shares fs ON fs.folder_id = bf.folder_id \
+               WHERE fs.user_id = {u} \
+         UNION SELECT bf.bookmark_id FROM bookmark_folders bf JOIN folder_team_shares fs ON fs.folder_id = bf.folder_id \
+               JOIN team_members m ON m.team_id = fs.team_id WHERE m.user_id = {u}"
     )
 }
 

@@ -8,7 +8,7 @@ use super::{ListFilter, Sort};
 use crate::db::params::{escape_like, Params};
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::sharing::{has_incoming_shares, readable_sql, Scope, TeamShareRow, UserRef};
+use crate::sharing::{has_incoming_shares, readable_sql, shared_ids_sql, Scope, TeamShareRow, UserRef};
 use crate::{bind_params, with_db};
 
 /// Accented Latin letters and their base letters: the same table as the PostgreSQL search
@@ -46,6 +46,9 @@ pub struct Filter {
     pub rank_select: String,
     /// SQLite: the full-text MATCH placeholder.
     pub fts: Option<String>,
+    /// Scope "all" for a user with incoming shares: the user's placeholder. The readable rule is
+    /// then not in `conds` (see [`Filter::page_source`]).
+    shared_with: Option<String>,
 }
 
 impl Filter {
@@ -56,11 +59,12 @@ impl Filter {
         let mut conds = Vec::new();
         let scope = q.scope;
         let readable = readable_sql(&u);
+        let mut shared_with = None;
         match scope {
             Scope::Mine => conds.push(format!("b.user_id = {u}")),
             Scope::All => {
                 if counts.incoming_shares(db, user_id).await? {
-                    conds.push(readable);
+                    shared_with = Some(u.clone());
                 } else {
                     conds.push(format!("b.user_id = {u}"));
                 }
@@ -158,12 +162,21 @@ impl Filter {
             sort,
             rank_select,
             fts,
+            shared_with,
         })
     }
 
-    /// The conditions, including the full-text match.
+    /// The conditions, including the scope and the full-text match.
     fn where_sql(&self) -> String {
         let mut conds = self.conds.clone();
+        if let Some(u) = &self.shared_with {
+            conds.push(readable_sql(u));
+        }
+        self.with_match(conds)
+    }
+
+    /// `conds` and the full-text match, joined.
+    fn with_match(&self, mut conds: Vec<String>) -> String {
         if let Some(m) = &self.fts {
             conds.push(format!(
                 "b.rowid IN (SELECT rowid FROM bookmarks_fts WHERE bookmarks_fts MATCH {m})"
@@ -176,23 +189,41 @@ impl Filter {
         }
     }
 
-    /// `FROM …` and the rank column for a page. SQLite ranked by relevance: the best `top`
-    /// full-text matches first (the index ranks them), then the other conditions; `None` ranks
-    /// every match.
-    fn page_source(&self, top: Option<&str>) -> (String, String, String) {
-        match (&self.fts, self.sort) {
-            (Some(m), Sort::Relevance) => {
+    /// `FROM …`, the rank column and the conditions for a page that needs at most `upto` rows.
+    /// SQLite ranked by relevance: the best `top` full-text matches first (the index ranks
+    /// them), then the other conditions; `None` ranks every match. Scope "all" of a user with
+    /// incoming shares, in any other order: the first `upto` of the user's own bookmarks (their
+    /// index, in order) and the first `upto` of those shared with them (found through the share
+    /// tables), merged — not every bookmark of the instance tested against the sharing rule.
+    fn page_source(&self, top: Option<&str>, upto: &str) -> (String, String, String) {
+        match (&self.fts, self.sort, &self.shared_with) {
+            (Some(m), Sort::Relevance, _) => {
                 let limit = top.map(|k| format!(" LIMIT {k}")).unwrap_or_default();
                 let from = format!(
                     "(SELECT rowid AS fts_rowid, rank AS search_rank FROM bookmarks_fts WHERE bookmarks_fts MATCH {m} \
                      ORDER BY rank{limit}) fts JOIN bookmarks b ON b.rowid = fts.fts_rowid"
                 );
-                let conds = if self.conds.is_empty() {
+                let mut conds = self.conds.clone();
+                if let Some(u) = &self.shared_with {
+                    conds.push(readable_sql(u));
+                }
+                let conds = if conds.is_empty() {
                     "TRUE".to_string()
                 } else {
-                    self.conds.join(" AND ")
+                    conds.join(" AND ")
                 };
                 (from, ", fts.search_rank".into(), conds)
+            }
+            (_, sort, Some(u)) if sort != Sort::Relevance => {
+                let (w, o) = (self.with_match(self.conds.clone()), sort.order_by());
+                let from = format!(
+                    "(SELECT * FROM (SELECT b.* FROM bookmarks b WHERE b.user_id = {u} AND {w} \
+                        ORDER BY {o} LIMIT {upto}) own \
+                      UNION ALL SELECT * FROM (SELECT b.* FROM bookmarks b WHERE b.user_id <> {u} \
+                        AND b.id IN ({}) AND {w} ORDER BY {o} LIMIT {upto}) shared) b",
+                    shared_ids_sql(u)
+                );
+                (from, self.rank_select.clone(), "TRUE".into())
             }
             _ => (
                 format!("bookmarks b{}", self.joins),
@@ -237,7 +268,8 @@ pub async fn list(db: &Db, cache: &CountCache, user_id: &str, q: &ListFilter) ->
     for top in [Some((wanted * 4).max(200)), None] {
         let mut p = f.params.clone();
         let k = top.map(|k| p.push(k));
-        let (from, rank, conds) = f.page_source(k.as_deref());
+        let upto = p.push(wanted);
+        let (from, rank, conds) = f.page_source(k.as_deref(), &upto);
         let lim = p.push(limit + 1);
         let off = p.push(offset);
         let sql = format!(
@@ -284,8 +316,8 @@ pub async fn best(db: &Db, counts: &CountCache, user_id: &str, q: &ListFilter) -
     for top in [Some((limit * 20).max(200)), None] {
         let mut p = f.params.clone();
         let k = top.map(|k| p.push(k));
-        let (from, rank, conds) = f.page_source(k.as_deref());
         let lim = p.push(limit);
+        let (from, rank, conds) = f.page_source(k.as_deref(), &lim);
         let sql = format!(
             "SELECT {} FROM (SELECT {BOOKMARK_COLUMNS}{rank} FROM {from} JOIN users u ON u.id = b.user_id \
              WHERE {conds} ORDER BY {} LIMIT {lim}) p",
@@ -305,15 +337,17 @@ pub async fn best(db: &Db, counts: &CountCache, user_id: &str, q: &ListFilter) -
 /// Ids of every bookmark matching the filter (for "select all"), at most 10,000.
 pub async fn ids(db: &Db, counts: &CountCache, user_id: &str, q: &ListFilter) -> Result<Vec<String>> {
     let f = Filter::build(db, counts, user_id, q).await?;
-    let (from, rank, conds) = f.page_source(None);
+    let mut p = f.params.clone();
+    let upto = p.push(10_000i64);
+    let (from, rank, conds) = f.page_source(None, &upto);
     let sql = format!(
-        "SELECT b.id{rank} FROM {from} WHERE {conds} ORDER BY {} LIMIT 10000",
+        "SELECT b.id{rank} FROM {from} WHERE {conds} ORDER BY {} LIMIT {upto}",
         f.sort.order_by()
     );
     let rows: Vec<(String,)> = if rank.is_empty() {
-        with_db!(db, pool => bind_params!(sqlx::query_as::<_, (String,)>(&sql), f.params).fetch_all(pool).await?)
+        with_db!(db, pool => bind_params!(sqlx::query_as::<_, (String,)>(&sql), p).fetch_all(pool).await?)
     } else {
-        with_db!(db, pool => bind_params!(sqlx::query_as::<_, (String, f64)>(&sql), f.params)
+        with_db!(db, pool => bind_params!(sqlx::query_as::<_, (String, f64)>(&sql), p)
             .fetch_all(pool).await?.into_iter().map(|(id, _)| (id,)).collect())
     };
     Ok(rows.into_iter().map(|r| r.0).collect())

@@ -667,6 +667,68 @@ async fn sharing_a_bookmark_with_a_user(app: TestApp) {
     assert_eq!(bob.get_json("/api/bookmarks").await.1["total"], 0);
 }
 
+/// Scope "all" of a user with incoming shares merges their own bookmarks with those shared with
+/// them (directly and through a folder): every sort, every page, nothing twice or missing, and
+/// a bookmark of someone else that is not shared never shows.
+async fn scope_all_merges_own_and_shared_in_order(app: TestApp) {
+    sign_in_admin(&app).await;
+    let bob = sign_in_user(&app, "bob@example.com", "Bob").await;
+    let (_, users) = app.get_json("/api/users/for-sharing").await;
+    let bob_id = users[0]["id"].as_str().unwrap().to_string();
+    let (_, folder) = create(&app, "/api/folders", json!({"name": "For Bob"})).await;
+    let fid = folder["id"].as_str().unwrap().to_string();
+    app.put_json(&format!("/api/folders/{fid}"), json!({"user_ids": [&bob_id]}))
+        .await;
+    for t in ["Bravo", "Echo", "Lima"] {
+        new_bookmark(
+            &app,
+            json!({"title": t, "url": "https://d.example", "user_ids": [&bob_id]}),
+        )
+        .await;
+    }
+    for t in ["Alpha", "Golf"] {
+        new_bookmark(
+            &app,
+            json!({"title": t, "url": "https://f.example", "folder_ids": [&fid]}),
+        )
+        .await;
+    }
+    new_bookmark(&app, json!({"title": "Hidden", "url": "https://h.example"})).await;
+    for t in ["Charlie", "Delta", "Foxtrot", "India", "Juliet", "Kilo"] {
+        new_bookmark(&bob, json!({"title": t, "url": "https://b.example"})).await;
+    }
+    let expected = [
+        "Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "India", "Juliet", "Kilo", "Lima",
+    ];
+    for sort in ["alphabetical", "recently_added", "most_used", "recently_accessed"] {
+        let (_, all) = bob
+            .get_json(&format!("/api/bookmarks?sort_by={sort}&limit=100"))
+            .await;
+        assert_eq!(all["total"], 11, "{sort}: {all}");
+        // Pages of 2: the deeper pages need more than a page's worth of each kind.
+        let mut paged = Vec::new();
+        for offset in (0..12).step_by(2) {
+            let (_, v) = bob
+                .get_json(&format!(
+                    "/api/bookmarks?scope=all&sort_by={sort}&limit=2&offset={offset}"
+                ))
+                .await;
+            assert_eq!(v["total"], 11);
+            assert_eq!(v["hasMore"], offset + 2 < 11, "{sort} at {offset}");
+            paged.extend(titles(&v));
+        }
+        assert_eq!(paged, titles(&all), "{sort}: pages agree with the whole list");
+        let mut set = paged.clone();
+        set.sort();
+        assert_eq!(set, expected, "{sort}");
+        if sort == "alphabetical" {
+            assert_eq!(paged, expected);
+        }
+    }
+    let (_, ids) = bob.get_json("/api/bookmarks/ids?scope=all").await;
+    assert_eq!(ids["ids"].as_array().map(Vec::len), Some(11), "{ids}");
+}
+
 on_both_backends!(
     crud_and_shapes,
     validation_errors_name_the_field,
@@ -677,4 +739,5 @@ on_both_backends!(
     bulk_actions_all_or_nothing,
     folders_and_tags,
     sharing_a_bookmark_with_a_user,
+    scope_all_merges_own_and_shared_in_order,
 );
