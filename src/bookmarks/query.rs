@@ -278,7 +278,7 @@ pub async fn list(db: &Db, cache: &CountCache, user_id: &str, q: &ListFilter) ->
              SELECT (SELECT {} FROM p), ({})",
             f.sort.order_by(),
             db.json_rows(BOOKMARK_FIELDS, ""),
-            related_sql(db, "SELECT id FROM p"),
+            related_sql(db, in_page(db)),
         );
         let (page, rel): (String, String) =
             with_db!(db, pool => bind_params!(sqlx::query_as(&sql), p).fetch_one(pool).await?);
@@ -377,7 +377,7 @@ pub async fn hydrate(db: &Db, viewer: &str, rows: Vec<BookmarkRow>) -> Result<Ve
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut p = Params::new();
     let list = p.list(&ids);
-    let sql = related_sql(db, &list);
+    let sql = related_sql(db, &format!("IN ({list})"));
     let json: String = with_db!(db, pool => bind_params!(sqlx::query_scalar(&sql), p).fetch_one(pool).await?);
     Ok(attach(viewer, rows, from_json(&json)?))
 }
@@ -385,23 +385,33 @@ pub async fn hydrate(db: &Db, viewer: &str, rows: Vec<BookmarkRow>) -> Result<Ve
 /// A tag, folder, team share or user share of a bookmark: (kind, bookmark id, id, name, a, b).
 type Related = (String, String, String, String, Option<String>, Option<String>);
 
-/// The tags, folders and shares of the bookmarks whose ids `ids` gives (a list or a subquery), as
-/// one JSON array of [`Related`], by kind and name. Timestamps come as text (the columns of a
-/// UNION share one type on PostgreSQL).
-fn related_sql(db: &Db, ids: &str) -> String {
+/// The tags, folders and shares of the bookmarks whose ids `member` admits (`IN (…)`, or
+/// [`in_page`]), as one JSON array of [`Related`], by kind and name. Timestamps come as text
+/// (the columns of a UNION share one type on PostgreSQL).
+fn related_sql(db: &Db, member: &str) -> String {
     format!(
         "SELECT {} FROM (\
          SELECT 't' AS kind, bt.bookmark_id AS item, t.id, t.name, CAST(t.created_at AS TEXT) AS a, \
                 CAST(NULL AS TEXT) AS b \
-           FROM bookmark_tags bt JOIN tags t ON t.id = bt.tag_id WHERE bt.bookmark_id IN ({ids}) \
+           FROM bookmark_tags bt JOIN tags t ON t.id = bt.tag_id WHERE bt.bookmark_id {member} \
          UNION ALL SELECT 'f', bf.bookmark_id, f.id, f.name, f.icon, NULL \
-           FROM bookmark_folders bf JOIN folders f ON f.id = bf.folder_id WHERE bf.bookmark_id IN ({ids}) \
+           FROM bookmark_folders bf JOIN folders f ON f.id = bf.folder_id WHERE bf.bookmark_id {member} \
          UNION ALL SELECT 's', s.bookmark_id, t.id, t.name, t.description, CAST(t.created_at AS TEXT) \
-           FROM bookmark_team_shares s JOIN teams t ON t.id = s.team_id WHERE s.bookmark_id IN ({ids}) \
+           FROM bookmark_team_shares s JOIN teams t ON t.id = s.team_id WHERE s.bookmark_id {member} \
          UNION ALL SELECT 'u', s.bookmark_id, u.id, u.name, u.email, NULL \
-           FROM bookmark_user_shares s JOIN users u ON u.id = s.user_id WHERE s.bookmark_id IN ({ids})) r",
+           FROM bookmark_user_shares s JOIN users u ON u.id = s.user_id WHERE s.bookmark_id {member}) r",
         db.json_rows("r.kind, r.item, r.id, r.name, r.a, r.b", "r.kind, r.name")
     )
+}
+
+/// Membership in the page `p` of the statement (a CTE). PostgreSQL cannot tell how many rows a
+/// CTE holds and hash-joins whole link tables against it; an array of the ids lets it look each
+/// one up in the link table's key instead.
+fn in_page(db: &Db) -> &'static str {
+    match db {
+        Db::Sqlite(_) => "IN (SELECT id FROM p)",
+        Db::Postgres(_) => "= ANY(ARRAY(SELECT id FROM p))",
+    }
 }
 
 /// `rows` as bookmarks seen by `viewer`, with their `related` tags, folders and shares.
