@@ -203,8 +203,8 @@ async fn drive(
 
 fn line(name: &str, r: &support::WrkResult) {
     println!(
-        "  {name:<16} {:>7.0} requests/s, p50 {:>6.2} ms, p99 {:>6.2} ms, non-2xx {}",
-        r.rps, r.p50_ms, r.p99_ms, r.non2xx
+        "  {name:<16} {:>7.0} requests/s, p50 {:>7.2} ms, p99 {:>7.2} ms, non-2xx {}, timeouts {}",
+        r.rps, r.p50_ms, r.p99_ms, r.non2xx, r.timeouts
     );
 }
 

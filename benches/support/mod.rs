@@ -64,6 +64,8 @@ pub struct WrkResult {
     pub p90_ms: f64,
     pub p99_ms: f64,
     pub non2xx: u64,
+    /// Requests wrk gave up on (no answer within its 10-second timeout).
+    pub timeouts: u64,
 }
 
 fn ms(v: &str) -> f64 {
@@ -107,6 +109,8 @@ pub fn wrk_on(
         &format!("-c{connections}"),
         &format!("-d{secs}s"),
         "--latency",
+        "--timeout",
+        "10s",
     ]);
     if let Some(h) = header {
         cmd.args(["-H", h]);
@@ -127,6 +131,7 @@ pub fn wrk_on(
         p90_ms: 0.0,
         p99_ms: 0.0,
         non2xx: 0,
+        timeouts: 0,
     };
     for line in output.lines() {
         let l = line.trim();
@@ -140,6 +145,12 @@ pub fn wrk_on(
             r.p99_ms = ms(v);
         } else if let Some(v) = l.strip_prefix("Non-2xx or 3xx responses:") {
             r.non2xx = v.trim().parse().unwrap_or(0);
+        } else if let Some(v) = l.strip_prefix("Socket errors:") {
+            r.timeouts = v
+                .rsplit("timeout")
+                .next()
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or(0);
         }
     }
     if r.rps == 0.0 {
@@ -201,6 +212,7 @@ pub fn median(runs: &[WrkResult]) -> WrkResult {
         p90_ms: mid(|r| r.p90_ms),
         p99_ms: mid(|r| r.p99_ms),
         non2xx: runs.iter().map(|r| r.non2xx).sum(),
+        timeouts: runs.iter().map(|r| r.timeouts).sum(),
     }
 }
 
