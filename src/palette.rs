@@ -2,7 +2,7 @@
 
 use crate::bookmarks::{self, CountCache, ListFilter};
 use crate::db::params::escape_like;
-use crate::db::Db;
+use crate::db::{from_json, Db};
 use crate::error::Result;
 use crate::with_db;
 
@@ -35,16 +35,11 @@ pub async fn search(db: &Db, counts: &CountCache, user_id: &str, q: &str) -> Res
     );
     let (folders, tags): (String, String) =
         with_db!(db, pool => sqlx::query_as(&sql).bind(user_id).bind(&like).fetch_one(pool).await?);
-    let unreadable = |e: serde_json::Error| {
-        tracing::error!(error = %e, "unreadable rows from the database");
-        crate::error::Error::internal()
-    };
-    let folders: Vec<(String, String, Option<String>)> =
-        serde_json::from_str(&folders).map_err(unreadable)?;
+    let folders: Vec<(String, String, Option<String>)> = from_json(&folders)?;
     for (id, title, icon) in folders {
         out.push(serde_json::json!({"id": id, "type": "folder", "title": title, "icon": icon}));
     }
-    let tags: Vec<(String, String)> = serde_json::from_str(&tags).map_err(unreadable)?;
+    let tags: Vec<(String, String)> = from_json(&tags)?;
     for (id, title) in tags {
         out.push(serde_json::json!({"id": id, "type": "tag", "title": title}));
     }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::model::*;
 use super::{ListFilter, Sort};
 use crate::db::params::{escape_like, Params};
-use crate::db::Db;
+use crate::db::{from_json, Db};
 use crate::error::{Error, Result};
 use crate::sharing::{has_incoming_shares, readable_sql, shared_ids_sql, Scope, TeamShareRow, UserRef};
 use crate::{bind_params, with_db};
@@ -295,14 +295,6 @@ pub async fn list(db: &Db, cache: &CountCache, user_id: &str, q: &ListFilter) ->
         items: attach(user_id, rows, related),
         total,
         has_more,
-    })
-}
-
-/// A JSON value the database assembled ([`Db::json_rows`]), read.
-fn from_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
-    serde_json::from_str(json).map_err(|e| {
-        tracing::error!(error = %e, "unreadable rows from the database");
-        Error::internal()
     })
 }
 

@@ -60,6 +60,15 @@ pub enum ConnectError {
     BadUrl(sqlx::Error),
 }
 
+/// A JSON value the database assembled ([`Db::json_rows`]), read; a value that does not read is
+/// logged and answered as an internal error.
+pub fn from_json<T: serde::de::DeserializeOwned>(json: &str) -> crate::error::Result<T> {
+    serde_json::from_str(json).map_err(|e| {
+        tracing::error!(error = %e, "unreadable rows from the database");
+        crate::error::Error::internal()
+    })
+}
+
 impl Db {
     /// An aggregate that turns each row into a JSON array of `cols` and gives all of them as one
     /// JSON text (`[]` for none), in `order` if given: a page of rows in one value, which costs
@@ -280,28 +289,6 @@ impl Db {
 }
 
 impl Tx {
-    /// SQLite: sets the connection's page cache to `kib` KiB and gives the size it had (in
-    /// KiB) to set back; PostgreSQL: nothing (`None`).
-    pub async fn set_cache_size(&mut self, kib: i64) -> Result<Option<i64>, sqlx::Error> {
-        let Tx::Sqlite(t) = self else {
-            return Ok(None);
-        };
-        // A negative size is in KiB, a positive one in pages.
-        let pages: i64 = sqlx::query_scalar("PRAGMA cache_size")
-            .fetch_one(&mut **t)
-            .await?;
-        let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&mut **t).await?;
-        let old = if pages < 0 {
-            -pages
-        } else {
-            pages * page_size / 1024
-        };
-        sqlx::query(&format!("PRAGMA cache_size = -{}", kib.max(1)))
-            .execute(&mut **t)
-            .await?;
-        Ok(Some(old))
-    }
-
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(t) => t.commit().await,
