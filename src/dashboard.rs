@@ -1,5 +1,5 @@
 //! Dashboard figures: totals, recent, most used, pinned, top tags — one statement, each figure
-//! an indexed subquery.
+//! an indexed subquery; the bookmark total and the tag counts are kept by triggers (migration 13).
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -73,7 +73,7 @@ struct Figures {
 }
 
 const SQLITE_FIGURES: &str = "SELECT \
-  (SELECT COUNT(*) FROM bookmarks WHERE user_id = $1) AS total_bookmarks, \
+  COALESCE((SELECT n FROM bookmark_counts WHERE user_id = $1), 0) AS total_bookmarks, \
   (SELECT COUNT(*) FROM folders WHERE user_id = $1) AS total_folders, \
   (SELECT COUNT(*) FROM tags WHERE user_id = $1) AS total_tags, \
   (SELECT json_group_array(json_object('id', r.id, 'title', r.title, 'url', r.url, \
@@ -85,8 +85,8 @@ const SQLITE_FIGURES: &str = "SELECT \
     FROM (SELECT id, title, url, created_at, last_accessed_at FROM bookmarks WHERE user_id = $1 \
           ORDER BY created_at DESC, id DESC LIMIT 5) r) AS recent, \
   (SELECT json_group_array(json_object('id', x.id, 'name', x.name, 'bookmark_count', x.n)) \
-    FROM (SELECT t.id, t.name, COUNT(*) AS n FROM tags t JOIN bookmark_tags bt ON bt.tag_id = t.id \
-          WHERE t.user_id = $1 GROUP BY t.id, t.name ORDER BY n DESC, t.name LIMIT 10) x) AS top_tags, \
+    FROM (SELECT t.id, t.name, c.n FROM tag_counts c JOIN tags t ON t.id = c.tag_id \
+          WHERE c.user_id = $1 AND c.n > 0 ORDER BY c.n DESC, t.name LIMIT 10) x) AS top_tags, \
   (SELECT json_group_array(json_object('id', x.id, 'title', x.title, 'url', x.url, 'slug', x.slug, 'access_count', x.n)) \
     FROM (SELECT id, title, url, slug, CAST(COALESCE(access_count, 0) AS BIGINT) AS n FROM bookmarks \
           WHERE user_id = $1 AND slug IS NOT NULL AND slug <> '' AND forwarding_enabled = TRUE \
@@ -97,7 +97,7 @@ const SQLITE_FIGURES: &str = "SELECT \
           ORDER BY COALESCE(updated_at, created_at) DESC LIMIT 16) x) AS pinned";
 
 const POSTGRES_FIGURES: &str = "SELECT \
-  (SELECT COUNT(*) FROM bookmarks WHERE user_id = $1) AS total_bookmarks, \
+  COALESCE((SELECT n FROM bookmark_counts WHERE user_id = $1), 0) AS total_bookmarks, \
   (SELECT COUNT(*) FROM folders WHERE user_id = $1) AS total_folders, \
   (SELECT COUNT(*) FROM tags WHERE user_id = $1) AS total_tags, \
   (SELECT COALESCE(json_agg(json_build_object('id', r.id, 'title', r.title, 'url', r.url, \
@@ -111,8 +111,8 @@ const POSTGRES_FIGURES: &str = "SELECT \
           ORDER BY created_at DESC, id DESC LIMIT 5) r) AS recent, \
   (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'name', x.name, 'bookmark_count', x.n) \
       ORDER BY x.n DESC, x.name), '[]'::json)::text \
-    FROM (SELECT t.id, t.name, COUNT(*) AS n FROM tags t JOIN bookmark_tags bt ON bt.tag_id = t.id \
-          WHERE t.user_id = $1 GROUP BY t.id, t.name ORDER BY n DESC, t.name LIMIT 10) x) AS top_tags, \
+    FROM (SELECT t.id, t.name, c.n FROM tag_counts c JOIN tags t ON t.id = c.tag_id \
+          WHERE c.user_id = $1 AND c.n > 0 ORDER BY c.n DESC, t.name LIMIT 10) x) AS top_tags, \
   (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'title', x.title, 'url', x.url, 'slug', x.slug, \
       'access_count', x.n) ORDER BY x.n DESC, x.unused, x.last_accessed_at DESC, x.created_at DESC), '[]'::json)::text \
     FROM (SELECT id, title, url, slug, CAST(COALESCE(access_count, 0) AS BIGINT) AS n, \

@@ -23,7 +23,7 @@ pub struct Tag {
 }
 
 const COLUMNS: &str = "t.id, t.user_id, t.tenant_id, t.name, t.created_at, \
-     (SELECT COUNT(*) FROM bookmark_tags bt WHERE bt.tag_id = t.id) AS bookmark_count";
+     COALESCE((SELECT c.n FROM tag_counts c WHERE c.tag_id = t.id), 0) AS bookmark_count";
 
 pub async fn list(
     db: &Db,

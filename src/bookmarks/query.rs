@@ -166,6 +166,17 @@ impl Filter {
         })
     }
 
+    /// The user's own bookmarks with no other condition: their total is a kept count
+    /// (`bookmark_counts`, migration 13), read in the page's statement, not counted.
+    fn own_unfiltered(&self) -> bool {
+        self.fts.is_none()
+            && self.shared_with.is_none()
+            && self.joins.is_empty()
+            && self.params.args.len() == 1
+            && self.conds.len() == 1
+            && self.conds[0] == "b.user_id = $1"
+    }
+
     /// The conditions, including the scope and the full-text match.
     fn where_sql(&self) -> String {
         let mut conds = self.conds.clone();
@@ -247,16 +258,25 @@ pub async fn list(db: &Db, cache: &CountCache, user_id: &str, q: &ListFilter) ->
     let f = Filter::build(db, cache, user_id, q).await?;
     let where_sql = f.where_sql();
 
-    let count_sql = format!("SELECT COUNT(*) FROM bookmarks b{} WHERE {where_sql}", f.joins);
-    let cache_key = format!("{user_id}\u{1}{count_sql}\u{1}{:?}", f.params.args);
-    let total = match cache.get(&cache_key) {
-        Some(n) => n,
-        None => {
-            let n: i64 = with_db!(db, pool => bind_params!(sqlx::query_scalar::<_, i64>(&count_sql), f.params)
-                .fetch_one(pool).await?);
-            cache.put(cache_key, n);
-            n
-        }
+    let counted = f.own_unfiltered();
+    let mut total = 0;
+    if !counted {
+        let count_sql = format!("SELECT COUNT(*) FROM bookmarks b{} WHERE {where_sql}", f.joins);
+        let cache_key = format!("{user_id}\u{1}{count_sql}\u{1}{:?}", f.params.args);
+        total = match cache.get(&cache_key) {
+            Some(n) => n,
+            None => {
+                let n: i64 = with_db!(db, pool => bind_params!(sqlx::query_scalar::<_, i64>(&count_sql), f.params)
+                    .fetch_one(pool).await?);
+                cache.put(cache_key, n);
+                n
+            }
+        };
+    }
+    let total_sql = if counted {
+        "(SELECT n FROM bookmark_counts WHERE user_id = $1)"
+    } else {
+        "NULL"
     };
 
     // Ranked SQLite search first looks at the best few hundred matches only; when the other
@@ -275,13 +295,16 @@ pub async fn list(db: &Db, cache: &CountCache, user_id: &str, q: &ListFilter) ->
         let sql = format!(
             "WITH p AS MATERIALIZED (SELECT {BOOKMARK_COLUMNS}{rank} FROM {from} JOIN users u ON u.id = b.user_id \
              WHERE {conds} ORDER BY {} LIMIT {lim} OFFSET {off}) \
-             SELECT (SELECT {} FROM p), ({})",
+             SELECT (SELECT {} FROM p), ({}), {total_sql}",
             f.sort.order_by(),
             db.json_rows(BOOKMARK_FIELDS, ""),
             related_sql(db, in_page(db)),
         );
-        let (page, rel): (String, String) =
+        let (page, rel, kept): (String, String, Option<i64>) =
             with_db!(db, pool => bind_params!(sqlx::query_as(&sql), p).fetch_one(pool).await?);
+        if counted {
+            total = kept.unwrap_or(0);
+        }
         rows = from_json(&page)?;
         related = from_json(&rel)?;
         let complete = top.is_none() || rows.len() as i64 == limit + 1 || total <= offset + rows.len() as i64;

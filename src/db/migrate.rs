@@ -42,6 +42,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(10, "0010_passkeys"),
     migration!(11, "0011_pinned_index"),
     migration!(12, "0012_go_link_usage_index"),
+    migration!(13, "0013_counts"),
 ];
 
 /// Advisory-lock key for migrations ("SlugBase" in ASCII, as a number).

@@ -729,6 +729,183 @@ async fn scope_all_merges_own_and_shared_in_order(app: TestApp) {
     assert_eq!(ids["ids"].as_array().map(Vec::len), Some(11), "{ids}");
 }
 
+/// The kept counts (bookmarks per user, bookmarks per tag) equal a recount, for every user and
+/// every tag in the database.
+async fn assert_counts_true(app: &TestApp, after: &str) {
+    let wrong_users: i64 = with_db!(&app.state.db, pool => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users u LEFT JOIN bookmark_counts c ON c.user_id = u.id \
+         WHERE COALESCE(c.n, 0) <> (SELECT COUNT(*) FROM bookmarks b WHERE b.user_id = u.id)")
+        .fetch_one(pool).await.unwrap());
+    let wrong_tags: i64 = with_db!(&app.state.db, pool => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM tags t LEFT JOIN tag_counts c ON c.tag_id = t.id \
+         WHERE c.n IS NULL OR c.user_id <> t.user_id \
+            OR c.n <> (SELECT COUNT(*) FROM bookmark_tags bt WHERE bt.tag_id = t.id)")
+        .fetch_one(pool).await.unwrap());
+    assert_eq!(
+        (wrong_users, wrong_tags),
+        (0, 0),
+        "kept counts wrong after {after}"
+    );
+}
+
+/// (total bookmarks, [(tag, count)]) as the dashboard shows them, and the list's total.
+async fn dashboard_counts(app: &TestApp) -> (i64, Vec<(String, i64)>) {
+    let (s, v) = app.get_json("/api/dashboard/stats").await;
+    assert_eq!(s, 200, "{v}");
+    let (_, page) = app.get_json("/api/bookmarks?limit=1").await;
+    assert_eq!(
+        page["total"], v["totalBookmarks"],
+        "list total and dashboard agree"
+    );
+    let tags = v["topTags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_string(),
+                t["bookmark_count"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    (v["totalBookmarks"].as_i64().unwrap(), tags)
+}
+
+fn tally(pairs: &[(&str, i64)]) -> Vec<(String, i64)> {
+    pairs.iter().map(|(n, c)| (n.to_string(), *c)).collect()
+}
+
+async fn kept_counts_follow_every_write(app: TestApp) {
+    sign_in_admin(&app).await;
+    let bob = sign_in_user(&app, "bob@example.com", "Bob").await;
+    let (_, a) = create(&app, "/api/tags", json!({"name": "alpha"})).await;
+    let (_, b) = create(&app, "/api/tags", json!({"name": "beta"})).await;
+    assert_eq!(dashboard_counts(&app).await, (0, vec![]));
+    let x = new_bookmark(
+        &app,
+        json!({"title": "X", "url": "https://x.example", "tag_ids": [a["id"], b["id"]]}),
+    )
+    .await;
+    let y = new_bookmark(
+        &app,
+        json!({"title": "Y", "url": "https://y.example", "tag_ids": [a["id"]]}),
+    )
+    .await;
+    let z = new_bookmark(&app, json!({"title": "Z", "url": "https://z.example"})).await;
+    new_bookmark(&bob, json!({"title": "Bob's", "url": "https://bob.example"})).await;
+    assert_eq!(
+        dashboard_counts(&app).await,
+        (3, tally(&[("alpha", 2), ("beta", 1)]))
+    );
+    assert_counts_true(&app, "creating").await;
+
+    let (s, _) = body(
+        app.put_json(
+            &format!("/api/bookmarks/{}", x["id"].as_str().unwrap()),
+            json!({"tag_ids": [b["id"]]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        dashboard_counts(&app).await,
+        (3, tally(&[("alpha", 1), ("beta", 1)]))
+    );
+    let (_, tags) = app.get_json("/api/tags").await;
+    assert!(tags.to_string().contains("\"bookmark_count\":1"), "{tags}");
+
+    let bulk = |body: Value| {
+        let app = app.clone();
+        async move { body_of(app.post_json("/api/bookmarks/bulk", body).await).await }
+    };
+    let ids = json!([x["id"], y["id"], z["id"]]);
+    assert_eq!(
+        bulk(json!({"ids": ids, "action": "add_tags", "tag_ids": [b["id"]]}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        dashboard_counts(&app).await,
+        (3, tally(&[("beta", 3), ("alpha", 1)]))
+    );
+    assert_eq!(
+        bulk(json!({"ids": [z["id"]], "action": "remove_tags", "tag_ids": [b["id"]]}))
+            .await
+            .0,
+        200
+    );
+    assert_counts_true(&app, "bulk tags").await;
+
+    assert_eq!(
+        body(
+            app.delete(&format!("/api/bookmarks/{}", y["id"].as_str().unwrap()))
+                .await
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        dashboard_counts(&app).await,
+        (2, tally(&[("beta", 1)])),
+        "a tag on nothing is not a top tag"
+    );
+
+    let (s, v) = create(
+        &app,
+        "/api/bookmarks/import",
+        json!({"bookmarks": [
+            {"title": "I1", "url": "https://i1.example", "tag_names": ["beta", "gamma"]},
+            {"title": "I2", "url": "https://i2.example", "tag_names": ["gamma"]},
+        ]}),
+    )
+    .await;
+    assert!(s == 200 || s == 201, "{s} {v}");
+    assert_eq!(
+        dashboard_counts(&app).await,
+        (4, tally(&[("beta", 2), ("gamma", 2)]))
+    );
+    assert_counts_true(&app, "import").await;
+
+    // A failed write changes no count.
+    let (s, _) = bulk(json!({"ids": [x["id"], "no-such-id"], "action": "delete"})).await;
+    assert_eq!(s, 404);
+    assert_eq!(dashboard_counts(&app).await.0, 4);
+
+    assert_eq!(
+        body(
+            app.delete(&format!("/api/tags/{}", b["id"].as_str().unwrap()))
+                .await
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(dashboard_counts(&app).await, (4, tally(&[("gamma", 2)])));
+    assert_eq!(
+        bulk(json!({"ids": [x["id"], z["id"]], "action": "delete"}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(dashboard_counts(&app).await, (2, tally(&[("gamma", 2)])));
+    assert_eq!(dashboard_counts(&bob).await, (1, vec![]));
+    assert_counts_true(&app, "deleting").await;
+
+    let (_, me) = bob.get_json("/api/auth/me").await;
+    let bob_id = me["id"].as_str().unwrap_or_else(|| panic!("{me}")).to_string();
+    assert_eq!(
+        app.delete(&format!("/api/admin/users/{bob_id}")).await.status(),
+        200
+    );
+    let left: i64 = with_db!(&app.state.db, pool => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM bookmark_counts WHERE user_id = $1").bind(&bob_id).fetch_one(pool).await.unwrap());
+    assert_eq!(left, 0, "a deleted user's count goes with them");
+    assert_counts_true(&app, "deleting a user").await;
+}
+
 on_both_backends!(
     crud_and_shapes,
     validation_errors_name_the_field,
@@ -740,4 +917,5 @@ on_both_backends!(
     folders_and_tags,
     sharing_a_bookmark_with_a_user,
     scope_all_merges_own_and_shared_in_order,
+    kept_counts_follow_every_write,
 );
