@@ -177,6 +177,32 @@ impl Filter {
             && self.conds[0] == "b.user_id = $1"
     }
 
+    /// A deep page (`offset` ≥ [`LATE_FROM`]) in any order but relevance, of the user's own
+    /// bookmarks: the keys of the page are found first, by walking the ordering index alone
+    /// past the skipped rows, and only the page's rows are read and joined to their owner.
+    /// Reading and joining every skipped row cost ~1 µs each (half a second at offset 500,000).
+    /// `None` where that does not apply.
+    fn late_source(&self, db: &Db, offset: i64, lim: &str, off: &str) -> Option<(String, String, String)> {
+        if offset < LATE_FROM || self.sort == Sort::Relevance || self.shared_with.is_some() {
+            return None;
+        }
+        let key = match db {
+            Db::Sqlite(_) => "rowid",
+            Db::Postgres(_) => "id",
+        };
+        let conds = format!(
+            "b.{key} IN (SELECT b.{key} FROM bookmarks b{} WHERE {} ORDER BY {} LIMIT {lim} OFFSET {off})",
+            self.joins,
+            self.where_sql(),
+            self.sort.order_by()
+        );
+        Some((
+            format!("bookmarks b{}", self.joins),
+            self.rank_select.clone(),
+            conds,
+        ))
+    }
+
     /// The conditions, including the scope and the full-text match.
     fn where_sql(&self) -> String {
         let mut conds = self.conds.clone();
@@ -245,6 +271,9 @@ impl Filter {
     }
 }
 
+/// From this offset on, a page's keys are found before its rows ([`Filter::late_source`]).
+const LATE_FROM: i64 = 500;
+
 pub struct Page {
     pub items: Vec<Bookmark>,
     pub total: i64,
@@ -289,9 +318,15 @@ pub async fn list(db: &Db, cache: &CountCache, user_id: &str, q: &ListFilter) ->
         let mut p = f.params.clone();
         let k = top.map(|k| p.push(k));
         let upto = p.push(wanted);
-        let (from, rank, conds) = f.page_source(k.as_deref(), &upto);
         let lim = p.push(limit + 1);
         let off = p.push(offset);
+        let (from, rank, conds, off) = match f.late_source(db, offset, &lim, &off) {
+            Some((from, rank, conds)) => (from, rank, conds, "0".to_string()),
+            None => {
+                let (from, rank, conds) = f.page_source(k.as_deref(), &upto);
+                (from, rank, conds, off)
+            }
+        };
         let sql = format!(
             "WITH p AS MATERIALIZED (SELECT {BOOKMARK_COLUMNS}{rank} FROM {from} JOIN users u ON u.id = b.user_id \
              WHERE {conds} ORDER BY {} LIMIT {lim} OFFSET {off}) \

@@ -906,6 +906,72 @@ async fn kept_counts_follow_every_write(app: TestApp) {
     assert_counts_true(&app, "deleting a user").await;
 }
 
+/// Pages past the first few hundred rows (found key-first) hold the same rows in the same order
+/// as the shallow ones, in every sort and with a filter.
+async fn deep_pages_keep_order_and_filters(app: TestApp) {
+    sign_in_admin(&app).await;
+    let items: Vec<Value> = (0..700)
+        .map(|i| {
+            json!({"title": format!("T{i:04}"), "url": format!("https://t{i}.example"),
+                   "tag_names": if i % 2 == 0 { vec!["even"] } else { vec![] },
+                   "access_count": i % 7,
+                   "created_at": format!("2025-01-01T{:02}:{:02}:00.000Z", i / 60, i % 60)})
+        })
+        .collect();
+    let (s, v) = create(&app, "/api/bookmarks/import", json!({ "bookmarks": items })).await;
+    assert_eq!(s, 200, "{v}");
+    let (_, tags) = app.get_json("/api/tags").await;
+    let even = tags.to_string().contains("even");
+    assert!(even, "{tags}");
+    let tag = tags
+        .as_array()
+        .map(|a| a[0]["id"].clone())
+        .unwrap_or_else(|| tags["items"][0]["id"].clone());
+    let tag = tag.as_str().unwrap_or_else(|| panic!("{tags}")).to_string();
+    let (_, v) = app
+        .get_json("/api/bookmarks?sort_by=alphabetical&offset=600&limit=50")
+        .await;
+    let want: Vec<String> = (600..650).map(|i| format!("T{i:04}")).collect();
+    assert_eq!(titles(&v), want);
+    assert_eq!(
+        (v["total"].as_i64(), v["hasMore"].as_bool()),
+        (Some(700), Some(true))
+    );
+    let (_, v) = app
+        .get_json("/api/bookmarks?sort_by=recently_added&offset=690&limit=50")
+        .await;
+    let want: Vec<String> = (0..10).rev().map(|i| format!("T{i:04}")).collect();
+    assert_eq!(titles(&v), want);
+    let (_, v) = app
+        .get_json(&format!(
+            "/api/bookmarks?sort_by=alphabetical&tag_id={tag}&offset=500&limit=5"
+        ))
+        .await;
+    assert_eq!(v["total"], 350);
+    assert!(titles(&v).is_empty(), "only 350 carry the tag: {v}");
+    let (_, v) = app
+        .get_json(&format!(
+            "/api/bookmarks?sort_by=recently_added&tag_id={tag}&offset=340&limit=5"
+        ))
+        .await;
+    assert_eq!(titles(&v), ["T0018", "T0016", "T0014", "T0012", "T0010"]);
+    // Most used, compared page by page with a walk through the same order from the start.
+    let mut walked = Vec::new();
+    for offset in (0..700).step_by(100) {
+        let (_, v) = app
+            .get_json(&format!(
+                "/api/bookmarks?sort_by=most_used&offset={offset}&limit=100"
+            ))
+            .await;
+        walked.extend(titles(&v));
+    }
+    let (_, deep) = app
+        .get_json("/api/bookmarks?sort_by=most_used&offset=550&limit=100")
+        .await;
+    assert_eq!(walked.len(), 700);
+    assert_eq!(titles(&deep), walked[550..650].to_vec());
+}
+
 on_both_backends!(
     crud_and_shapes,
     validation_errors_name_the_field,
@@ -918,4 +984,5 @@ on_both_backends!(
     sharing_a_bookmark_with_a_user,
     scope_all_merges_own_and_shared_in_order,
     kept_counts_follow_every_write,
+    deep_pages_keep_order_and_filters,
 );
