@@ -94,7 +94,7 @@ const SQLITE_FIGURES: &str = "SELECT \
           created_at DESC LIMIT 16) x) AS quick, \
   (SELECT json_group_array(json_object('id', x.id, 'title', x.title, 'url', x.url, 'slug', x.slug)) \
     FROM (SELECT id, title, url, slug FROM bookmarks WHERE user_id = $1 AND pinned = TRUE \
-          ORDER BY COALESCE(updated_at, created_at) DESC LIMIT 16) x) AS pinned";
+          ORDER BY COALESCE(updated_at, created_at) DESC, id DESC LIMIT 16) x) AS pinned";
 
 const POSTGRES_FIGURES: &str = "SELECT \
   COALESCE((SELECT n FROM bookmark_counts WHERE user_id = $1), 0) AS total_bookmarks, \
@@ -121,9 +121,10 @@ const POSTGRES_FIGURES: &str = "SELECT \
           ORDER BY COALESCE(access_count, 0) DESC, (last_accessed_at IS NULL), last_accessed_at DESC, \
           created_at DESC LIMIT 16) x) AS quick, \
   (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'title', x.title, 'url', x.url, 'slug', x.slug) \
-      ORDER BY x.k), '[]'::json)::text \
-    FROM (SELECT id, title, url, slug, ROW_NUMBER() OVER (ORDER BY COALESCE(updated_at, created_at) DESC) AS k \
-          FROM bookmarks WHERE user_id = $1 AND pinned = TRUE ORDER BY k LIMIT 16) x) AS pinned";
+      ORDER BY x.k DESC, x.id DESC), '[]'::json)::text \
+    FROM (SELECT id, title, url, slug, COALESCE(updated_at, created_at) AS k \
+          FROM bookmarks WHERE user_id = $1 AND pinned = TRUE \
+          ORDER BY COALESCE(updated_at, created_at) DESC, id DESC LIMIT 16) x) AS pinned";
 
 pub async fn stats(db: &Db, counts: &CountCache, user: &str) -> Result<Stats> {
     let (shared_bookmarks, shared_folders) = if counts.incoming_shares(db, user).await? {

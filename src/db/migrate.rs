@@ -43,6 +43,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(11, "0011_pinned_index"),
     migration!(12, "0012_go_link_usage_index"),
     migration!(13, "0013_counts"),
+    migration!(14, "0014_pinned_order_index"),
 ];
 
 /// Advisory-lock key for migrations ("SlugBase" in ASCII, as a number).
