@@ -44,6 +44,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(12, "0012_go_link_usage_index"),
     migration!(13, "0013_counts"),
     migration!(14, "0014_pinned_order_index"),
+    migration!(15, "0015_search_prefixes"),
 ];
 
 /// Advisory-lock key for migrations ("SlugBase" in ASCII, as a number).
