@@ -40,7 +40,6 @@ pub fn search_terms(q: &str) -> Vec<String> {
 /// A filter turned into SQL: `from` (joins), `where` and the parameters.
 pub struct Filter {
     pub params: Params,
-    pub joins: String,
     pub conds: Vec<String>,
     pub sort: Sort,
     pub rank_select: String,
@@ -109,7 +108,6 @@ impl Filter {
         }
         let text = q.text.as_str();
         let terms = search_terms(text);
-        let joins = String::new();
         let mut rank_select = String::new();
         let mut fts: Option<String> = None;
         let mut sort = match q.sort {
@@ -157,7 +155,6 @@ impl Filter {
         }
         Ok(Filter {
             params: p,
-            joins,
             conds,
             sort,
             rank_select,
@@ -171,7 +168,6 @@ impl Filter {
     fn own_unfiltered(&self) -> bool {
         self.fts.is_none()
             && self.shared_with.is_none()
-            && self.joins.is_empty()
             && self.params.args.len() == 1
             && self.conds.len() == 1
             && self.conds[0] == "b.user_id = $1"
@@ -191,16 +187,33 @@ impl Filter {
             Db::Postgres(_) => "id",
         };
         let conds = format!(
-            "b.{key} IN (SELECT b.{key} FROM bookmarks b{} WHERE {} ORDER BY {} LIMIT {lim} OFFSET {off})",
-            self.joins,
+            "b.{key} IN (SELECT b.{key} FROM bookmarks b WHERE {} ORDER BY {} LIMIT {lim} OFFSET {off})",
             self.where_sql(),
             self.sort.order_by()
         );
-        Some((
-            format!("bookmarks b{}", self.joins),
-            self.rank_select.clone(),
-            conds,
-        ))
+        Some(("bookmarks b".into(), self.rank_select.clone(), conds))
+    }
+
+    /// `SELECT COUNT(*)` of the matches. SQLite counts full-text matches from the index's list
+    /// of matches (`CROSS JOIN` fixes that order): its planner prefers walking all of a user's
+    /// bookmarks and probing each against the matches (55 ms instead of under 1 for a search
+    /// in 1,000,000 bookmarks).
+    fn count_sql(&self) -> String {
+        match &self.fts {
+            Some(m) => {
+                let mut conds = self.conds.clone();
+                if let Some(u) = &self.shared_with {
+                    conds.push(readable_sql(u));
+                }
+                conds.push("TRUE".into());
+                format!(
+                    "SELECT COUNT(*) FROM (SELECT rowid AS fts_rowid FROM bookmarks_fts WHERE bookmarks_fts MATCH {m}) fts \
+                     CROSS JOIN bookmarks b ON b.rowid = fts.fts_rowid WHERE {}",
+                    conds.join(" AND ")
+                )
+            }
+            None => format!("SELECT COUNT(*) FROM bookmarks b WHERE {}", self.where_sql()),
+        }
     }
 
     /// The conditions, including the scope and the full-text match.
@@ -228,7 +241,9 @@ impl Filter {
 
     /// `FROM …`, the rank column and the conditions for a page that needs at most `upto` rows.
     /// SQLite ranked by relevance: the best `top` full-text matches first (the index ranks
-    /// them), then the other conditions; `None` ranks every match. Scope "all" of a user with
+    /// them; `CROSS JOIN` keeps SQLite's planner from walking all of the user's bookmarks and
+    /// probing each against the matches instead: 80 ms rather than 9 in 1,000,000), then the
+    /// other conditions; `None` ranks every match. Scope "all" of a user with
     /// incoming shares, in any other order: the first `upto` of the user's own bookmarks (their
     /// index, in order) and the first `upto` of those shared with them (found through the share
     /// tables), merged — not every bookmark of the instance tested against the sharing rule.
@@ -238,7 +253,7 @@ impl Filter {
                 let limit = top.map(|k| format!(" LIMIT {k}")).unwrap_or_default();
                 let from = format!(
                     "(SELECT rowid AS fts_rowid, rank AS search_rank FROM bookmarks_fts WHERE bookmarks_fts MATCH {m} \
-                     ORDER BY rank{limit}) fts JOIN bookmarks b ON b.rowid = fts.fts_rowid"
+                     ORDER BY rank{limit}) fts CROSS JOIN bookmarks b ON b.rowid = fts.fts_rowid"
                 );
                 let mut conds = self.conds.clone();
                 if let Some(u) = &self.shared_with {
@@ -262,11 +277,7 @@ impl Filter {
                 );
                 (from, self.rank_select.clone(), "TRUE".into())
             }
-            _ => (
-                format!("bookmarks b{}", self.joins),
-                self.rank_select.clone(),
-                self.where_sql(),
-            ),
+            _ => ("bookmarks b".into(), self.rank_select.clone(), self.where_sql()),
         }
     }
 }
@@ -285,12 +296,10 @@ pub async fn list(db: &Db, cache: &CountCache, user_id: &str, q: &ListFilter) ->
     let limit = i64::from(q.limit);
     let offset = i64::from(q.offset);
     let f = Filter::build(db, cache, user_id, q).await?;
-    let where_sql = f.where_sql();
-
     let counted = f.own_unfiltered();
     let mut total = 0;
     if !counted {
-        let count_sql = format!("SELECT COUNT(*) FROM bookmarks b{} WHERE {where_sql}", f.joins);
+        let count_sql = f.count_sql();
         let cache_key = format!("{user_id}\u{1}{count_sql}\u{1}{:?}", f.params.args);
         total = match cache.get(&cache_key) {
             Some(n) => n,
