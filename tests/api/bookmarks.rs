@@ -972,6 +972,39 @@ async fn deep_pages_keep_order_and_filters(app: TestApp) {
     assert_eq!(titles(&deep), walked[550..650].to_vec());
 }
 
+/// A bookmark's tags and folders come by name, in the list, a single bookmark and search.
+async fn tags_and_folders_come_in_name_order(app: TestApp) {
+    sign_in_admin(&app).await;
+    let mut tags = Vec::new();
+    let mut folders = Vec::new();
+    for n in ["zeta", "alpha", "mu"] {
+        tags.push(create(&app, "/api/tags", json!({ "name": n })).await.1["id"].clone());
+        folders.push(create(&app, "/api/folders", json!({ "name": n })).await.1["id"].clone());
+    }
+    let b = new_bookmark(
+        &app,
+        json!({"title": "Ordered", "url": "https://ordered.example", "tag_ids": tags, "folder_ids": folders}),
+    )
+    .await;
+    let names = |v: &Value, k: &str| -> Vec<String> {
+        v[k].as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let want = ["alpha", "mu", "zeta"];
+    let (_, page) = app.get_json("/api/bookmarks").await;
+    let (_, one) = app
+        .get_json(&format!("/api/bookmarks/{}", b["id"].as_str().unwrap()))
+        .await;
+    let (_, found) = app.get_json("/api/bookmarks?q=ordered").await;
+    for v in [&page["items"][0], &one, &found["items"][0]] {
+        assert_eq!(names(v, "tags"), want, "{v}");
+        assert_eq!(names(v, "folders"), want, "{v}");
+    }
+}
+
 on_both_backends!(
     crud_and_shapes,
     validation_errors_name_the_field,
@@ -985,4 +1018,5 @@ on_both_backends!(
     scope_all_merges_own_and_shared_in_order,
     kept_counts_follow_every_write,
     deep_pages_keep_order_and_filters,
+    tags_and_folders_come_in_name_order,
 );
