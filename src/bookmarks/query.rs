@@ -194,6 +194,22 @@ impl Filter {
         Some(("bookmarks b".into(), self.rank_select.clone(), conds))
     }
 
+    /// PostgreSQL's text search: the matches as a CTE `m` (id and rank), which both the page and
+    /// its total read, so the GIN index is searched once, not once for the total and again for
+    /// the page (a prefix search spends most of its time there: 15 of 17 ms for `alp 512` in
+    /// 1,000,000 bookmarks). Ranked by relevance only: the page is cut from `m` by its own
+    /// columns before any other row is read.
+    fn matches_first(&self, db: &Db) -> Option<String> {
+        if !matches!(db, Db::Postgres(_)) || self.rank_select.is_empty() || self.sort != Sort::Relevance {
+            return None;
+        }
+        Some(format!(
+            "m AS MATERIALIZED (SELECT b.id, b.created_at{} FROM bookmarks b WHERE {}), ",
+            self.rank_select,
+            self.where_sql()
+        ))
+    }
+
     /// `SELECT COUNT(*)` of the matches. SQLite counts full-text matches from the index's list
     /// of matches (`CROSS JOIN` fixes that order): its planner prefers walking all of a user's
     /// bookmarks and probing each against the matches (55 ms instead of under 1 for a search
@@ -297,8 +313,9 @@ pub async fn list(db: &Db, cache: &CountCache, user_id: &str, q: &ListFilter) ->
     let offset = i64::from(q.offset);
     let f = Filter::build(db, cache, user_id, q).await?;
     let counted = f.own_unfiltered();
+    let matched = f.matches_first(db);
     let mut total = 0;
-    if !counted {
+    if !counted && matched.is_none() {
         let count_sql = f.count_sql();
         let cache_key = format!("{user_id}\u{1}{count_sql}\u{1}{:?}", f.params.args);
         total = match cache.get(&cache_key) {
@@ -313,6 +330,8 @@ pub async fn list(db: &Db, cache: &CountCache, user_id: &str, q: &ListFilter) ->
     }
     let total_sql = if counted {
         "(SELECT n FROM bookmark_counts WHERE user_id = $1)"
+    } else if matched.is_some() {
+        "(SELECT COUNT(*) FROM m)"
     } else {
         "NULL"
     };
@@ -329,24 +348,34 @@ pub async fn list(db: &Db, cache: &CountCache, user_id: &str, q: &ListFilter) ->
         let upto = p.push(wanted);
         let lim = p.push(limit + 1);
         let off = p.push(offset);
-        let (from, rank, conds, off) = match f.late_source(db, offset, &lim, &off) {
-            Some((from, rank, conds)) => (from, rank, conds, "0".to_string()),
-            None => {
+        let (from, rank, conds, off) = match (&matched, f.late_source(db, offset, &lim, &off)) {
+            (Some(_), _) => (
+                format!(
+                    "(SELECT * FROM m ORDER BY search_rank, created_at DESC, id DESC LIMIT {lim} OFFSET {off}) m \
+                     JOIN bookmarks b ON b.id = m.id"
+                ),
+                ", m.search_rank".to_string(),
+                "TRUE".to_string(),
+                "0".to_string(),
+            ),
+            (None, Some((from, rank, conds))) => (from, rank, conds, "0".to_string()),
+            (None, None) => {
                 let (from, rank, conds) = f.page_source(k.as_deref(), &upto);
                 (from, rank, conds, off)
             }
         };
         let sql = format!(
-            "WITH p AS MATERIALIZED (SELECT {BOOKMARK_COLUMNS}{rank} FROM {from} JOIN users u ON u.id = b.user_id \
+            "WITH {}p AS MATERIALIZED (SELECT {BOOKMARK_COLUMNS}{rank} FROM {from} JOIN users u ON u.id = b.user_id \
              WHERE {conds} ORDER BY {} LIMIT {lim} OFFSET {off}) \
              SELECT (SELECT {} FROM p), ({}), {total_sql}",
+            matched.as_deref().unwrap_or_default(),
             f.sort.order_by(),
             db.json_rows(BOOKMARK_FIELDS, ""),
             related_sql(db, in_page(db)),
         );
         let (page, rel, kept): (String, String, Option<i64>) =
             with_db!(db, pool => bind_params!(sqlx::query_as(&sql), p).fetch_one(pool).await?);
-        if counted {
+        if counted || matched.is_some() {
             total = kept.unwrap_or(0);
         }
         rows = from_json(&page)?;

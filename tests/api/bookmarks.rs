@@ -955,6 +955,25 @@ async fn deep_pages_keep_order_and_filters(app: TestApp) {
         ))
         .await;
     assert_eq!(titles(&v), ["T0018", "T0016", "T0014", "T0012", "T0010"]);
+    // A ranked search, paged: each page is its slice of the whole ranking.
+    let (_, all) = app.get_json("/api/bookmarks?q=t06&limit=100").await;
+    assert_eq!(all["total"], 100, "{all}");
+    let ranked = titles(&all);
+    let mut seen = ranked.clone();
+    seen.sort();
+    let want: Vec<String> = (600..700).map(|i| format!("T{i:04}")).collect();
+    assert_eq!(seen, want);
+    for offset in [0, 30, 50] {
+        let (_, v) = app
+            .get_json(&format!("/api/bookmarks?q=t06&offset={offset}&limit=50"))
+            .await;
+        assert_eq!(v["total"], 100, "{v}");
+        assert_eq!(
+            titles(&v),
+            ranked[offset..offset + 50].to_vec(),
+            "ranked page at {offset}"
+        );
+    }
     // Most used, compared page by page with a walk through the same order from the start.
     let mut walked = Vec::new();
     for offset in (0..700).step_by(100) {
