@@ -1,7 +1,8 @@
-//! Bookmarks: listing and search ([`query`]), the writes ([`write`]: create, update, delete,
+//! Bookmarks: listing and search ([`query`], its filters in `filter`), the writes ([`write`]: create, update, delete,
 //! bulk), import and export ([`transfer`], [`netscape`]), and the rules a bookmark's fields
 //! follow ([`model`]).
 
+mod filter;
 pub mod model;
 pub mod netscape;
 pub mod query;
