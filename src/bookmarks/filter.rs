@@ -218,29 +218,28 @@ impl Filter {
     /// in 1,000,000 bookmarks).
     pub(super) fn count_sql(&self) -> String {
         match &self.fts {
-            Some(m) => {
-                let mut conds = self.conds.clone();
-                if let Some(u) = &self.shared_with {
-                    conds.push(readable_sql(u));
-                }
-                conds.push("TRUE".into());
-                format!(
-                    "SELECT COUNT(*) FROM (SELECT rowid AS fts_rowid FROM bookmarks_fts WHERE bookmarks_fts MATCH {m}) fts \
-                     CROSS JOIN bookmarks b ON b.rowid = fts.fts_rowid WHERE {}",
-                    conds.join(" AND ")
-                )
-            }
+            Some(m) => format!(
+                "SELECT COUNT(*) FROM (SELECT rowid AS fts_rowid FROM bookmarks_fts WHERE bookmarks_fts MATCH {m}) fts \
+                 CROSS JOIN bookmarks b ON b.rowid = fts.fts_rowid WHERE {}",
+                joined(self.scoped())
+            ),
             None => format!("SELECT COUNT(*) FROM bookmarks b WHERE {}", self.where_sql()),
         }
     }
 
-    /// The conditions, including the scope and the full-text match.
-    pub(super) fn where_sql(&self) -> String {
+    /// The conditions with the scope's sharing rule (when it is not a merged page), without
+    /// the full-text match.
+    fn scoped(&self) -> Vec<String> {
         let mut conds = self.conds.clone();
         if let Some(u) = &self.shared_with {
             conds.push(readable_sql(u));
         }
-        self.with_match(conds)
+        conds
+    }
+
+    /// The conditions, including the scope and the full-text match.
+    pub(super) fn where_sql(&self) -> String {
+        self.with_match(self.scoped())
     }
 
     /// `conds` and the full-text match, joined.
@@ -250,11 +249,7 @@ impl Filter {
                 "b.rowid IN (SELECT rowid FROM bookmarks_fts WHERE bookmarks_fts MATCH {m})"
             ));
         }
-        if conds.is_empty() {
-            "TRUE".into()
-        } else {
-            conds.join(" AND ")
-        }
+        joined(conds)
     }
 
     /// `FROM …`, the rank column and the conditions for a page that needs at most `upto` rows.
@@ -273,16 +268,7 @@ impl Filter {
                     "(SELECT rowid AS fts_rowid, rank AS search_rank FROM bookmarks_fts WHERE bookmarks_fts MATCH {m} \
                      ORDER BY rank{limit}) fts CROSS JOIN bookmarks b ON b.rowid = fts.fts_rowid"
                 );
-                let mut conds = self.conds.clone();
-                if let Some(u) = &self.shared_with {
-                    conds.push(readable_sql(u));
-                }
-                let conds = if conds.is_empty() {
-                    "TRUE".to_string()
-                } else {
-                    conds.join(" AND ")
-                };
-                (from, ", fts.search_rank".into(), conds)
+                (from, ", fts.search_rank".into(), joined(self.scoped()))
             }
             (_, sort, Some(u)) if sort != Sort::Relevance => {
                 let (w, o) = (self.with_match(self.conds.clone()), sort.order_by());
@@ -302,3 +288,12 @@ impl Filter {
 
 /// From this offset on, a page's keys are found before its rows ([`Filter::late_source`]).
 const LATE_FROM: i64 = 500;
+
+/// Conditions joined with AND; none is `TRUE`.
+fn joined(conds: Vec<String>) -> String {
+    if conds.is_empty() {
+        "TRUE".into()
+    } else {
+        conds.join(" AND ")
+    }
+}
